@@ -1,0 +1,40 @@
+# Targets: build test test-race lint bench fuzz e2e.
+GO       ?= go
+PKGS     := ./...
+FUZZTIME ?= 30s
+
+.PHONY: build test test-race lint bench fuzz e2e e2e-deps
+
+build:
+	$(GO) build -o bin/gorilla-remote ./cmd/gorilla-remote
+
+# The unit and in-process tests, with the race detector. Tests that need an
+# external binary skip locally when it is missing (and fail when CI=true).
+test:
+	$(GO) vet -stdmethods=false $(PKGS)
+	$(GO) test -race -count=1 $(PKGS)
+
+test-race: test
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet -stdmethods=false $(PKGS)
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzIterator -fuzztime=$(FUZZTIME) ./chunkenc/
+	$(GO) test -run='^$$' -fuzz=FuzzRoundTrip -fuzztime=$(FUZZTIME) ./chunkenc/
+	$(GO) test -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME) ./wal/
+	$(GO) test -run='^$$' -fuzz=FuzzRecords -fuzztime=$(FUZZTIME) ./head/
+	$(GO) test -run='^$$' -fuzz=FuzzWriteDecode -fuzztime=$(FUZZTIME) ./remote/
+	$(GO) test -run='^$$' -fuzz=FuzzReadRequestDecode -fuzztime=$(FUZZTIME) ./remote/
+
+# Debian's Prometheus and node_exporter for the end-to-end tests.
+e2e-deps:
+	@command -v prometheus >/dev/null && command -v prometheus-node-exporter >/dev/null || \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus prometheus-node-exporter; }
+
+e2e: e2e-deps
+	$(GO) test -tags e2e -count=1 -v ./e2e/

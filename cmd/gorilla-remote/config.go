@@ -1,0 +1,128 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v2"
+)
+
+// settings are the server's settings, from flags and the optional YAML
+// config file. A flag given on the command line wins over the file; the file
+// wins over the flag's default.
+type settings struct {
+	ListenAddress    string
+	StoragePath      string
+	OutOfOrderWindow time.Duration
+	HeadRetention    time.Duration
+	BlockDuration    time.Duration
+	WALFsync         string
+	LogLevel         string
+	LogFormat        string
+	MaxDecodedBytes  int
+	MaxSamplesRead   int
+}
+
+// fileConfig is the YAML layout of --config.file: the flag names' dotted
+// parts become nested keys, with dashes turned into underscores.
+type fileConfig struct {
+	Web struct {
+		ListenAddress *string `yaml:"listen_address"`
+	} `yaml:"web"`
+	Storage struct {
+		Path             *string         `yaml:"path"`
+		OutOfOrderWindow *model.Duration `yaml:"out_of_order_window"`
+	} `yaml:"storage"`
+	Head struct {
+		Retention *model.Duration `yaml:"retention"`
+	} `yaml:"head"`
+	Block struct {
+		Duration *model.Duration `yaml:"duration"`
+	} `yaml:"block"`
+	WAL struct {
+		Fsync *string `yaml:"fsync"`
+	} `yaml:"wal"`
+	Log struct {
+		Level  *string `yaml:"level"`
+		Format *string `yaml:"format"`
+	} `yaml:"log"`
+}
+
+// flagSet binds the settings to flags and remembers which the user gave.
+type flagSet struct {
+	s          settings
+	configFile string
+	given      map[string]*bool
+}
+
+func (f *flagSet) register(cmd *kingpin.CmdClause) {
+	f.given = map[string]*bool{}
+	flag := func(name, help string) *kingpin.FlagClause {
+		b := new(bool)
+		f.given[name] = b
+		return cmd.Flag(name, help).IsSetByUser(b)
+	}
+	cmd.Flag("config.file", "Optional YAML file with the same settings as the flags (flags given on the command line win).").
+		StringVar(&f.configFile)
+	flag("web.listen-address", "Address to listen on for remote write, remote read and the API.").
+		Default(":9201").StringVar(&f.s.ListenAddress)
+	flag("storage.path", "Directory for the write-ahead log and blocks.").
+		Default("data").StringVar(&f.s.StoragePath)
+	flag("storage.out-of-order-window", "How far behind the newest sample of its series a sample may be and still be accepted.").
+		Default("1h").DurationVar(&f.s.OutOfOrderWindow)
+	flag("head.retention", "How much recent data stays in memory.").
+		Default("26h").DurationVar(&f.s.HeadRetention)
+	flag("block.duration", "Length of a block window; chunks never cross its boundaries.").
+		Default("2h").DurationVar(&f.s.BlockDuration)
+	flag("wal.fsync", "WAL fsync policy: interval (every second and on segment cut) or always (before each write is acknowledged).").
+		Default("interval").EnumVar(&f.s.WALFsync, "interval", "always")
+	flag("log.level", "Log level: debug, info, warn, error.").
+		Default("info").EnumVar(&f.s.LogLevel, "debug", "info", "warn", "error")
+	flag("log.format", "Log format: logfmt or json.").
+		Default("logfmt").EnumVar(&f.s.LogFormat, "logfmt", "json")
+	flag("remote-write.max-decoded-bytes", "Largest decompressed remote-write body accepted (413 above it).").
+		Default("104857600").IntVar(&f.s.MaxDecodedBytes)
+	flag("remote-read.max-samples-per-query", "Most samples one remote-read query may return (400 above it).").
+		Default("50000000").IntVar(&f.s.MaxSamplesRead)
+}
+
+// resolve applies the config file, if any, under the flags the user gave.
+func (f *flagSet) resolve() (settings, error) {
+	s := f.s
+	if f.configFile == "" {
+		return s, nil
+	}
+	raw, err := os.ReadFile(f.configFile)
+	if err != nil {
+		return s, fmt.Errorf("read config file: %w", err)
+	}
+	var fc fileConfig
+	if err := yaml.UnmarshalStrict(raw, &fc); err != nil {
+		return s, fmt.Errorf("parse config file %s: %w", f.configFile, err)
+	}
+	setStr := func(flag string, dst *string, v *string) {
+		if v != nil && !*f.given[flag] {
+			*dst = *v
+		}
+	}
+	setDur := func(flag string, dst *time.Duration, v *model.Duration) {
+		if v != nil && !*f.given[flag] {
+			*dst = time.Duration(*v)
+		}
+	}
+	setStr("web.listen-address", &s.ListenAddress, fc.Web.ListenAddress)
+	setStr("storage.path", &s.StoragePath, fc.Storage.Path)
+	setDur("storage.out-of-order-window", &s.OutOfOrderWindow, fc.Storage.OutOfOrderWindow)
+	setDur("head.retention", &s.HeadRetention, fc.Head.Retention)
+	setDur("block.duration", &s.BlockDuration, fc.Block.Duration)
+	setStr("wal.fsync", &s.WALFsync, fc.WAL.Fsync)
+	setStr("log.level", &s.LogLevel, fc.Log.Level)
+	setStr("log.format", &s.LogFormat, fc.Log.Format)
+	if s.WALFsync != "interval" && s.WALFsync != "always" {
+		return s, fmt.Errorf("config file %s: wal.fsync must be interval or always, not %q", f.configFile, s.WALFsync)
+	}
+	return s, nil
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gorilla-remote/gorilla-remote/head"
+	"github.com/gorilla-remote/gorilla-remote/query"
+	"github.com/gorilla-remote/gorilla-remote/remote"
+	"github.com/gorilla-remote/gorilla-remote/wal"
+)
+
+// shutdownTimeout bounds how long in-flight requests may take to finish on
+// SIGTERM before the WAL is closed.
+const shutdownTimeout = 30 * time.Second
+
+type serveCommand struct {
+	cmd   *kingpin.CmdClause
+	flags flagSet
+}
+
+func newServeCommand(app *kingpin.Application) *serveCommand {
+	c := &serveCommand{cmd: app.Command("serve", "Run the server (the default command).").Default()}
+	c.flags.register(c.cmd)
+	return c
+}
+
+func (c *serveCommand) run() error {
+	s, err := c.flags.resolve()
+	if err != nil {
+		return err
+	}
+	logger := newLogger(s.LogLevel, s.LogFormat)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return newServer(s, logger, reg).run()
+}
+
+func newLogger(level, format string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	o := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, o))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, o))
+}
+
+// server wires the storage and the HTTP endpoints.
+type server struct {
+	s      settings
+	log    *slog.Logger
+	reg    *prometheus.Registry
+	api    atomic.Pointer[http.Handler] // set once the head is open
+	ready  atomic.Bool
+	closed chan struct{} // closed when the HTTP server has stopped
+	once   sync.Once
+}
+
+func newServer(s settings, logger *slog.Logger, reg *prometheus.Registry) *server {
+	return &server{s: s, log: logger, reg: reg, closed: make(chan struct{})}
+}
+
+func (srv *server) run() error {
+	ln, err := net.Listen("tcp", srv.s.ListenAddress)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", srv.s.ListenAddress, err)
+	}
+	srv.log.Info("starting gorilla-remote", "version", version, "listen", ln.Addr().String(), "storage", srv.s.StoragePath)
+	hs := &http.Server{Handler: srv.routes(), ReadHeaderTimeout: 30 * time.Second}
+
+	var g run.Group
+	g.Add(run.SignalHandler(context.Background(), os.Interrupt, syscall.SIGTERM))
+	g.Add(func() error {
+		err := hs.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	}, func(error) {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := hs.Shutdown(ctx); err != nil {
+			srv.log.Warn("HTTP shutdown", "err", err)
+		}
+		srv.once.Do(func() { close(srv.closed) })
+	})
+	g.Add(srv.runStorage, func(error) {})
+	err = g.Run()
+	var sig run.SignalError
+	if errors.As(err, &sig) {
+		srv.log.Info("shut down", "signal", sig.Signal.String())
+		return nil
+	}
+	return err
+}
+
+// runStorage opens the head (replaying the WAL), serves the API until the
+// HTTP server has stopped, then closes the head, flushing the WAL.
+func (srv *server) runStorage() error {
+	pol, err := wal.ParseFsyncPolicy(srv.s.WALFsync)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	h, err := head.Open(head.Options{
+		Dir:              srv.s.StoragePath,
+		BlockDuration:    srv.s.BlockDuration,
+		OutOfOrderWindow: srv.s.OutOfOrderWindow,
+		NoOutOfOrder:     srv.s.OutOfOrderWindow == 0,
+		Retention:        srv.s.HeadRetention,
+		WAL:              wal.Options{Fsync: pol},
+		Logger:           srv.log,
+		Registerer:       srv.reg,
+	})
+	if err != nil {
+		return fmt.Errorf("open storage: %w", err)
+	}
+	api, err := srv.apiHandler(h)
+	if err != nil {
+		return errors.Join(err, h.Close())
+	}
+	srv.api.Store(&api)
+	srv.ready.Store(true)
+	srv.log.Info("ready", "startup_seconds", time.Since(start).Seconds())
+	<-srv.closed
+	srv.ready.Store(false)
+	if err := h.Close(); err != nil {
+		return fmt.Errorf("close storage: %w", err)
+	}
+	srv.log.Info("storage closed")
+	return nil
+}
+
+// apiHandler builds the data endpoints over an open head.
+func (srv *server) apiHandler(h *head.Head) (http.Handler, error) {
+	write, err := remote.NewWriteHandler(appendable{h}, remote.WriteOptions{
+		Registerer: srv.reg, Logger: srv.log, MaxDecodedBytes: srv.s.MaxDecodedBytes,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("remote-write handler: %w", err)
+	}
+	read, err := remote.NewReadHandler(query.New(h), remote.ReadOptions{
+		Registerer: srv.reg, Logger: srv.log, MaxSamplesPerQuery: srv.s.MaxSamplesRead,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("remote-read handler: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/write", write)
+	mux.Handle("/api/v1/read", read)
+	return mux, nil
+}
+
+// routes serves health, readiness and metrics at once, and the data
+// endpoints once the head is open (503 before).
+func (srv *server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "gorilla-remote is Healthy.")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !srv.ready.Load() {
+			http.Error(w, "gorilla-remote is not ready: replaying the write-ahead log.", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "gorilla-remote is Ready.")
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(srv.reg, promhttp.HandlerOpts{Registry: srv.reg}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		api := srv.api.Load()
+		if api == nil || !srv.ready.Load() {
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "gorilla-remote is not ready: replaying the write-ahead log.", http.StatusServiceUnavailable)
+			return
+		}
+		(*api).ServeHTTP(w, r)
+	})
+	return mux
+}
+
+// appendable adapts the head to the remote package's interface.
+type appendable struct{ h *head.Head }
+
+func (a appendable) Appender() remote.Appender { return a.h.Appender() }

@@ -1,0 +1,260 @@
+package head
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/gorilla-remote/gorilla-remote/model"
+)
+
+// errAlreadyStored marks a sample identical to one already stored: a retry,
+// accepted without storing it twice.
+var errAlreadyStored = errors.New("sample already stored")
+
+// Appender collects samples and writes them with Commit. An Appender is not
+// safe for concurrent use; take one per request. Refs it returns are valid
+// for the whole head, not only this appender.
+type Appender struct {
+	h         *Head
+	created   []*memSeries // series this appender created (for the WAL)
+	samples   []pendingSample
+	exemplars []exemplarRecord
+	meta      []metadataRecord
+	buf       []byte
+	series    []seriesRecord
+	recs      []sampleRecord
+	scratch   labels.ScratchBuilder
+}
+
+type pendingSample struct {
+	s    *memSeries
+	t    int64
+	v    float64
+}
+
+// Appender returns a new appender.
+func (h *Head) Appender() *Appender {
+	return &Appender{h: h}
+}
+
+// Append adds a sample for the series with lset, or with ref when ref is not
+// zero (lset is then ignored). It returns the series' ref. Samples the head
+// will never take fail at once with ErrOutOfWindow or ErrDuplicateSample; an
+// exact retry of a stored sample is accepted and stored once.
+func (a *Appender) Append(ref model.SeriesRef, lset labels.Labels, t int64, v float64) (model.SeriesRef, error) {
+	s, err := a.lookup(ref, lset)
+	if err != nil {
+		return 0, err
+	}
+	o := a.h.currentAppendOpts()
+	s.mu.Lock()
+	err = s.check(t, v, &o)
+	s.mu.Unlock()
+	switch {
+	case errors.Is(err, errAlreadyStored):
+		return s.ref, nil
+	case err != nil:
+		a.h.metrics.rejected(err)
+		return s.ref, err
+	}
+	a.samples = append(a.samples, pendingSample{s: s, t: t, v: v})
+	return s.ref, nil
+}
+
+// lookup finds or creates the series of a sample.
+func (a *Appender) lookup(ref model.SeriesRef, lset labels.Labels) (*memSeries, error) {
+	if ref != 0 {
+		if s := a.h.series.getByRef(ref); s != nil {
+			return s, nil
+		}
+	}
+	if lset.IsEmpty() {
+		return nil, ErrInvalidLabels
+	}
+	s, created := a.h.getOrCreate(model.Hash(lset), lset)
+	if created {
+		a.created = append(a.created, s)
+	}
+	return s, nil
+}
+
+// AppendExemplar keeps an exemplar for the series with ref (or lset).
+func (a *Appender) AppendExemplar(ref model.SeriesRef, lset labels.Labels, e model.Exemplar) (model.SeriesRef, error) {
+	s, err := a.lookup(ref, lset)
+	if err != nil {
+		return 0, err
+	}
+	a.exemplars = append(a.exemplars, exemplarRecord{Ref: s.ref, E: e})
+	return s.ref, nil
+}
+
+// UpdateMetadata records the metadata of a metric family; the latest wins.
+func (a *Appender) UpdateMetadata(family string, m model.Metadata) error {
+	a.meta = append(a.meta, metadataRecord{Family: family, Meta: m})
+	return nil
+}
+
+// Rollback drops everything appended since the last Commit. Series already
+// created stay (empty series are released by retention).
+func (a *Appender) Rollback() error {
+	a.reset()
+	return nil
+}
+
+func (a *Appender) reset() {
+	a.created = a.created[:0]
+	a.samples = a.samples[:0]
+	a.exemplars = a.exemplars[:0]
+	a.meta = a.meta[:0]
+}
+
+// Commit writes the appended data to the WAL and then into memory. It
+// returns only after the WAL write (and its fsync, under the always policy):
+// when Commit returns nil, the data survives a crash of the process.
+func (a *Appender) Commit() error {
+	defer a.reset()
+	if len(a.samples) == 0 && len(a.exemplars) == 0 && len(a.meta) == 0 && len(a.created) == 0 {
+		return nil
+	}
+	h := a.h
+	h.commitMu.RLock()
+	defer h.commitMu.RUnlock()
+	if h.closed.Load() {
+		return ErrClosed
+	}
+	a.resolveRemoved()
+	recs := a.encode()
+	if err := h.wal.Log(recs...); err != nil {
+		return fmt.Errorf("write WAL: %w", err)
+	}
+	a.apply()
+	return nil
+}
+
+// encode builds the WAL records of the pending data: series first (a series
+// record must precede every sample that names its ref), then samples,
+// exemplars and metadata.
+func (a *Appender) encode() [][]byte {
+	a.series = a.series[:0]
+	for _, s := range a.created {
+		a.series = append(a.series, seriesRecord{Ref: s.ref, Labels: a.h.syms.labels(s.lset, &a.scratch)})
+	}
+	// A series created by another appender whose commit has not finished
+	// may be used here first: log it too, so that no samples record names a
+	// ref the WAL has not seen. A series logged twice replays the same.
+	for i := range a.samples {
+		s := a.samples[i].s
+		if i > 0 && a.samples[i-1].s == s {
+			continue
+		}
+		s.mu.Lock()
+		logged := s.logged
+		s.mu.Unlock()
+		if !logged && !a.isCreated(s) {
+			a.series = append(a.series, seriesRecord{Ref: s.ref, Labels: a.h.syms.labels(s.lset, &a.scratch)})
+		}
+	}
+	a.buf = a.buf[:0]
+	var recs [][]byte
+	start := 0
+	add := func() {
+		recs = append(recs, a.buf[start:len(a.buf):len(a.buf)])
+		start = len(a.buf)
+	}
+	if len(a.series) > 0 {
+		a.buf = encodeSeries(a.buf, a.series)
+		add()
+	}
+	if len(a.samples) > 0 {
+		a.recs = a.recs[:0]
+		for _, p := range a.samples {
+			a.recs = append(a.recs, sampleRecord{Ref: p.s.ref, T: p.t, V: p.v})
+		}
+		a.buf = encodeSamples(a.buf, a.recs)
+		add()
+	}
+	if len(a.exemplars) > 0 {
+		a.buf = encodeExemplars(a.buf, a.exemplars)
+		add()
+	}
+	if len(a.meta) > 0 {
+		a.buf = encodeMetadata(a.buf, a.meta)
+		add()
+	}
+	return recs
+}
+
+// resolveRemoved replaces series that retention dropped after Append found
+// them by a live series with the same labels. The caller holds commitMu, so
+// no series is dropped while the commit runs.
+func (a *Appender) resolveRemoved() {
+	for i := range a.samples {
+		s := a.samples[i].s
+		s.mu.Lock()
+		removed := s.removed
+		s.mu.Unlock()
+		if !removed {
+			continue
+		}
+		lset := a.h.syms.labels(s.lset, &a.scratch)
+		ns, created := a.h.getOrCreate(model.Hash(lset), lset)
+		if created {
+			a.created = append(a.created, ns)
+		}
+		for j := i; j < len(a.samples); j++ {
+			if a.samples[j].s == s {
+				a.samples[j].s = ns
+			}
+		}
+	}
+}
+
+func (a *Appender) isCreated(s *memSeries) bool {
+	for _, c := range a.created {
+		if c == s {
+			return true
+		}
+	}
+	return false
+}
+
+// apply puts the logged data into memory. Consecutive samples of one series
+// share one lock acquisition.
+func (a *Appender) apply() {
+	h := a.h
+	o := h.currentAppendOpts()
+	var appended, maxT int64 = 0, o.minValidTime
+	for i := 0; i < len(a.samples); {
+		s := a.samples[i].s
+		s.mu.Lock()
+		s.logged = true
+		for ; i < len(a.samples) && a.samples[i].s == s; i++ {
+			p := a.samples[i]
+			switch err := s.append(p.t, p.v, &o); {
+			case err == nil:
+				appended++
+				maxT = max(maxT, p.t)
+				s.lastAppend = max(s.lastAppend, p.t)
+			case errors.Is(err, errAlreadyStored):
+			default:
+				// Another commit stored a conflicting sample since Append
+				// checked this one.
+				h.metrics.rejected(err)
+			}
+		}
+		s.mu.Unlock()
+	}
+	for _, s := range a.created {
+		s.mu.Lock()
+		s.logged = true
+		s.mu.Unlock()
+	}
+	h.noteTime(maxT)
+	h.metrics.samplesAppended.Add(float64(appended))
+	for _, e := range a.exemplars {
+		h.addExemplar(e)
+	}
+	h.setMetadata(a.meta)
+}

@@ -1,0 +1,20 @@
+package head
+
+import "errors"
+
+// Errors returned by Appender.Append for samples the head will never accept.
+// Callers map them to client errors; they never mean data already
+// acknowledged was lost.
+var (
+	// ErrOutOfWindow: the sample is older than the newest sample of its series
+	// by more than the out-of-order window, or older than the head retention.
+	ErrOutOfWindow = errors.New("sample is older than the out-of-order window")
+	// ErrDuplicateSample: a sample with the same timestamp and a different
+	// value is already stored. The same timestamp and the same value (bit for
+	// bit) is accepted silently, so retried requests are harmless.
+	ErrDuplicateSample = errors.New("duplicate sample for timestamp with a different value")
+	// ErrInvalidLabels: the label set is empty.
+	ErrInvalidLabels = errors.New("series has no labels")
+	// ErrClosed: the head was closed.
+	ErrClosed = errors.New("head is closed")
+)

@@ -1,0 +1,209 @@
+package head
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/gorilla-remote/gorilla-remote/model"
+	"github.com/gorilla-remote/gorilla-remote/wal"
+)
+
+// Head is the in-memory store: striped series of Gorilla chunks, an inverted
+// index, and the WAL that makes every committed sample durable. It is safe
+// for concurrent use.
+type Head struct {
+	opts    Options
+	appOpts appendOpts // minValidTime is read from minValidTime instead
+	wal     *wal.WAL
+	syms    *symbols
+	series  *stripeSet
+	index   *postings
+	metrics *metrics
+
+	nextRef      atomic.Uint64
+	maxTime      atomic.Int64 // newest in-order timestamp in the head
+	minValidTime atomic.Int64 // samples older than this were released or are refused
+
+	// commitMu is held shared by every commit from its WAL write until its
+	// samples are in memory, and exclusively while a checkpoint cuts the WAL:
+	// so a checkpoint's snapshot holds everything logged before the cut.
+	commitMu sync.RWMutex
+
+	metaMu sync.RWMutex
+	meta   map[string]model.Metadata // guarded by metaMu
+
+	checkpointMu     sync.Mutex // one checkpoint at a time
+	checkpointWindow int64      // guarded by checkpointMu; newest window closed at the last checkpoint
+	walAtCheckpoint  int64      // guarded by checkpointMu; WAL bytes written at the last checkpoint
+
+	closeOnce sync.Once
+	closing   chan struct{}
+	loopDone  chan struct{}
+	closed    atomic.Bool
+}
+
+// Open opens the head in opts.Dir, replays its checkpoint and WAL, and starts
+// the background maintenance loop. It returns once the head holds everything
+// that was committed before the last shutdown or crash.
+func Open(opts Options) (*Head, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	h := &Head{
+		opts: opts,
+		appOpts: appendOpts{
+			blockDuration: opts.BlockDuration.Milliseconds(),
+			oooWindow:     opts.OutOfOrderWindow.Milliseconds(),
+			oooCompactAt:  oooCompactAt,
+		},
+		syms:     newSymbols(),
+		series:   newStripeSet(opts.Stripes),
+		index:    newPostings(),
+		meta:     map[string]model.Metadata{},
+		closing:  make(chan struct{}),
+		loopDone: make(chan struct{}),
+	}
+	h.maxTime.Store(math.MinInt64)
+	h.minValidTime.Store(math.MinInt64)
+	h.checkpointWindow = math.MinInt64
+	h.metrics = newMetrics(h, opts.Registerer)
+	if opts.WAL.ObserveFsync == nil {
+		opts.WAL.ObserveFsync = h.metrics.observeFsync
+	}
+
+	dir := filepath.Join(opts.Dir, "wal")
+	h.wal, err = wal.Open(dir, opts.WAL)
+	if err != nil {
+		return nil, fmt.Errorf("open WAL: %w", err)
+	}
+	if err := h.replay(dir); err != nil {
+		return nil, errors.Join(fmt.Errorf("replay WAL: %w", err), h.wal.Close())
+	}
+	if mt := h.maxTime.Load(); mt != math.MinInt64 {
+		h.checkpointWindow = h.closedWindow(mt)
+		h.Truncate(mt - opts.Retention.Milliseconds())
+	}
+	if opts.MaintenanceInterval > 0 {
+		go h.maintain(opts.MaintenanceInterval)
+	} else {
+		close(h.loopDone)
+	}
+	return h, nil
+}
+
+// Close stops background work and closes the WAL (flushing and syncing it).
+// Commits after Close fail with ErrClosed. Close is idempotent.
+func (h *Head) Close() error {
+	var err error
+	h.closeOnce.Do(func() {
+		close(h.closing)
+		<-h.loopDone
+		h.commitMu.Lock()
+		h.closed.Store(true)
+		h.commitMu.Unlock()
+		h.checkpointMu.Lock()
+		err = h.wal.Close()
+		h.checkpointMu.Unlock()
+		h.metrics.unregister()
+	})
+	return err
+}
+
+// getOrCreate returns the series with lset, creating it when new.
+func (h *Head) getOrCreate(hash uint64, lset labels.Labels) (*memSeries, bool) {
+	if s := h.series.getByHash(hash, lset, h.syms); s != nil {
+		return s, false
+	}
+	return h.createSeries(model.SeriesRef(h.nextRef.Add(1)), hash, lset)
+}
+
+// createSeries stores a new series under ref unless one with the same labels
+// exists, which it returns instead.
+func (h *Head) createSeries(ref model.SeriesRef, hash uint64, lset labels.Labels) (*memSeries, bool) {
+	ids := h.syms.internLabels(lset)
+	s, created := h.series.getOrSet(hash, lset, newMemSeries(ref, hash, ids), h.syms)
+	if !created {
+		return s, false
+	}
+	h.index.add(ref, h.pairStrings(ids))
+	h.metrics.series.Inc()
+	return s, true
+}
+
+// pairStrings returns the interned strings of symbol pairs.
+func (h *Head) pairStrings(ids []uint32) []string {
+	out := make([]string, len(ids))
+	h.syms.mu.RLock()
+	for i, id := range ids {
+		out[i] = h.syms.names[id]
+	}
+	h.syms.mu.RUnlock()
+	return out
+}
+
+// noteTime raises the head's max time to t.
+func (h *Head) noteTime(t int64) {
+	for {
+		cur := h.maxTime.Load()
+		if t <= cur || h.maxTime.CompareAndSwap(cur, t) {
+			return
+		}
+	}
+}
+
+// currentAppendOpts returns the append settings with the current minimum
+// valid time.
+func (h *Head) currentAppendOpts() appendOpts {
+	o := h.appOpts
+	o.minValidTime = h.minValidTime.Load()
+	return o
+}
+
+// closedWindow returns the newest block window that is closed at head time
+// t: its end plus the out-of-order window lies at or before t.
+func (h *Head) closedWindow(t int64) int64 {
+	return floorDiv(t-h.appOpts.oooWindow, h.appOpts.blockDuration) - 1
+}
+
+// maintain runs retention and checkpoints until Close.
+func (h *Head) maintain(every time.Duration) {
+	defer close(h.loopDone)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-h.closing:
+			return
+		case <-tick.C:
+		}
+		if err := h.maintainOnce(); err != nil {
+			h.opts.Logger.Error("head maintenance", "err", err)
+		}
+	}
+}
+
+// maintainOnce releases data past retention and checkpoints the WAL when a
+// block window closed or enough WAL was written since the last checkpoint.
+func (h *Head) maintainOnce() error {
+	mt := h.maxTime.Load()
+	if mt == math.MinInt64 {
+		return nil
+	}
+	h.Truncate(mt - h.opts.Retention.Milliseconds())
+	h.checkpointMu.Lock()
+	due := h.closedWindow(mt) > h.checkpointWindow ||
+		int64(h.wal.Stats().BytesWritten)-h.walAtCheckpoint > h.opts.CheckpointBytes
+	h.checkpointMu.Unlock()
+	if !due {
+		return nil
+	}
+	return h.Checkpoint()
+}

@@ -1,0 +1,105 @@
+package head
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gorilla-remote/gorilla-remote/wal"
+)
+
+// Options configure a Head. The zero value of every field selects the
+// default given in its comment.
+type Options struct {
+	// Dir holds the head's WAL (in Dir/wal). Required.
+	Dir string
+	// BlockDuration is the length of a block window; chunks never cross a
+	// window boundary. Windows are aligned to multiples of it since the epoch.
+	// Default 2h.
+	BlockDuration time.Duration
+	// OutOfOrderWindow is how far behind the newest sample of its series a
+	// sample may be and still be accepted. Default 1h. Set NoOutOfOrder to
+	// refuse every out-of-order sample.
+	OutOfOrderWindow time.Duration
+	NoOutOfOrder     bool
+	// Retention is how much data, back from the newest sample in the head,
+	// stays in memory. Default 26h, as in the Gorilla paper.
+	Retention time.Duration
+	// Stripes is the number of lock stripes of the series map, a power of
+	// two. Default 16384.
+	Stripes int
+	// MaxExemplarsPerSeries bounds the recent exemplars kept per series.
+	// Default 10.
+	MaxExemplarsPerSeries int
+	// MaintenanceInterval is how often retention and checkpoint conditions
+	// are checked in the background. Default 1m; negative disables the
+	// background loop (callers then call Truncate and Checkpoint).
+	MaintenanceInterval time.Duration
+	// CheckpointBytes starts a checkpoint once the WAL written since the last
+	// one exceeds it, even if no block window closed. Default 1 GiB.
+	CheckpointBytes int64
+	// WAL configures the write-ahead log (segment size, fsync policy).
+	WAL wal.Options
+	// Logger receives progress and warnings. Default: discard.
+	Logger *slog.Logger
+	// Registerer, if set, receives the head's metrics.
+	Registerer prometheus.Registerer
+}
+
+// Defaults of Options.
+const (
+	DefaultBlockDuration         = 2 * time.Hour
+	DefaultOutOfOrderWindow      = time.Hour
+	DefaultRetention             = 26 * time.Hour
+	DefaultStripes               = 16384
+	DefaultMaxExemplarsPerSeries = 10
+	DefaultMaintenanceInterval   = time.Minute
+	DefaultCheckpointBytes       = 1 << 30
+
+	// oooCompactAt is the out-of-order buffer size at which a series
+	// re-encodes its chunks with the buffered samples merged in.
+	oooCompactAt = 32
+)
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Dir == "" {
+		return o, fmt.Errorf("head: Options.Dir is required")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&o.BlockDuration, DefaultBlockDuration)
+	def(&o.OutOfOrderWindow, DefaultOutOfOrderWindow)
+	def(&o.Retention, DefaultRetention)
+	def(&o.MaintenanceInterval, DefaultMaintenanceInterval)
+	if o.NoOutOfOrder {
+		o.OutOfOrderWindow = 0
+	}
+	if o.BlockDuration < time.Millisecond || o.OutOfOrderWindow < 0 || o.Retention < 0 {
+		return o, fmt.Errorf("head: block duration %v, out-of-order window %v and retention %v must be positive",
+			o.BlockDuration, o.OutOfOrderWindow, o.Retention)
+	}
+	if o.Stripes == 0 {
+		o.Stripes = DefaultStripes
+	}
+	if o.Stripes < 0 || o.Stripes&(o.Stripes-1) != 0 {
+		return o, fmt.Errorf("head: stripes %d is not a power of two", o.Stripes)
+	}
+	if o.MaxExemplarsPerSeries == 0 {
+		o.MaxExemplarsPerSeries = DefaultMaxExemplarsPerSeries
+	}
+	if o.CheckpointBytes == 0 {
+		o.CheckpointBytes = DefaultCheckpointBytes
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.WAL.Logger == nil {
+		o.WAL.Logger = o.Logger
+	}
+	return o, nil
+}

@@ -1,0 +1,226 @@
+package head
+
+import (
+	"context"
+	"sort"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/gorilla-remote/gorilla-remote/chunkenc"
+	"github.com/gorilla-remote/gorilla-remote/model"
+)
+
+// Series is a snapshot of one series' data in a time range, taken under its
+// lock and read without it: closed chunks are shared (they never change),
+// the open chunk and the out-of-order samples are copied.
+type Series struct {
+	Ref    model.SeriesRef
+	Labels labels.Labels
+	chunks []ChunkMeta
+	ooo    []model.Sample
+	mint   int64
+	maxt   int64
+}
+
+// ChunkMeta is one XOR chunk of a series with the time range it covers.
+// Data is in the Prometheus XOR chunk format (docs/format/chunk.md) and must
+// not be modified.
+type ChunkMeta struct {
+	MinT, MaxT int64
+	Data       []byte
+}
+
+// Select returns the series matching all matchers that have samples in
+// [mint, maxt], sorted by labels. It honours ctx between series.
+func (h *Head) Select(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) ([]*Series, error) {
+	refs := h.index.match(ms)
+	out := make([]*Series, 0, len(refs))
+	var b labels.ScratchBuilder
+	for i, ref := range refs {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		s := h.series.getByRef(ref)
+		if s == nil {
+			continue
+		}
+		if snap := s.snapshot(mint, maxt); snap != nil {
+			snap.Labels = h.syms.labels(s.lset, &b)
+			out = append(out, snap)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].Labels, out[j].Labels) < 0 })
+	return out, nil
+}
+
+// snapshot copies what a reader needs of the series in [mint, maxt], or
+// returns nil when the series has no samples there.
+func (s *memSeries) snapshot(mint, maxt int64) *Series {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap := &Series{Ref: s.ref, mint: mint, maxt: maxt}
+	for _, c := range s.chunks {
+		if c.maxt < mint || c.mint > maxt {
+			continue
+		}
+		data := c.chunk.Bytes()
+		if c.app != nil {
+			data = append([]byte(nil), data...)
+		}
+		snap.chunks = append(snap.chunks, ChunkMeta{MinT: c.mint, MaxT: c.maxt, Data: data})
+	}
+	lo := sort.Search(len(s.ooo), func(i int) bool { return s.ooo[i].T >= mint })
+	hi := sort.Search(len(s.ooo), func(i int) bool { return s.ooo[i].T > maxt })
+	if lo < hi {
+		snap.ooo = append([]model.Sample(nil), s.ooo[lo:hi]...)
+	}
+	if len(snap.chunks) == 0 && len(snap.ooo) == 0 {
+		return nil
+	}
+	return snap
+}
+
+// Iterator returns an iterator over the series' samples in the selected
+// range, in time order. reuse may be nil.
+func (s *Series) Iterator(reuse *SeriesIterator) *SeriesIterator {
+	it := reuse
+	if it == nil {
+		it = &SeriesIterator{}
+	}
+	*it = SeriesIterator{chunks: s.chunks, ooo: s.ooo, mint: s.mint, maxt: s.maxt, ci: -1, chunk: it.chunk}
+	return it
+}
+
+// Chunks returns the series' chunks overlapping the selected range, with the
+// out-of-order samples merged in: chunks without out-of-order samples in
+// their window are the stored ones, unchanged; the others are re-encoded.
+// Chunks may extend beyond the range.
+func (s *Series) Chunks(blockDuration int64) []ChunkMeta {
+	if len(s.ooo) == 0 {
+		return s.chunks
+	}
+	ms := &memSeries{ooo: s.ooo}
+	for _, c := range s.chunks {
+		cc, err := chunkenc.FromBytes(c.Data)
+		if err != nil {
+			continue
+		}
+		ms.chunks = append(ms.chunks, &memChunk{chunk: cc, mint: c.MinT, maxt: c.MaxT, window: floorDiv(c.MinT, blockDuration)})
+	}
+	ms.mergeOOO(blockDuration)
+	out := make([]ChunkMeta, len(ms.chunks))
+	for i, c := range ms.chunks {
+		out[i] = ChunkMeta{MinT: c.mint, MaxT: c.maxt, Data: c.chunk.Bytes()}
+	}
+	return out
+}
+
+// SeriesIterator walks the samples of a Series snapshot: its chunks in
+// order, merged with its out-of-order samples, limited to the range.
+type SeriesIterator struct {
+	chunks []ChunkMeta
+	ooo    []model.Sample
+	mint   int64
+	maxt   int64
+
+	ci    int                // current chunk
+	chunk chunkenc.Iterator  // iterator of chunks[ci]
+	cok   bool               // chunk iterator holds a sample
+	ct    int64
+	cv    float64
+	t     int64
+	v     float64
+	cur   bool // t, v hold a sample in the range
+	err   error
+}
+
+// nextChunkSample advances the chunk side to its next sample.
+func (it *SeriesIterator) nextChunkSample() {
+	for {
+		if it.ci >= 0 && it.ci < len(it.chunks) && it.chunk.Next() {
+			it.ct, it.cv = it.chunk.At()
+			it.cok = true
+			return
+		}
+		if it.ci >= 0 && it.ci < len(it.chunks) {
+			if err := it.chunk.Err(); err != nil {
+				it.err = err
+				it.cok = false
+				return
+			}
+		}
+		it.ci++
+		if it.ci >= len(it.chunks) {
+			it.cok = false
+			return
+		}
+		it.chunk.Reset(it.chunks[it.ci].Data)
+	}
+}
+
+// Next advances to the next sample in the range.
+func (it *SeriesIterator) Next() bool {
+	it.cur = it.next()
+	return it.cur
+}
+
+func (it *SeriesIterator) next() bool {
+	if it.ci == -1 {
+		it.nextChunkSample()
+		for it.cok && it.ct < it.mint {
+			it.nextChunkSample()
+		}
+	}
+	for it.err == nil {
+		useOOO := len(it.ooo) > 0 && (!it.cok || it.ooo[0].T < it.ct)
+		switch {
+		case useOOO:
+			it.t, it.v = it.ooo[0].T, it.ooo[0].V
+			it.ooo = it.ooo[1:]
+		case it.cok:
+			it.t, it.v = it.ct, it.cv
+			it.nextChunkSample()
+		default:
+			return false
+		}
+		if it.t < it.mint {
+			continue
+		}
+		if it.t > it.maxt {
+			it.ooo, it.cok = nil, false
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+// Seek advances to the first sample at or after t; it never moves back.
+func (it *SeriesIterator) Seek(t int64) bool {
+	if it.cur && it.t >= t {
+		return true
+	}
+	for it.Next() {
+		if it.t >= t {
+			return true
+		}
+	}
+	return false
+}
+
+// At returns the current sample.
+func (it *SeriesIterator) At() (int64, float64) { return it.t, it.v }
+
+// Err returns the first decoding error met.
+func (it *SeriesIterator) Err() error { return it.err }
+
+// LabelNames returns every label name in the head, sorted.
+func (h *Head) LabelNames() []string { return h.index.labelNames() }
+
+// LabelValues returns every value of a label name in the head, sorted.
+func (h *Head) LabelValues(name string) []string { return h.index.labelValues(name) }
+
+// BlockDuration returns the block window length in milliseconds.
+func (h *Head) BlockDuration() int64 { return h.appOpts.blockDuration }

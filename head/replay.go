@@ -1,0 +1,206 @@
+package head
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/gorilla-remote/gorilla-remote/chunkenc"
+	"github.com/gorilla-remote/gorilla-remote/model"
+	"github.com/gorilla-remote/gorilla-remote/wal"
+)
+
+// replayer rebuilds the head from a checkpoint and the WAL segments after
+// it. It runs before the head is shared, alone.
+type replayer struct {
+	h *Head
+	// byRef maps a WAL ref to its series. A ref logged twice for one label
+	// set (a series dropped and created again) maps to the series that holds
+	// those labels now.
+	byRef   map[model.SeriesRef]*memSeries
+	reopen  map[*memSeries]struct{} // series whose newest chunk came from a checkpoint
+	scratch labels.ScratchBuilder
+
+	series    []seriesRecord
+	samples   []sampleRecord
+	chunks    []chunkRecord
+	meta      []metadataRecord
+	exemplars []exemplarRecord
+
+	records, nSeries, nSamples, nChunks, unknownRefs int
+}
+
+func (h *Head) replay(dir string) error {
+	start := time.Now()
+	r := &replayer{h: h, byRef: map[model.SeriesRef]*memSeries{}, reopen: map[*memSeries]struct{}{}}
+	cpPath, upTo, err := wal.LastCheckpoint(dir)
+	switch {
+	case errors.Is(err, wal.ErrNoCheckpoint):
+		upTo = -1
+	case err != nil:
+		return fmt.Errorf("find checkpoint: %w", err)
+	default:
+		cr, err := wal.NewCheckpointReader(cpPath)
+		if err != nil {
+			return fmt.Errorf("open checkpoint %s: %w", cpPath, err)
+		}
+		err = r.read(cr)
+		if cerr := cr.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("checkpoint %s: %w", cpPath, err)
+		}
+		r.reopenChunks()
+		h.opts.Logger.Info("checkpoint replayed", "checkpoint", cpPath, "series", r.nSeries, "chunks", r.nChunks)
+	}
+	first, _, err := h.wal.Segments()
+	if err != nil {
+		return err
+	}
+	sr, err := wal.NewReader(dir, max(first, upTo+1), -1)
+	if err != nil {
+		return fmt.Errorf("open WAL segments: %w", err)
+	}
+	err = r.read(sr)
+	if cerr := sr.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	secs := time.Since(start).Seconds()
+	h.opts.Logger.Info("WAL replay done", "records", r.records, "series", r.nSeries, "samples", r.nSamples,
+		"chunks", r.nChunks, "unknown_refs", r.unknownRefs, "seconds", secs)
+	return nil
+}
+
+// read applies every record of one reader.
+func (r *replayer) read(rd *wal.Reader) error {
+	for rd.Next() {
+		r.records++
+		if err := r.apply(rd.Record()); err != nil {
+			return fmt.Errorf("segment %d offset %d: %w", rd.Segment(), rd.Offset(), err)
+		}
+	}
+	return rd.Err()
+}
+
+func (r *replayer) apply(rec []byte) error {
+	var err error
+	switch recordType(rec) {
+	case recSeries:
+		r.series, err = decodeSeries(rec, r.series[:0], &r.scratch)
+		r.applySeries()
+	case recSamples:
+		r.samples, err = decodeSamples(rec, r.samples[:0])
+		r.applySamples()
+	case recChunks:
+		r.chunks, err = decodeChunkRecord(rec, r.chunks[:0])
+		if err == nil {
+			err = r.applyChunks()
+		}
+	case recMetadata:
+		r.meta, err = decodeMetadata(rec, r.meta[:0])
+		r.h.setMetadata(r.meta)
+	case recExemplars:
+		r.exemplars, err = decodeExemplars(rec, r.exemplars[:0], &r.scratch)
+		for _, e := range r.exemplars {
+			if s := r.byRef[e.Ref]; s != nil {
+				e.Ref = s.ref
+				r.h.addExemplar(e)
+			}
+		}
+	default:
+		err = fmt.Errorf("%w: unknown record type %d", errRecord, recordType(rec))
+	}
+	return err
+}
+
+func (r *replayer) applySeries() {
+	h := r.h
+	for _, sr := range r.series {
+		if _, ok := r.byRef[sr.Ref]; ok {
+			continue
+		}
+		s, created := h.createSeries(sr.Ref, model.Hash(sr.Labels), sr.Labels)
+		if created {
+			r.nSeries++
+		}
+		s.logged = true
+		r.byRef[sr.Ref] = s
+		if uint64(sr.Ref) > h.nextRef.Load() {
+			h.nextRef.Store(uint64(sr.Ref))
+		}
+	}
+}
+
+func (r *replayer) applySamples() {
+	h := r.h
+	o := h.currentAppendOpts()
+	maxT := h.maxTime.Load()
+	for _, smp := range r.samples {
+		s := r.byRef[smp.Ref]
+		if s == nil {
+			r.unknownRefs++
+			continue
+		}
+		s.mu.Lock()
+		if err := s.append(smp.T, smp.V, &o); err == nil {
+			r.nSamples++
+			s.lastAppend = max(s.lastAppend, smp.T)
+			maxT = max(maxT, smp.T)
+		}
+		s.mu.Unlock()
+	}
+	h.noteTime(maxT)
+}
+
+// applyChunks attaches checkpointed chunks to their series. Chunks of a
+// series arrive in time order; they are attached closed and the newest one
+// is reopened for appending once the checkpoint is read.
+func (r *replayer) applyChunks() error {
+	h := r.h
+	for _, cr := range r.chunks {
+		s := r.byRef[cr.Ref]
+		if s == nil {
+			r.unknownRefs++
+			continue
+		}
+		c, err := chunkenc.FromBytes(append([]byte(nil), cr.Data...))
+		if err != nil {
+			return fmt.Errorf("chunk of series %d: %w", cr.Ref, err)
+		}
+		s.mu.Lock()
+		s.chunks = append(s.chunks, &memChunk{chunk: c, mint: cr.MinT, maxt: cr.MaxT, window: floorDiv(cr.MinT, h.appOpts.blockDuration)})
+		if cr.MaxT >= s.maxT || len(s.chunks) == 1 {
+			s.maxT = cr.MaxT
+			s.lastAppend = max(s.lastAppend, cr.MaxT)
+			r.reopen[s] = struct{}{}
+		}
+		s.mu.Unlock()
+		h.noteTime(cr.MaxT)
+		r.nChunks++
+	}
+	return nil
+}
+
+// reopenChunks decodes the newest chunk of each checkpointed series to learn
+// its last value and to append to it again.
+func (r *replayer) reopenChunks() {
+	for s := range r.reopen {
+		s.mu.Lock()
+		last := s.chunks[len(s.chunks)-1]
+		it := last.chunk.Iterator(nil)
+		for it.Next() {
+			_, s.lastV = it.At()
+		}
+		if app, err := last.chunk.Appender(); err == nil {
+			last.app = app
+		}
+		s.mu.Unlock()
+	}
+	clear(r.reopen)
+}

@@ -1,0 +1,184 @@
+package head
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/gorilla-remote/gorilla-remote/chunkenc"
+	"github.com/gorilla-remote/gorilla-remote/model"
+)
+
+// memChunk is one Gorilla chunk of a series. All its samples fall in one
+// block window. Only the newest chunk of a series is open (app != nil); a
+// closed chunk's bytes never change again, so readers may share them.
+type memChunk struct {
+	chunk      *chunkenc.XORChunk
+	app        *chunkenc.Appender // nil once closed
+	mint, maxt int64
+	window     int64 // index of the block window: floor(mint / block duration)
+}
+
+// memSeries is one series in memory.
+type memSeries struct {
+	ref  model.SeriesRef
+	hash uint64
+	lset []uint32 // symbol pairs; immutable
+
+	mu     sync.Mutex
+	chunks []*memChunk     // guarded by mu; sorted by time, non-overlapping
+	ooo    []model.Sample  // guarded by mu; out-of-order samples, sorted by T, older than maxT
+	maxT   int64           // guarded by mu; newest in-order timestamp (valid when len(chunks) > 0)
+	lastV  float64         // guarded by mu; value at maxT
+	logged bool            // guarded by mu; the series record is in the WAL
+	removed bool           // guarded by mu; dropped by retention, no longer in the maps
+	// lastAppend is the head time (newest timestamp seen by the head) when
+	// the series last received a sample; series silent for a whole window
+	// are dropped by retention.
+	lastAppend int64 // guarded by mu
+	exemplars  *exemplarRing // guarded by mu; nil until the first exemplar
+}
+
+func newMemSeries(ref model.SeriesRef, hash uint64, lset []uint32) *memSeries {
+	return &memSeries{ref: ref, hash: hash, lset: lset}
+}
+
+// appendOpts are the head settings the append path needs.
+type appendOpts struct {
+	blockDuration int64 // milliseconds
+	oooWindow     int64 // milliseconds
+	minValidTime  int64 // samples older than this are out of the window (retention)
+	oooCompactAt  int   // merge the out-of-order buffer into chunks at this size
+}
+
+// floorDiv returns floor(t / d) for d > 0, also for negative t.
+func floorDiv(t, d int64) int64 {
+	q := t / d
+	if t%d != 0 && t < 0 {
+		q--
+	}
+	return q
+}
+
+// check reports whether t, v could be appended now: nil for a new sample,
+// errAlreadyStored for an exact retry, or a typed error. It does not change
+// the series. The caller holds s.mu.
+func (s *memSeries) check(t int64, v float64, o *appendOpts) error {
+	if t < o.minValidTime {
+		return ErrOutOfWindow
+	}
+	if len(s.chunks) == 0 || t > s.maxT {
+		return nil
+	}
+	if t == s.maxT {
+		if model.SameValue(v, s.lastV) {
+			return errAlreadyStored
+		}
+		return ErrDuplicateSample
+	}
+	if t < s.maxT-o.oooWindow {
+		return ErrOutOfWindow
+	}
+	if old, ok := s.lookup(t); ok {
+		if model.SameValue(v, old) {
+			return errAlreadyStored
+		}
+		return ErrDuplicateSample
+	}
+	return nil
+}
+
+// append stores one sample. It returns errAlreadyStored for an exact retry
+// (the caller treats it as success). The caller holds s.mu.
+func (s *memSeries) append(t int64, v float64, o *appendOpts) error {
+	if len(s.chunks) == 0 || t > s.maxT {
+		if t < o.minValidTime {
+			return ErrOutOfWindow
+		}
+		s.appendInOrder(t, v, o.blockDuration)
+		return nil
+	}
+	if err := s.check(t, v, o); err != nil {
+		return err
+	}
+	i := sort.Search(len(s.ooo), func(i int) bool { return s.ooo[i].T >= t })
+	s.ooo = append(s.ooo, model.Sample{})
+	copy(s.ooo[i+1:], s.ooo[i:])
+	s.ooo[i] = model.Sample{T: t, V: v}
+	if len(s.ooo) >= o.oooCompactAt {
+		s.mergeOOO(o.blockDuration)
+	}
+	return nil
+}
+
+// appendInOrder appends a sample newer than every stored one, cutting a new
+// chunk at a block-window boundary or when the open chunk is full.
+func (s *memSeries) appendInOrder(t int64, v float64, blockDuration int64) {
+	w := floorDiv(t, blockDuration)
+	var c *memChunk
+	if n := len(s.chunks); n > 0 {
+		c = s.chunks[n-1]
+	}
+	if c == nil || c.app == nil || c.window != w || c.chunk.NumSamples() >= chunkenc.MaxSamples {
+		if c != nil {
+			c.close()
+		}
+		c = newMemChunk(w, t)
+		s.chunks = append(s.chunks, c)
+	}
+	// The chunk is not full (checked above) and samples come in time order,
+	// so Append cannot fail.
+	if err := c.app.Append(t, v); err != nil {
+		panic("BUG: append to open chunk: " + err.Error())
+	}
+	c.maxt = t
+	s.maxT, s.lastV = t, v
+}
+
+func newMemChunk(window, t int64) *memChunk {
+	c := &memChunk{chunk: chunkenc.NewXORChunk(), mint: t, maxt: t, window: window}
+	app, err := c.chunk.Appender()
+	if err != nil {
+		panic("BUG: appender on a new chunk: " + err.Error())
+	}
+	c.app = app
+	return c
+}
+
+// close ends appending to the chunk and gives back unused capacity.
+func (c *memChunk) close() {
+	if c.app == nil {
+		return
+	}
+	c.app = nil
+	c.chunk.Compact()
+}
+
+// lookup finds the value stored at exactly t, in the chunks or the
+// out-of-order buffer. The caller holds s.mu.
+func (s *memSeries) lookup(t int64) (float64, bool) {
+	i := sort.Search(len(s.ooo), func(i int) bool { return s.ooo[i].T >= t })
+	if i < len(s.ooo) && s.ooo[i].T == t {
+		return s.ooo[i].V, true
+	}
+	for _, c := range s.chunks {
+		if t < c.mint || t > c.maxt {
+			continue
+		}
+		it := chunkenc.NewIterator(c.chunk.Bytes())
+		if it.Seek(t) {
+			if ct, cv := it.At(); ct == t {
+				return cv, true
+			}
+		}
+		return 0, false
+	}
+	return 0, false
+}
+
+// headSample returns the newest sample of the series.
+func (s *memSeries) newest() (model.Sample, bool) {
+	if len(s.chunks) == 0 {
+		return model.Sample{}, false
+	}
+	return model.Sample{T: s.maxT, V: s.lastV}, true
+}

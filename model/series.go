@@ -1,0 +1,25 @@
+package model
+
+import "github.com/prometheus/prometheus/model/labels"
+
+// SeriesRef identifies a series inside one store. It is handed out by the
+// store on first append and may be passed back to skip the label lookup. Zero
+// means "unknown": the store looks the series up by its labels.
+type SeriesRef uint64
+
+// Exemplar is one exemplar attached to a series: its own labels (such as a
+// trace ID), a value and a millisecond timestamp.
+type Exemplar struct {
+	Labels labels.Labels
+	T      int64
+	V      float64
+}
+
+// Metadata describes a metric family as its exporter declared it.
+type Metadata struct {
+	// Type is the metric type in lower case: counter, gauge, histogram,
+	// gaugehistogram, summary, info, stateset or unknown.
+	Type string
+	Help string
+	Unit string
+}

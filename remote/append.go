@@ -1,0 +1,264 @@
+package remote
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/gorilla-remote/gorilla-remote/head"
+	"github.com/gorilla-remote/gorilla-remote/model"
+)
+
+// appendResult counts what one request stored and refused.
+type appendResult struct {
+	samples   int // float samples appended (0 when the commit failed)
+	exemplars int // exemplars appended (0 when the commit failed)
+	rejected  int // samples refused for client reasons, histograms included
+	// reasons counts rejected samples by reason, for the metrics.
+	reasons map[string]int
+	// first describes the first refused series, for the response body.
+	first string
+}
+
+// reject records that n samples of the series ls were refused.
+func (res *appendResult) reject(ls []labelRef, reason, msg string, n int) {
+	if n == 0 {
+		return
+	}
+	if res.rejected == 0 {
+		res.first = fmt.Sprintf("series %s: %s", formatLabels(ls), msg)
+	}
+	res.rejected += n
+	if res.reasons == nil {
+		res.reasons = map[string]int{}
+	}
+	res.reasons[reason] += n
+}
+
+// store appends st.batch to a new appender and commits it. Samples refused
+// for client reasons do not stop the others: they are counted in the result
+// and turned into a 400 after the commit.
+func (h *writeHandler) store(st *writeState) (appendResult, *httpError) {
+	var res appendResult
+	app := h.app.Appender()
+	err := h.appendBatch(app, st, &res)
+	if err == nil {
+		err = h.appendMetadata(app, st)
+	}
+	if err != nil {
+		if rerr := app.Rollback(); rerr != nil {
+			h.opts.Logger.Warn("roll back remote-write appender", slog.Any("err", rerr))
+		}
+		return appendResult{}, storeError("append", err)
+	}
+	if err := app.Commit(); err != nil {
+		return appendResult{}, storeError("commit", err)
+	}
+	h.metrics.samplesIngested.Add(float64(res.samples))
+	h.metrics.exemplarsIngested.Add(float64(res.exemplars))
+	for reason, n := range res.reasons {
+		h.metrics.samplesRejected.WithLabelValues(reason).Add(float64(n))
+	}
+	if res.rejected > 0 {
+		return res, errorf(http.StatusBadRequest, "%s; %d samples rejected in total", res.first, res.rejected)
+	}
+	return res, nil
+}
+
+// storeError maps a store error that ends the request to its status: 503
+// when the store is closing (the sender should retry elsewhere or later),
+// 500 otherwise.
+func storeError(op string, err error) *httpError {
+	if errors.Is(err, head.ErrClosed) {
+		return errorf(http.StatusServiceUnavailable, "%s: store unavailable: %v", op, err)
+	}
+	return errorf(http.StatusInternalServerError, "%s: %v", op, err)
+}
+
+// sampleReason returns the reject reason of a per-sample store error, or ""
+// when err must end the request.
+func sampleReason(err error) string {
+	switch {
+	case errors.Is(err, head.ErrOutOfWindow):
+		return reasonOutOfWindow
+	case errors.Is(err, head.ErrDuplicateSample):
+		return reasonDuplicate
+	case errors.Is(err, head.ErrInvalidLabels):
+		return reasonInvalidLabels
+	}
+	return ""
+}
+
+// appendBatch appends every valid series of st.batch. It returns an error
+// only for store failures that end the request.
+func (h *writeHandler) appendBatch(app Appender, st *writeState, res *appendResult) error {
+	b := &st.batch
+	maxT := h.opts.Now().Add(h.opts.MaxFutureSkew).UnixMilli()
+	for i := range b.series {
+		s := &b.series[i]
+		ls := b.labels[s.labelsFrom:s.labelsTo]
+		nSamples := s.samplesTo - s.samplesFrom
+		if s.badSymbol {
+			res.reject(ls, reasonInvalidSymbol, "symbol reference out of range", nSamples+s.histograms)
+			continue
+		}
+		if serr := h.validateLabels(ls); serr != nil {
+			res.reject(ls, serr.reason, serr.msg, nSamples+s.histograms)
+			continue
+		}
+		// Native histograms are not stored yet; the floats beside them are.
+		res.reject(ls, reasonNativeHistogram, "native histograms are not supported", s.histograms)
+		if nSamples == 0 && s.exemplarsTo == s.exemplarsFrom {
+			continue
+		}
+		lset := buildLabels(&st.builder, ls)
+		ref, err := h.appendSamples(app, s, b.samples[s.samplesFrom:s.samplesTo], ls, lset, maxT, res)
+		if err != nil {
+			return err
+		}
+		if err := h.appendExemplars(app, st, s, ref, lset, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendSamples appends the samples of one valid series and returns its ref.
+func (h *writeHandler) appendSamples(app Appender, s *seriesRef, samples []sampleRef, ls []labelRef, lset labels.Labels, maxT int64, res *appendResult) (model.SeriesRef, error) {
+	var ref model.SeriesRef
+	var lastCT int64
+	for _, smp := range samples {
+		if smp.t > maxT {
+			res.reject(ls, reasonFuture, fmt.Sprintf("sample timestamp %d is more than %v in the future", smp.t, h.opts.MaxFutureSkew), 1)
+			continue
+		}
+		ct := smp.st
+		if ct == 0 {
+			ct = s.ct
+		}
+		if h.opts.CreatedTimestampZeroIngestion && ct > 0 && ct < smp.t && ct != lastCT {
+			lastCT = ct
+			r, err := app.Append(ref, lset, ct, 0)
+			// The zero may already be stored (a retry) or be too old: it is
+			// a hint, so only errors that end the request count.
+			if err != nil && sampleReason(err) == "" {
+				return ref, err
+			}
+			ref = r
+		}
+		r, err := app.Append(ref, lset, smp.t, smp.v)
+		if err != nil {
+			reason := sampleReason(err)
+			if reason == "" {
+				return ref, err
+			}
+			res.reject(ls, reason, fmt.Sprintf("sample at %d: %v", smp.t, err), 1)
+		} else {
+			res.samples++
+		}
+		ref = r
+	}
+	return ref, nil
+}
+
+// appendExemplars appends the exemplars of one valid series. Exemplars are
+// best effort, as in Prometheus: a refused one is counted and logged but
+// does not fail the request.
+func (h *writeHandler) appendExemplars(app Appender, st *writeState, s *seriesRef, ref model.SeriesRef, lset labels.Labels, res *appendResult) error {
+	b := &st.batch
+	for _, e := range b.exemplars[s.exemplarsFrom:s.exemplarsTo] {
+		els := b.exLabels[e.labelsFrom:e.labelsTo]
+		if !validExemplarLabels(els) {
+			h.metrics.exemplarsRejected.Inc()
+			continue
+		}
+		ex := model.Exemplar{Labels: buildLabels(&st.exBuilder, sortedCopy(els)), T: e.t, V: e.v}
+		if _, err := app.AppendExemplar(ref, lset, ex); err != nil {
+			if errors.Is(err, head.ErrClosed) {
+				return err
+			}
+			h.metrics.exemplarsRejected.Inc()
+			h.opts.Logger.Debug("exemplar refused", slog.String("series", lset.String()), slog.Any("err", err))
+			continue
+		}
+		res.exemplars++
+	}
+	return nil
+}
+
+// validExemplarLabels reports whether an exemplar's labels are valid UTF-8
+// with non-empty names.
+func validExemplarLabels(ls []labelRef) bool {
+	for _, l := range ls {
+		if l.name == "" || !validUTF8(l.name) || !validUTF8(l.value) {
+			return false
+		}
+	}
+	return true
+}
+
+// sortedCopy returns ls sorted by name; ls is sorted in place, as it is
+// request-local.
+func sortedCopy(ls []labelRef) []labelRef {
+	for i := 1; i < len(ls); i++ {
+		if ls[i].name < ls[i-1].name {
+			sortLabelRefs(ls)
+			break
+		}
+	}
+	return ls
+}
+
+// appendMetadata passes the request's metadata to the store. Like
+// exemplars, metadata is best effort: only a closed store fails the request.
+func (h *writeHandler) appendMetadata(app Appender, st *writeState) error {
+	b := &st.batch
+	clear(st.families)
+	update := func(family string, m metadataRef) error {
+		if family == "" {
+			return nil
+		}
+		if _, seen := st.families[family]; seen {
+			return nil
+		}
+		md := model.Metadata{Type: metricType(m.typ), Help: strings.Clone(m.help), Unit: strings.Clone(m.unit)}
+		family = strings.Clone(family)
+		st.families[family] = struct{}{}
+		h.metrics.metadataUpdates.Inc()
+		err := app.UpdateMetadata(family, md)
+		if err != nil && !errors.Is(err, head.ErrClosed) {
+			h.opts.Logger.Debug("metadata refused", slog.String("family", family), slog.Any("err", err))
+			return nil
+		}
+		return err
+	}
+	for _, m := range b.metadata {
+		if err := update(m.family, m); err != nil {
+			return err
+		}
+	}
+	for i := range b.series {
+		s := &b.series[i]
+		if !s.hasMeta || s.badSymbol {
+			continue
+		}
+		if err := update(metricName(b.labels[s.labelsFrom:s.labelsTo]), s.meta); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// metricName returns the value of __name__ in ls, or "".
+func metricName(ls []labelRef) string {
+	for _, l := range ls {
+		if l.name == labels.MetricName {
+			return l.value
+		}
+	}
+	return ""
+}

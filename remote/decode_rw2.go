@@ -1,0 +1,103 @@
+package remote
+
+import (
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
+)
+
+// rw2CreatedTimestampField is the field number of created_timestamp in
+// io.prometheus.write.v2.TimeSeries as remote write 2.0 specifies it. The
+// generated types of our Prometheus version reserve the number (they moved
+// to a start timestamp per sample), so the value is read from the unknown
+// fields; both forms are honoured.
+const rw2CreatedTimestampField = 6
+
+// fromRW2 fills r from a decoded remote-write 2.0 request. Strings alias the
+// request's symbols. A series with a symbol reference out of range is kept
+// with badSymbol set so that its samples are counted as rejected.
+func (r *writeBatch) fromRW2(req *writev2.Request) {
+	r.reset()
+	syms := req.Symbols
+	for i := range req.Timeseries {
+		ts := &req.Timeseries[i]
+		s := seriesRef{labelsFrom: len(r.labels), samplesFrom: len(r.samples), exemplarsFrom: len(r.exemplars)}
+		s.badSymbol = !r.appendRefs(&r.labels, syms, ts.LabelsRefs)
+		s.labelsTo = len(r.labels)
+		for _, smp := range ts.Samples {
+			r.samples = append(r.samples, sampleRef{t: smp.Timestamp, st: smp.StartTimestamp, v: smp.Value})
+		}
+		s.samplesTo = len(r.samples)
+		for _, e := range ts.Exemplars {
+			ex := exemplarRef{labelsFrom: len(r.exLabels), t: e.Timestamp, v: e.Value}
+			if !r.appendRefs(&r.exLabels, syms, e.LabelsRefs) {
+				s.badSymbol = true
+			}
+			ex.labelsTo = len(r.exLabels)
+			r.exemplars = append(r.exemplars, ex)
+		}
+		s.exemplarsTo = len(r.exemplars)
+		s.histograms = len(ts.Histograms)
+		s.ct = createdTimestamp(ts.XXX_unrecognized)
+		help, okH := symbol(syms, ts.Metadata.HelpRef)
+		unit, okU := symbol(syms, ts.Metadata.UnitRef)
+		if !okH || !okU {
+			s.badSymbol = true
+		}
+		s.meta = metadataRef{typ: int32(ts.Metadata.Type), help: help, unit: unit}
+		s.hasMeta = ts.Metadata.Type != writev2.Metadata_METRIC_TYPE_UNSPECIFIED || help != "" || unit != ""
+		r.series = append(r.series, s)
+	}
+}
+
+// appendRefs resolves name/value symbol pairs into *dst. It reports false
+// when the list has odd length or a reference is out of range.
+func (r *writeBatch) appendRefs(dst *[]labelRef, syms []string, refs []uint32) bool {
+	ok := len(refs)%2 == 0
+	for i := 0; i+1 < len(refs); i += 2 {
+		name, okN := symbol(syms, refs[i])
+		value, okV := symbol(syms, refs[i+1])
+		if !okN || !okV {
+			ok = false
+			continue
+		}
+		*dst = append(*dst, labelRef{name: name, value: value})
+	}
+	return ok
+}
+
+// symbol returns syms[ref]; reference 0 is the empty string even when the
+// sender forgot to put "" first in the table.
+func symbol(syms []string, ref uint32) (string, bool) {
+	if ref == 0 {
+		return "", true
+	}
+	if int(ref) >= len(syms) {
+		return "", false
+	}
+	return syms[ref], true
+}
+
+// createdTimestamp finds the created_timestamp field among a series' unknown
+// fields. It returns 0 when the field is absent or unreadable: the value is
+// a hint, never worth refusing a request.
+func createdTimestamp(unknown []byte) int64 {
+	p := protoReader{buf: unknown}
+	var ct int64
+	for !p.done() {
+		field, wire, err := p.tag()
+		if err != nil {
+			return 0
+		}
+		if field == rw2CreatedTimestampField && wire == wireVarint {
+			v, err := p.varint()
+			if err != nil {
+				return 0
+			}
+			ct = int64(v)
+			continue
+		}
+		if err := p.skip(wire); err != nil {
+			return 0
+		}
+	}
+	return ct
+}

@@ -1,0 +1,75 @@
+package remote
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Reasons a sample is rejected, the values of the reason label.
+const (
+	reasonInvalidLabels   = "invalid_labels"
+	reasonTooManyLabels   = "too_many_labels"
+	reasonNameTooLong     = "label_name_too_long"
+	reasonValueTooLong    = "label_value_too_long"
+	reasonFuture          = "too_far_in_future"
+	reasonOutOfWindow     = "out_of_window"
+	reasonDuplicate       = "duplicate_sample"
+	reasonNativeHistogram = "native_histogram"
+	reasonInvalidSymbol   = "invalid_symbol_ref"
+)
+
+// writeMetrics are the remote-write handler's metrics.
+type writeMetrics struct {
+	samplesIngested   prometheus.Counter
+	samplesRejected   *prometheus.CounterVec
+	exemplarsIngested prometheus.Counter
+	exemplarsRejected prometheus.Counter
+	metadataUpdates   prometheus.Counter
+	duration          *prometheus.HistogramVec
+}
+
+// newWriteMetrics creates the metrics and registers them with reg if it is
+// not nil.
+func newWriteMetrics(reg prometheus.Registerer) (*writeMetrics, error) {
+	m := &writeMetrics{
+		samplesIngested: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gorilla_remote_write_samples_ingested_total",
+			Help: "Float samples stored from remote-write requests.",
+		}),
+		samplesRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gorilla_remote_write_samples_rejected_total",
+			Help: "Samples (float and histogram) refused, by reason.",
+		}, []string{"reason"}),
+		exemplarsIngested: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gorilla_remote_write_exemplars_ingested_total",
+			Help: "Exemplars stored from remote-write requests.",
+		}),
+		exemplarsRejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gorilla_remote_write_exemplars_rejected_total",
+			Help: "Exemplars refused by validation or by the store.",
+		}),
+		metadataUpdates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gorilla_remote_write_metadata_updates_total",
+			Help: "Metric metadata entries passed to the store.",
+		}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:                        "gorilla_remote_write_request_duration_seconds",
+			Help:                        "Time to answer a remote-write request, by protocol version and status code.",
+			Buckets:                     prometheus.DefBuckets,
+			NativeHistogramBucketFactor: 1.1,
+		}, []string{"protocol", "code"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{
+		m.samplesIngested, m.samplesRejected, m.exemplarsIngested,
+		m.exemplarsRejected, m.metadataUpdates, m.duration,
+	} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register remote-write metrics: %w", err)
+		}
+	}
+	return m, nil
+}

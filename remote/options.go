@@ -1,0 +1,120 @@
+package remote
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults of WriteOptions and ReadOptions. The label limits are those of
+// Grafana Mimir, so senders tuned for it pass here too.
+const (
+	DefaultMaxCompressedBytes     = 64 << 20
+	DefaultMaxDecodedBytes        = 100 << 20
+	DefaultMaxLabelNamesPerSeries = 30
+	DefaultMaxLabelNameLength     = 1024
+	DefaultMaxLabelValueLength    = 2048
+	DefaultMaxFutureSkew          = 10 * time.Minute
+	DefaultRetryAfter             = 5 * time.Second
+
+	DefaultMaxSamplesPerQuery = 50_000_000
+	DefaultMaxConcurrentReads = 10
+	DefaultMaxBytesInFrame    = 1 << 20
+)
+
+// WriteOptions configure the remote-write handler. The zero value is valid:
+// every zero field takes its default.
+type WriteOptions struct {
+	// Registerer receives the handler's metrics; nil registers nothing.
+	// Two handlers must not share one Registerer.
+	Registerer prometheus.Registerer
+	// Logger logs internal errors; nil discards.
+	Logger *slog.Logger
+	// Now is the clock used to judge future timestamps; nil means time.Now.
+	Now func() time.Time
+
+	// MaxCompressedBytes bounds the request body as sent (413 above it).
+	// Default DefaultMaxCompressedBytes.
+	MaxCompressedBytes int
+	// MaxDecodedBytes bounds the length a snappy body declares once
+	// decompressed; it is checked before anything is allocated (413 above
+	// it). Default DefaultMaxDecodedBytes.
+	MaxDecodedBytes int
+	// MaxLabelNamesPerSeries bounds the labels of one series, __name__
+	// included. Default 30.
+	MaxLabelNamesPerSeries int
+	// MaxLabelNameLength bounds a label name in bytes. Default 1024.
+	MaxLabelNameLength int
+	// MaxLabelValueLength bounds a label value in bytes. Default 2048.
+	MaxLabelValueLength int
+	// MaxFutureSkew is how far ahead of Now a sample may be. Default 10m.
+	MaxFutureSkew time.Duration
+	// RetryAfter is sent with 503 answers. Default 5s; whole seconds.
+	RetryAfter time.Duration
+
+	// CreatedTimestampZeroIngestion makes a remote-write 2.0 series whose
+	// created (start) timestamp is set and older than its first sample get
+	// an extra sample of value 0 at the created timestamp, so that rate()
+	// sees the counter start from zero. Off by default.
+	CreatedTimestampZeroIngestion bool
+}
+
+// withDefaults returns o with every zero field set to its default.
+func (o WriteOptions) withDefaults() WriteOptions {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	setDefault(&o.MaxCompressedBytes, DefaultMaxCompressedBytes)
+	setDefault(&o.MaxDecodedBytes, DefaultMaxDecodedBytes)
+	setDefault(&o.MaxLabelNamesPerSeries, DefaultMaxLabelNamesPerSeries)
+	setDefault(&o.MaxLabelNameLength, DefaultMaxLabelNameLength)
+	setDefault(&o.MaxLabelValueLength, DefaultMaxLabelValueLength)
+	setDefault(&o.MaxFutureSkew, DefaultMaxFutureSkew)
+	setDefault(&o.RetryAfter, DefaultRetryAfter)
+	return o
+}
+
+// ReadOptions configure the remote-read handler. The zero value is valid:
+// every zero field takes its default.
+type ReadOptions struct {
+	// Registerer receives the handler's metrics; nil registers nothing.
+	// Two handlers must not share one Registerer.
+	Registerer prometheus.Registerer
+	// Logger logs internal errors; nil discards.
+	Logger *slog.Logger
+
+	// MaxDecodedBytes bounds the decompressed request. Default 100 MiB.
+	MaxDecodedBytes int
+	// MaxSamplesPerQuery bounds the samples one query of a request may
+	// return (400 above it). Default 50,000,000.
+	MaxSamplesPerQuery int
+	// MaxConcurrent bounds the requests served at once; more wait for a
+	// slot until their context ends. Default 10.
+	MaxConcurrent int
+	// MaxBytesInFrame bounds the chunk bytes of one streamed frame.
+	// Default 1 MiB.
+	MaxBytesInFrame int
+}
+
+// withDefaults returns o with every zero field set to its default.
+func (o ReadOptions) withDefaults() ReadOptions {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	setDefault(&o.MaxDecodedBytes, DefaultMaxDecodedBytes)
+	setDefault(&o.MaxSamplesPerQuery, DefaultMaxSamplesPerQuery)
+	setDefault(&o.MaxConcurrent, DefaultMaxConcurrentReads)
+	setDefault(&o.MaxBytesInFrame, DefaultMaxBytesInFrame)
+	return o
+}
+
+// setDefault sets *v to def when it is zero or negative.
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}

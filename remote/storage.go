@@ -1,0 +1,40 @@
+package remote
+
+import (
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/gorilla-remote/gorilla-remote/model"
+)
+
+// Appendable is the store the write handler appends to. It is satisfied by
+// the head; the remote package never depends on the head's concrete type.
+type Appendable interface {
+	// Appender returns a fresh appender for one request. It is used by one
+	// goroutine and ends with exactly one call to Commit or Rollback.
+	Appender() Appender
+}
+
+// Appender buffers the samples of one write request until Commit.
+//
+// Label sets passed to an Appender are freshly built for the call: the store
+// may keep them when it creates a series. Every other argument is owned by
+// the store after the call returns.
+type Appender interface {
+	// Append stores one float sample. ref is 0 or a ref returned earlier by
+	// this appender for the same labels; it lets the store skip the series
+	// lookup and is valid only within this appender. The returned ref is
+	// the series' ref, also when an error is returned for the sample.
+	// Errors head.ErrOutOfWindow, head.ErrDuplicateSample and
+	// head.ErrInvalidLabels reject only this sample; head.ErrClosed and any
+	// other error end the request.
+	Append(ref model.SeriesRef, lset labels.Labels, t int64, v float64) (model.SeriesRef, error)
+	// AppendExemplar attaches an exemplar to the series ref or lset.
+	AppendExemplar(ref model.SeriesRef, lset labels.Labels, e model.Exemplar) (model.SeriesRef, error)
+	// UpdateMetadata records the metadata of a metric family.
+	UpdateMetadata(metricFamily string, m model.Metadata) error
+	// Commit makes the buffered samples durable. It returns after the WAL
+	// write; only then may the request be acknowledged.
+	Commit() error
+	// Rollback discards everything buffered since the appender was made.
+	Rollback() error
+}

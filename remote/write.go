@@ -1,0 +1,266 @@
+package remote
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/model/labels"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
+)
+
+// Protocol identifiers of the Content-Type proto parameter.
+const (
+	protoV1 = "prometheus.WriteRequest"
+	protoV2 = "io.prometheus.write.v2.Request"
+)
+
+// Response headers of remote write 2.0.
+const (
+	headerSamplesWritten    = "X-Prometheus-Remote-Write-Samples-Written"
+	headerHistogramsWritten = "X-Prometheus-Remote-Write-Histograms-Written"
+	headerExemplarsWritten  = "X-Prometheus-Remote-Write-Exemplars-Written"
+)
+
+// maxPooledBytes bounds the buffers kept for reuse, so one huge request
+// does not pin its memory for the life of the process.
+const maxPooledBytes = 16 << 20
+
+// writeHandler serves POST /api/v1/write.
+type writeHandler struct {
+	app     Appendable
+	opts    WriteOptions
+	metrics *writeMetrics
+	states  sync.Pool // of *writeState
+}
+
+// writeState is the memory one request needs, reused through a pool.
+type writeState struct {
+	compressed []byte
+	decoded    []byte
+	batch      writeBatch
+	v2         writev2.Request
+	builder    labels.ScratchBuilder
+	exBuilder  labels.ScratchBuilder
+	families   map[string]struct{}
+}
+
+// NewWriteHandler returns the remote-write handler appending to app. It
+// fails only when the metrics cannot be registered.
+func NewWriteHandler(app Appendable, opts WriteOptions) (http.Handler, error) {
+	opts = opts.withDefaults()
+	m, err := newWriteMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	h := &writeHandler{app: app, opts: opts, metrics: m}
+	h.states.New = func() any {
+		return &writeState{
+			builder:   labels.NewScratchBuilder(16),
+			exBuilder: labels.NewScratchBuilder(4),
+			families:  map[string]struct{}{},
+		}
+	}
+	return h, nil
+}
+
+// httpError is an answer other than 204, with its status and message.
+type httpError struct {
+	code int
+	msg  string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+// errorf builds an httpError.
+func errorf(code int, format string, args ...any) *httpError {
+	return &httpError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// ServeHTTP implements http.Handler.
+func (h *writeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	version := "1.0"
+	code := h.serve(w, r, &version)
+	h.metrics.duration.WithLabelValues(version, strconv.Itoa(code)).Observe(time.Since(start).Seconds())
+}
+
+// serve answers one request and returns the status code sent. It sets
+// *version as soon as the protocol is known.
+func (h *writeHandler) serve(w http.ResponseWriter, r *http.Request, version *string) int {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return h.fail(w, errorf(http.StatusMethodNotAllowed, "method %s not allowed, use POST", r.Method))
+	}
+	v2, herr := negotiate(r.Header)
+	if herr != nil {
+		return h.fail(w, herr)
+	}
+	if v2 {
+		*version = "2.0"
+	}
+	st := h.states.Get().(*writeState)
+	defer h.release(st)
+
+	res, herr := h.handle(r, st, v2)
+	if v2 {
+		// Sent on every answer, errors included, so that a sender can tell
+		// what part of a refused request was stored.
+		w.Header().Set(headerSamplesWritten, strconv.Itoa(res.samples))
+		w.Header().Set(headerHistogramsWritten, "0")
+		w.Header().Set(headerExemplarsWritten, strconv.Itoa(res.exemplars))
+	}
+	if herr != nil {
+		return h.fail(w, herr)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return http.StatusNoContent
+}
+
+// negotiate picks the protocol version from the headers: 415 for a
+// content type or encoding we do not speak.
+func negotiate(hdr http.Header) (v2 bool, err *httpError) {
+	// Early 1.0 senders sent no Content-Encoding; snappy was implied.
+	if enc := hdr.Get("Content-Encoding"); enc != "" && enc != "snappy" {
+		return false, errorf(http.StatusUnsupportedMediaType, "unsupported Content-Encoding %q, only snappy is accepted", enc)
+	}
+	ct := hdr.Get("Content-Type")
+	if ct == "" {
+		return false, nil // Remote write 1.0 senders may omit it.
+	}
+	mt, params, perr := mime.ParseMediaType(ct)
+	if perr != nil || mt != "application/x-protobuf" {
+		return false, errorf(http.StatusUnsupportedMediaType, "unsupported Content-Type %q, want application/x-protobuf", ct)
+	}
+	switch p := params["proto"]; p {
+	case "", protoV1:
+		return false, nil
+	case protoV2:
+		return true, nil
+	default:
+		return false, errorf(http.StatusUnsupportedMediaType, "unsupported proto %q, want %s or %s", p, protoV1, protoV2)
+	}
+}
+
+// handle reads, decodes and stores one request. res is valid also when an
+// error is returned.
+func (h *writeHandler) handle(r *http.Request, st *writeState, v2 bool) (res appendResult, herr *httpError) {
+	body, herr := h.readBody(r, st)
+	if herr != nil {
+		return res, herr
+	}
+	if v2 {
+		// Remote write 2.0 is decoded by the generated code: its symbol
+		// table already shares strings, so copying them costs little.
+		st.v2.Reset()
+		if err := st.v2.Unmarshal(body); err != nil {
+			return res, errorf(http.StatusBadRequest, "decode remote write 2.0 request: %v", err)
+		}
+		st.batch.fromRW2(&st.v2)
+	} else if err := st.batch.decodeRW1(body); err != nil {
+		return res, errorf(http.StatusBadRequest, "decode remote write 1.0 request: %v", err)
+	}
+	return h.store(st)
+}
+
+// readBody reads and decompresses the body into st's buffers.
+func (h *writeHandler) readBody(r *http.Request, st *writeState) ([]byte, *httpError) {
+	limit := h.opts.MaxCompressedBytes
+	if r.ContentLength > int64(limit) {
+		return nil, errorf(http.StatusRequestEntityTooLarge, "body of %d bytes is larger than the limit of %d", r.ContentLength, limit)
+	}
+	buf, err := readLimited(r.Body, st.compressed[:0], r.ContentLength, limit)
+	st.compressed = buf
+	if errors.Is(err, errTooLarge) {
+		return nil, errorf(http.StatusRequestEntityTooLarge, "body is larger than the limit of %d bytes", limit)
+	}
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "read body: %v", err)
+	}
+	n, herr := decodedLen(buf, h.opts.MaxDecodedBytes)
+	if herr != nil {
+		return nil, herr
+	}
+	if cap(st.decoded) < n {
+		st.decoded = make([]byte, n)
+	}
+	out, err := snappy.Decode(st.decoded[:cap(st.decoded)], buf)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "decode snappy body: %v", err)
+	}
+	return out, nil
+}
+
+// decodedLen returns the length a snappy block declares, refusing it with
+// 413 above limit before anything is allocated. The header is read here
+// rather than by snappy.DecodedLen, which calls lengths over 4 GiB corrupt
+// and so would hide an oversized body behind a 400.
+func decodedLen(buf []byte, limit int) (int, *httpError) {
+	v, n := binary.Uvarint(buf)
+	if n <= 0 {
+		return 0, errorf(http.StatusBadRequest, "decode snappy header: invalid length prefix")
+	}
+	if v > uint64(limit) {
+		return 0, errorf(http.StatusRequestEntityTooLarge, "decompressed body of %d bytes is larger than the limit of %d", v, limit)
+	}
+	if _, err := snappy.DecodedLen(buf); err != nil {
+		return 0, errorf(http.StatusBadRequest, "decode snappy header: %v", err)
+	}
+	return int(v), nil
+}
+
+// errTooLarge is returned by readLimited for a body over its limit.
+var errTooLarge = errors.New("body too large")
+
+// readLimited appends all of r to buf and fails with errTooLarge once more
+// than limit bytes were read. size is the announced length, -1 if unknown.
+func readLimited(r io.Reader, buf []byte, size int64, limit int) ([]byte, error) {
+	if size > 0 && cap(buf) < int(size) {
+		buf = make([]byte, 0, size+1) // +1 so that EOF is seen without growing.
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > limit {
+			return buf, errTooLarge
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// release returns st to the pool unless it grew too large to keep.
+func (h *writeHandler) release(st *writeState) {
+	st.batch.reset()
+	if cap(st.compressed) > maxPooledBytes || cap(st.decoded) > maxPooledBytes {
+		return
+	}
+	h.states.Put(st)
+}
+
+// fail writes e as a plain-text answer and returns its status code.
+func (h *writeHandler) fail(w http.ResponseWriter, e *httpError) int {
+	if e.code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(int(h.opts.RetryAfter.Round(time.Second)/time.Second)))
+	}
+	if e.code >= 500 {
+		h.opts.Logger.Error("remote write failed", slog.Int("code", e.code), slog.String("err", e.msg))
+	}
+	http.Error(w, e.msg, e.code)
+	return e.code
+}
