@@ -1,6 +1,7 @@
 package chunkenc
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"math"
@@ -73,7 +74,7 @@ func readCapture(path string) ([][]sample, error) {
 	}
 	out := make([][]sample, 0, len(bySeries))
 	for _, ss := range bySeries {
-		slices.SortStableFunc(ss, func(a, b sample) int { return int(a.t - b.t) })
+		slices.SortStableFunc(ss, func(a, b sample) int { return cmp.Compare(a.t, b.t) })
 		out = append(out, ss)
 	}
 	return out, nil

@@ -34,6 +34,7 @@ func (r *bitReader) consumed() int {
 
 // refill loads whole bytes until acc holds at least 56 valid bits or the
 // stream is exhausted. Callers only refill with fewer than 56 valid bits.
+// The common case must stay small enough to inline.
 func (r *bitReader) refill() {
 	// The fast path never touches the last byte, see the type comment.
 	if r.off+8 < len(r.b) {
@@ -43,6 +44,12 @@ func (r *bitReader) refill() {
 		r.n += k << 3
 		return
 	}
+	r.refillTail()
+}
+
+// refillTail is refill for the last 8 bytes of the stream, loaded one at a
+// time.
+func (r *bitReader) refillTail() {
 	for r.n <= 56 && r.off < len(r.b) {
 		byt := r.last
 		if r.off < len(r.b)-1 {

@@ -95,7 +95,7 @@ func (it *Iterator) Next() bool {
 	case 1:
 		ok = it.readSecond()
 	default:
-		ok = it.readTime() && it.readValue()
+		ok = it.readSample()
 	}
 	if !ok {
 		it.done = true
@@ -103,6 +103,28 @@ func (it *Iterator) Next() bool {
 	}
 	it.read++
 	return true
+}
+
+// readSample decodes a sample after the second. Regular scrapes make a zero
+// delta-of-delta and often an unchanged value the common case, so both are
+// tested straight on the bit buffer before the general decoders.
+func (it *Iterator) readSample() bool {
+	r := &it.br
+	// Topping up here, not only when a read runs dry, keeps most of the
+	// reads below on their buffered fast path.
+	if r.n < 32 {
+		r.refill()
+	}
+	if r.n >= 1 && r.acc>>63 == 0 {
+		r.skip(1)
+		it.t += int64(it.tDelta)
+		if r.n >= 1 && r.acc>>63 == 0 {
+			r.skip(1)
+			return true
+		}
+		return it.readValue()
+	}
+	return it.readTime() && it.readValue()
 }
 
 // fail records a truncated or malformed stream at the current sample.
@@ -174,18 +196,28 @@ func (it *Iterator) readTime() bool {
 // the current window) or '11' (5 bits leading zeros, 6 bits significant-bit
 // count with 0 meaning 64, then the bits).
 func (it *Iterator) readValue() bool {
-	ctl, avail := it.br.peek(2)
+	r := &it.br
+	ctl, avail := r.peek(2)
 	if avail == 0 {
 		return it.fail("truncated value")
 	}
 	if ctl&0b10 == 0 {
-		it.br.skip(1)
+		r.skip(1)
 		return true
+	}
+	if ctl == 0b10 && it.window {
+		// Fast path: the XOR reuses the window and is already buffered.
+		if sig := 64 - it.leading - it.trailing; 2+sig <= r.n {
+			x := r.acc << 2 >> (64 - sig)
+			r.skip(2 + sig)
+			it.v ^= x << it.trailing
+			return true
+		}
 	}
 	if avail < 2 {
 		return it.fail("truncated value")
 	}
-	it.br.skip(2)
+	r.skip(2)
 	if ctl == 0b11 {
 		if !it.readWindow() {
 			return false
@@ -196,8 +228,7 @@ func (it *Iterator) readValue() bool {
 		// accept it the same way.
 		it.leading, it.trailing, it.window = 0, 0, true
 	}
-	sig := 64 - it.leading - it.trailing
-	x, ok := it.br.readBits(sig)
+	x, ok := r.readBits(64 - it.leading - it.trailing)
 	if !ok {
 		return it.fail("truncated value bits")
 	}

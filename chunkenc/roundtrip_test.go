@@ -200,10 +200,33 @@ func TestCorrupt(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, app.Append(0, 1))
 	require.NoError(t, app.Append(1, 1))
-	bad.writeBits(0, 1)                   // dod 0
+	bad.writeBits(0, 1)                  // dod 0
 	bad.writeBits(0b11<<11|31<<6|63, 13) // impossible window
 	bad.writeBits(0, 64)
 	bad.b[1] = 3
 	_, err = decode(bad.Bytes())
 	require.ErrorIs(t, err, ErrCorrupt)
+}
+
+// TestNoAllocations pins the hot paths: Append allocates only to grow the
+// buffer and a reused Iterator never allocates.
+func TestNoAllocations(t *testing.T) {
+	c := NewXORChunk()
+	c.b = make([]byte, headerSize, 1<<20)
+	app, err := c.Appender()
+	require.NoError(t, err)
+	i := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		_ = app.Append(int64(i)*15000+int64(i%5), float64(i)*0.25)
+		i++
+	})
+	require.Zero(t, allocs, "Append")
+
+	var it Iterator
+	allocs = testing.AllocsPerRun(100, func() {
+		c.Iterator(&it)
+		for it.Next() {
+		}
+	})
+	require.Zero(t, allocs, "Iterator")
 }

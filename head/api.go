@@ -54,7 +54,7 @@ func (h *Head) Latest(lset labels.Labels) (model.Sample, bool) {
 type SeriesInfo struct {
 	Ref        model.SeriesRef
 	Labels     labels.Labels
-	Samples    int   // in chunks and in the out-of-order buffer
+	Samples    int // in chunks and in the out-of-order buffer
 	Chunks     int
 	ChunkBytes int   // bytes of encoded chunk data
 	MinTime    int64 // oldest sample

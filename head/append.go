@@ -29,9 +29,9 @@ type Appender struct {
 }
 
 type pendingSample struct {
-	s    *memSeries
-	t    int64
-	v    float64
+	s *memSeries
+	t int64
+	v float64
 }
 
 // Appender returns a new appender.

@@ -51,16 +51,16 @@ func (h *Head) Checkpoint() error {
 
 // checkpointWriter snapshots series in batches and logs them.
 type checkpointWriter struct {
-	h              *Head
-	scratch        labels.ScratchBuilder
-	series         int
-	chunks         int
-	sr             []seriesRecord
-	cr             []chunkRecord
-	or             []sampleRecord
-	er             []exemplarRecord
-	pendingBytes   int
-	buf            []byte
+	h            *Head
+	scratch      labels.ScratchBuilder
+	series       int
+	chunks       int
+	sr           []seriesRecord
+	cr           []chunkRecord
+	or           []sampleRecord
+	er           []exemplarRecord
+	pendingBytes int
+	buf          []byte
 }
 
 func (cw *checkpointWriter) write(log func(rec []byte) error) error {

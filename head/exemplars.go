@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/prometheus/prometheus/model/labels"
+
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
@@ -16,7 +18,7 @@ type exemplarRing struct {
 
 func (r *exemplarRing) add(e model.Exemplar, capacity int) {
 	for _, x := range r.buf {
-		if x.T == e.T && model.SameValue(x.V, e.V) && x.Labels.Equal(e.Labels) {
+		if x.T == e.T && model.SameValue(x.V, e.V) && labels.Equal(x.Labels, e.Labels) {
 			return // a retried request
 		}
 	}

@@ -125,9 +125,9 @@ type SeriesIterator struct {
 	mint   int64
 	maxt   int64
 
-	ci    int                // current chunk
-	chunk chunkenc.Iterator  // iterator of chunks[ci]
-	cok   bool               // chunk iterator holds a sample
+	ci    int               // current chunk
+	chunk chunkenc.Iterator // iterator of chunks[ci]
+	cok   bool              // chunk iterator holds a sample
 	ct    int64
 	cv    float64
 	t     int64

@@ -14,9 +14,9 @@ import (
 // stripes do not share one.
 type stripe struct {
 	mu     sync.RWMutex
-	byHash map[uint64][]*memSeries    // guarded by mu
+	byHash map[uint64][]*memSeries        // guarded by mu
 	byRef  map[model.SeriesRef]*memSeries // guarded by mu
-	_      [24]byte // pads the stripe to 64 bytes
+	_      [24]byte                       // pads the stripe to 64 bytes
 }
 
 // stripeSet is the power-of-two array of stripes. A series lives in the
@@ -39,7 +39,7 @@ func newStripeSet(n int) *stripeSet {
 	return s
 }
 
-func (ss *stripeSet) hashStripe(hash uint64) *stripe     { return &ss.stripes[hash&ss.mask] }
+func (ss *stripeSet) hashStripe(hash uint64) *stripe        { return &ss.stripes[hash&ss.mask] }
 func (ss *stripeSet) refStripe(ref model.SeriesRef) *stripe { return &ss.stripes[uint64(ref)&ss.mask] }
 
 // getByRef returns the series with ref, or nil.

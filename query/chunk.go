@@ -25,11 +25,11 @@ var _ pchunkenc.Chunk = (*xorChunk)(nil)
 
 func newXORChunk(data []byte) *xorChunk { return &xorChunk{data: data} }
 
-func (c *xorChunk) Bytes() []byte                        { return c.data }
-func (c *xorChunk) Encoding() pchunkenc.Encoding         { return pchunkenc.EncXOR }
+func (c *xorChunk) Bytes() []byte                         { return c.data }
+func (c *xorChunk) Encoding() pchunkenc.Encoding          { return pchunkenc.EncXOR }
 func (c *xorChunk) Appender() (pchunkenc.Appender, error) { return nil, errReadOnly }
-func (c *xorChunk) Compact()                             {}
-func (c *xorChunk) Reset(stream []byte)                  { c.data = stream }
+func (c *xorChunk) Compact()                              {}
+func (c *xorChunk) Reset(stream []byte)                   { c.data = stream }
 
 func (c *xorChunk) NumSamples() int {
 	if len(c.data) < 2 {

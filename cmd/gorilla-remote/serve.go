@@ -102,9 +102,8 @@ func (srv *server) run() error {
 	})
 	g.Add(srv.runStorage, func(error) {})
 	err = g.Run()
-	var sig run.SignalError
-	if errors.As(err, &sig) {
-		srv.log.Info("shut down", "signal", sig.Signal.String())
+	if errors.Is(err, run.ErrSignal) {
+		srv.log.Info("shut down", "cause", err.Error())
 		return nil
 	}
 	return err

@@ -1,0 +1,20 @@
+// Package e2e holds gorilla-remote's end-to-end tests.
+//
+// The capture test (capture_test.go) runs with the plain unit tests. It
+// replays a recording of real Prometheus remote-write traffic
+// (docs/format/capture.md) through the remote-write handler over a real
+// head, reads everything back over remote read in both response types, and
+// requires every sample bit for bit, before and after a restart of the head.
+// It needs no external program.
+//
+// The Prometheus test (prometheus_test.go, build tag e2e) runs the real
+// binary between a Prometheus that remote-writes node_exporter's and its own
+// metrics into it and a second Prometheus that remote-reads them back, and
+// compares what both answer through the Prometheus HTTP API. It needs
+// prometheus and prometheus-node-exporter on the PATH:
+//
+//	go test -tags e2e -count=1 -v ./e2e/
+//
+// A missing capture file or external program skips a test locally and fails
+// it when the environment variable CI is "true".
+package e2e

@@ -1,0 +1,58 @@
+// Package wal is a segmented, checksummed write-ahead log of opaque byte
+// records. It knows nothing about what a record holds: the head package
+// defines that (docs/format/wal-records.md). The on-disk format, the repair
+// rules and the checkpoint procedure are specified in docs/format/wal.md.
+//
+// A WAL directory holds numbered segment files and at most one completed
+// checkpoint, itself a directory of segments:
+//
+//	dir/
+//	├── checkpoint.00000006/      records summarising segments 0..6
+//	│   ├── 00000000
+//	│   └── 00000001
+//	├── 00000007                  segments, at most SegmentSize bytes each
+//	├── 00000008
+//	└── 00000009                  the segment being appended to
+//
+// Every segment is a sequence of frames, and a record never spans segments:
+//
+//	+----------------+----------------+-------------------+
+//	| length uint32  | CRC32C uint32  | payload           |
+//	| little endian  | of the payload | length bytes (>0) |
+//	+----------------+----------------+-------------------+
+//
+// Writing:
+//
+//	w, err := wal.Open(dir, wal.Options{Fsync: wal.FsyncInterval})
+//	...
+//	if err := w.Log(rec1, rec2); err != nil { // both written, adjacent
+//		return err // after an I/O error the WAL refuses everything
+//	}
+//	defer w.Close()
+//
+// Replaying, after Open has repaired the tail of the last segment:
+//
+//	path, upTo, err := wal.LastCheckpoint(dir)
+//	if err == nil {
+//		r, _ := wal.NewCheckpointReader(path) // read all of it first
+//		...
+//	} else if errors.Is(err, wal.ErrNoCheckpoint) {
+//		upTo = -1
+//	}
+//	r, err := wal.NewReader(dir, upTo+1, -1)
+//	for r.Next() {
+//		apply(r.Record())
+//	}
+//	if err := r.Err(); errors.Is(err, wal.ErrCorrupt) { // a *CorruptionError
+//	}
+//
+// Truncating, once segments up to n are summarised elsewhere:
+//
+//	next, _ := w.Cut() // n = next-1 is no longer written
+//	err := wal.Checkpoint(dir, next-1, func(log func([]byte) error) error {
+//		return log(liveState)
+//	}, logger)
+//
+// The package depends on the standard library only; metrics are exported
+// through Options.ObserveFsync and WAL.Stats.
+package wal

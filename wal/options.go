@@ -1,0 +1,92 @@
+package wal
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// FsyncPolicy says when appended records are forced to stable storage.
+type FsyncPolicy int
+
+const (
+	// FsyncInterval writes every batch to the file before Log returns (so it
+	// survives a crash of the process) and fsyncs in the background every
+	// Options.FsyncInterval and whenever a segment is cut. A power loss may
+	// lose up to one interval of acknowledged records.
+	FsyncInterval FsyncPolicy = iota
+	// FsyncAlways fsyncs every batch before Log returns, so acknowledged
+	// records survive power loss. Concurrent callers share one fsync.
+	FsyncAlways
+)
+
+// ParseFsyncPolicy parses "interval" or "always", the strings String returns.
+func ParseFsyncPolicy(s string) (FsyncPolicy, error) {
+	switch s {
+	case "interval":
+		return FsyncInterval, nil
+	case "always":
+		return FsyncAlways, nil
+	}
+	return 0, fmt.Errorf("wal: unknown fsync policy %q, want interval or always", s)
+}
+
+// String returns "interval" or "always".
+func (p FsyncPolicy) String() string {
+	switch p {
+	case FsyncInterval:
+		return "interval"
+	case FsyncAlways:
+		return "always"
+	}
+	return fmt.Sprintf("FsyncPolicy(%d)", int(p))
+}
+
+// Options configures a WAL. The zero value is usable.
+type Options struct {
+	// SegmentSize is the largest size of a segment file in bytes. 0 means
+	// MaxSegmentSize (128 MiB); larger values, and values too small to hold
+	// a one-byte record (9), are an error.
+	SegmentSize int64
+	// Fsync is the durability policy.
+	Fsync FsyncPolicy
+	// FsyncInterval is the period of the background fsync under
+	// FsyncInterval. 0 means one second.
+	FsyncInterval time.Duration
+	// Logger receives repair warnings and I/O failures. nil discards.
+	Logger *slog.Logger
+	// ObserveFsync, if set, is called after every fsync of a segment with
+	// the time it took, for a latency histogram. It must be cheap and safe
+	// for concurrent use.
+	ObserveFsync func(time.Duration)
+	// Now is the clock used to time fsyncs. nil means time.Now.
+	Now func() time.Time
+}
+
+// withDefaults validates o and fills in its defaults.
+func (o Options) withDefaults() (Options, error) {
+	switch {
+	case o.SegmentSize == 0:
+		o.SegmentSize = MaxSegmentSize
+	case o.SegmentSize > MaxSegmentSize:
+		return o, fmt.Errorf("wal: segment size %d exceeds the maximum %d", o.SegmentSize, MaxSegmentSize)
+	case o.SegmentSize < minSegmentSize:
+		return o, fmt.Errorf("wal: segment size %d is below the minimum %d", o.SegmentSize, minSegmentSize)
+	}
+	if o.Fsync != FsyncInterval && o.Fsync != FsyncAlways {
+		return o, fmt.Errorf("wal: invalid fsync policy %d", int(o.Fsync))
+	}
+	if o.FsyncInterval < 0 {
+		return o, fmt.Errorf("wal: negative fsync interval %v", o.FsyncInterval)
+	}
+	if o.FsyncInterval == 0 {
+		o.FsyncInterval = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o, nil
+}
