@@ -294,7 +294,7 @@ func TestCheckpointAndReplay(t *testing.T) {
 
 func TestConcurrentAppendOverlappingSeries(t *testing.T) {
 	h := openTest(t, nil)
-	const workers, seriesN, perWorker = 8, 50, 400
+	const workers, seriesN, perWorker = 8, 50, 120
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
