@@ -141,11 +141,9 @@ func (h *Head) createSeries(ref model.SeriesRef, hash uint64, lset labels.Labels
 // pairStrings returns the interned strings of symbol pairs.
 func (h *Head) pairStrings(ids []uint32) []string {
 	out := make([]string, len(ids))
-	h.syms.mu.RLock()
 	for i, id := range ids {
-		out[i] = h.syms.names[id]
+		out[i] = h.syms.str(id)
 	}
-	h.syms.mu.RUnlock()
 	return out
 }
 

@@ -19,7 +19,7 @@ type replayer struct {
 	// byRef maps a WAL ref to its series. A ref logged twice for one label
 	// set (a series dropped and created again) maps to the series that holds
 	// those labels now.
-	byRef   map[model.SeriesRef]*memSeries
+	byRef   refMap
 	reopen  map[*memSeries]struct{} // series whose newest chunk came from a checkpoint
 	scratch labels.ScratchBuilder
 
@@ -34,7 +34,7 @@ type replayer struct {
 
 func (h *Head) replay(dir string) error {
 	start := time.Now()
-	r := &replayer{h: h, byRef: map[model.SeriesRef]*memSeries{}, reopen: map[*memSeries]struct{}{}}
+	r := &replayer{h: h, byRef: refMap{sparse: map[model.SeriesRef]*memSeries{}}, reopen: map[*memSeries]struct{}{}}
 	cpPath, upTo, err := wal.LastCheckpoint(dir)
 	switch {
 	case errors.Is(err, wal.ErrNoCheckpoint):
@@ -108,7 +108,7 @@ func (r *replayer) apply(rec []byte) error {
 	case recExemplars:
 		r.exemplars, err = decodeExemplars(rec, r.exemplars[:0], &r.scratch)
 		for _, e := range r.exemplars {
-			if s := r.byRef[e.Ref]; s != nil {
+			if s := r.byRef.get(e.Ref); s != nil {
 				e.Ref = s.ref
 				r.h.addExemplar(e)
 			}
@@ -122,7 +122,7 @@ func (r *replayer) apply(rec []byte) error {
 func (r *replayer) applySeries() {
 	h := r.h
 	for _, sr := range r.series {
-		if _, ok := r.byRef[sr.Ref]; ok {
+		if r.byRef.get(sr.Ref) != nil {
 			continue
 		}
 		s, created := h.createSeries(sr.Ref, model.Hash(sr.Labels), sr.Labels)
@@ -130,7 +130,7 @@ func (r *replayer) applySeries() {
 			r.nSeries++
 		}
 		s.logged = true
-		r.byRef[sr.Ref] = s
+		r.byRef.set(sr.Ref, s)
 		if uint64(sr.Ref) > h.nextRef.Load() {
 			h.nextRef.Store(uint64(sr.Ref))
 		}
@@ -142,7 +142,7 @@ func (r *replayer) applySamples() {
 	o := h.currentAppendOpts()
 	maxT := h.maxTime.Load()
 	for _, smp := range r.samples {
-		s := r.byRef[smp.Ref]
+		s := r.byRef.get(smp.Ref)
 		if s == nil {
 			r.unknownRefs++
 			continue
@@ -164,7 +164,7 @@ func (r *replayer) applySamples() {
 func (r *replayer) applyChunks() error {
 	h := r.h
 	for _, cr := range r.chunks {
-		s := r.byRef[cr.Ref]
+		s := r.byRef.get(cr.Ref)
 		if s == nil {
 			r.unknownRefs++
 			continue
@@ -203,4 +203,32 @@ func (r *replayer) reopenChunks() {
 		s.mu.Unlock()
 	}
 	clear(r.reopen)
+}
+
+// refMap maps WAL refs to series during replay. Refs are handed out densely
+// from 1, so a slice serves nearly all of them; the map holds the rest.
+type refMap struct {
+	dense  []*memSeries
+	sparse map[model.SeriesRef]*memSeries
+}
+
+// maxDenseRef bounds the slice (8 bytes a ref).
+const maxDenseRef = 1 << 26
+
+func (m *refMap) get(ref model.SeriesRef) *memSeries {
+	if uint64(ref) < uint64(len(m.dense)) {
+		return m.dense[ref]
+	}
+	return m.sparse[ref]
+}
+
+func (m *refMap) set(ref model.SeriesRef, s *memSeries) {
+	if ref >= maxDenseRef {
+		m.sparse[ref] = s
+		return
+	}
+	if int(ref) >= len(m.dense) {
+		m.dense = append(m.dense, make([]*memSeries, int(ref)+1-len(m.dense)+len(m.dense)/2)...)
+	}
+	m.dense[ref] = s
 }

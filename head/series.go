@@ -118,20 +118,29 @@ func (s *memSeries) appendInOrder(t int64, v float64, blockDuration int64) {
 	if n := len(s.chunks); n > 0 {
 		c = s.chunks[n-1]
 	}
-	if c == nil || c.app == nil || c.window != w || c.chunk.NumSamples() >= chunkenc.MaxSamples {
-		if c != nil {
-			c.close()
-		}
-		c = newMemChunk(w, t)
-		s.chunks = append(s.chunks, c)
+	if c == nil || c.app == nil || c.window != w {
+		c = s.cut(c, w, t)
 	}
-	// The chunk is not full (checked above) and samples come in time order,
-	// so Append cannot fail.
+	// Samples come in time order, so the only error is a full chunk; asking
+	// Append is cheaper than reading the count before every sample.
 	if err := c.app.Append(t, v); err != nil {
-		panic("BUG: append to open chunk: " + err.Error())
+		c = s.cut(c, w, t)
+		if err := c.app.Append(t, v); err != nil {
+			panic("BUG: append to a new chunk: " + err.Error())
+		}
 	}
 	c.maxt = t
 	s.maxT, s.lastV = t, v
+}
+
+// cut closes the open chunk c (if any) and starts a new one for window w.
+func (s *memSeries) cut(c *memChunk, w, t int64) *memChunk {
+	if c != nil {
+		c.close()
+	}
+	c = newMemChunk(w, t)
+	s.chunks = append(s.chunks, c)
+	return c
 }
 
 func newMemChunk(window, t int64) *memChunk {
