@@ -115,7 +115,7 @@ func (h *writeHandler) appendBatch(app Appender, st *writeState, res *appendResu
 		if nSamples == 0 && s.exemplarsTo == s.exemplarsFrom {
 			continue
 		}
-		lset := buildLabels(&st.builder, ls)
+		lset := overwriteLabels(&st.builder, ls, &st.lset)
 		ref, err := h.appendSamples(app, s, b.samples[s.samplesFrom:s.samplesTo], ls, lset, maxT, res)
 		if err != nil {
 			return err

@@ -74,7 +74,8 @@ func (s *memStore) numSamples() int {
 func (s *memStore) lookup(lset labels.Labels) (*memSeries, model.SeriesRef) {
 	ms := s.series[lset.Hash()]
 	if ms == nil {
-		ms = &memSeries{lset: lset}
+		// The handler reuses the label memory: keep a copy, as the head does.
+		ms = &memSeries{lset: lset.Copy()}
 		s.series[lset.Hash()] = ms
 		s.byRef = append(s.byRef, ms)
 	}

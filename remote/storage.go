@@ -16,9 +16,11 @@ type Appendable interface {
 
 // Appender buffers the samples of one write request until Commit.
 //
-// Label sets passed to an Appender are freshly built for the call: the store
-// may keep them when it creates a series. Every other argument is owned by
-// the store after the call returns.
+// The series label set passed to Append and AppendExemplar is valid only
+// during the call: its memory is reused for the next series, so a store that
+// keeps labels (when it creates a series) must copy them. Exemplar labels
+// are freshly built and may be kept. Every other argument is owned by the
+// store after the call returns.
 type Appender interface {
 	// Append stores one float sample. ref is 0 or a ref returned earlier by
 	// this appender for the same labels; it lets the store skip the series

@@ -96,13 +96,27 @@ func dupError(name string) *seriesError {
 // labels.Labels that owns its strings: the store may keep it. Labels with an
 // empty value are dropped, since Prometheus treats them as absent.
 func buildLabels(b *labels.ScratchBuilder, ls []labelRef) labels.Labels {
+	addLabels(b, ls)
+	return b.Labels()
+}
+
+// overwriteLabels builds ls into *dst, reusing dst's memory: the result is
+// valid until the next call with the same dst. It is how series labels are
+// passed to the store, which copies what it keeps, so the hot path does not
+// allocate a label set per series.
+func overwriteLabels(b *labels.ScratchBuilder, ls []labelRef, dst *labels.Labels) labels.Labels {
+	addLabels(b, ls)
+	b.Overwrite(dst)
+	return *dst
+}
+
+func addLabels(b *labels.ScratchBuilder, ls []labelRef) {
 	b.Reset()
 	for _, l := range ls {
 		if l.value != "" {
 			b.Add(l.name, l.value)
 		}
 	}
-	return b.Labels()
 }
 
 // maxMessageValue bounds each label value quoted in an error message, so a

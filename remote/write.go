@@ -49,6 +49,7 @@ type writeState struct {
 	batch      writeBatch
 	v2         writev2.Request
 	builder    labels.ScratchBuilder
+	lset       labels.Labels // reused for each series' labels
 	exBuilder  labels.ScratchBuilder
 	families   map[string]struct{}
 }
