@@ -324,3 +324,10 @@ func logReadTypes(t *testing.T, c *http.Client, base string) {
 	t.Logf("remote-read requests answered: %.0f as SAMPLES, %.0f as STREAMED_XOR_CHUNKS; 2 and 1 of them are the test's own",
 		samples, streamed)
 }
+
+// TestExampleConfigIsValid checks examples/prometheus.yml with promtool.
+func TestExampleConfigIsValid(t *testing.T) {
+	promtool := lookBinary(t, "promtool")
+	out, err := exec.Command(promtool, "check", "config", "--syntax-only", "../examples/prometheus.yml").CombinedOutput()
+	require.NoError(t, err, "promtool check config: %s", out)
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/stretchr/testify/require"
+)
+
+func parseSettings(t *testing.T, file string, args ...string) (settings, error) {
+	t.Helper()
+	app := kingpin.New("test", "")
+	c := newServeCommand(app)
+	if file != "" {
+		path := filepath.Join(t.TempDir(), "config.yml")
+		require.NoError(t, os.WriteFile(path, []byte(file), 0o600))
+		args = append(args, "--config.file="+path)
+	}
+	_, err := app.Parse(append([]string{"serve"}, args...))
+	require.NoError(t, err)
+	return c.flags.resolve()
+}
+
+func TestSettingsDefaults(t *testing.T) {
+	s, err := parseSettings(t, "")
+	require.NoError(t, err)
+	require.Equal(t, ":9201", s.ListenAddress)
+	require.Equal(t, "data", s.StoragePath)
+	require.Equal(t, time.Hour, s.OutOfOrderWindow)
+	require.Equal(t, 26*time.Hour, s.HeadRetention)
+	require.Equal(t, 2*time.Hour, s.BlockDuration)
+	require.Equal(t, "interval", s.WALFsync)
+}
+
+func TestConfigFileUnderFlags(t *testing.T) {
+	file := `
+web:
+  listen_address: 127.0.0.1:9999
+storage:
+  path: /var/lib/gorilla
+  out_of_order_window: 30m
+head:
+  retention: 1d
+wal:
+  fsync: always
+`
+	s, err := parseSettings(t, file, "--storage.path=/from/flag")
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:9999", s.ListenAddress, "from the file")
+	require.Equal(t, "/from/flag", s.StoragePath, "a flag given on the command line wins")
+	require.Equal(t, 30*time.Minute, s.OutOfOrderWindow)
+	require.Equal(t, 24*time.Hour, s.HeadRetention)
+	require.Equal(t, 2*time.Hour, s.BlockDuration, "default where neither says")
+	require.Equal(t, "always", s.WALFsync)
+}
+
+func TestConfigFileErrors(t *testing.T) {
+	_, err := parseSettings(t, "storage:\n  paht: x\n")
+	require.ErrorContains(t, err, "paht", "unknown keys are refused")
+	_, err = parseSettings(t, "wal:\n  fsync: sometimes\n")
+	require.ErrorContains(t, err, "wal.fsync")
+}
