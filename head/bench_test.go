@@ -112,7 +112,7 @@ func BenchmarkSeriesMemory(b *testing.B) {
 
 // BenchmarkReplay measures start-up: replaying a WAL of samples.
 func BenchmarkReplay(b *testing.B) {
-	const seriesN, perSeries = 10_000, 120
+	const seriesN, perSeries = 5_000, 480 // two hours at a 15s scrape: what a WAL holds between checkpoints
 	dir := b.TempDir()
 	h, err := Open(Options{Dir: dir, MaintenanceInterval: -1})
 	require.NoError(b, err)

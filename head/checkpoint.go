@@ -95,7 +95,9 @@ func (cw *checkpointWriter) write(log func(rec []byte) error) error {
 func (cw *checkpointWriter) add(s *memSeries) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.chunks) == 0 && len(s.ooo) == 0 {
+	// A series without data is kept too: a commit that logged it may be in
+	// a replaced segment while its later samples are in the segments kept.
+	if s.removed {
 		return
 	}
 	cw.sr = append(cw.sr, seriesRecord{Ref: s.ref, Labels: cw.h.syms.labels(s.lset, &cw.scratch)})

@@ -359,3 +359,20 @@ func TestConcurrentAppendOverlappingSeries(t *testing.T) {
 	h2 := reopen(t, h)
 	require.Equal(t, st.Samples, h2.Stats().Samples)
 }
+
+// TestCheckpointKeepsSeriesWithoutData covers a series whose first sample
+// was refused: its series record is logged, and a checkpoint taken before
+// its next sample must keep it, or replay would not know the ref.
+func TestCheckpointKeepsSeriesWithoutData(t *testing.T) {
+	h := openTest(t, func(o *Options) { o.OutOfOrderWindow = time.Second })
+	require.NoError(t, h.Append(series("other"), 100_000, 1))
+	h.Truncate(50_000)
+	lset := series("late")
+	app := h.Appender()
+	_, err := app.Append(0, lset, 10_000, 1)
+	require.ErrorIs(t, err, ErrOutOfWindow)
+	require.NoError(t, app.Commit()) // logs the series it created
+	require.NoError(t, h.Checkpoint())
+	require.NoError(t, h.Append(lset, 100_000, 2))
+	requireSamples(t, []model.Sample{{T: 100_000, V: 2}}, mustRange(t, reopen(t, h), lset))
+}
