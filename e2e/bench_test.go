@@ -22,8 +22,9 @@ import (
 // the real head and WAL: pre-encoded requests of 2,000 samples (one per
 // existing series, ten labels each), one sender per GOMAXPROCS, each sender
 // owning its series and sending its requests in time order, as Prometheus
-// shards do. Run it with a fixed count, e.g. -benchtime=400x -cpu 1,2: each
-// sender has 400 distinct requests, later ones repeat (and count as retries).
+// shards do. Run it with -benchtime=400x (at most; -cpu 1,2): each sender
+// has 400 requests, 100 minutes of 15s samples, and a repeat of the first
+// ones would fall out of the out-of-order window.
 func BenchmarkWriteHandlerHead(b *testing.B) {
 	const perReq, reqs = 2000, 400
 	h, err := head.Open(head.Options{Dir: b.TempDir(), MaintenanceInterval: -1})

@@ -17,7 +17,15 @@ var errAlreadyStored = errors.New("sample already stored")
 // safe for concurrent use; take one per request. Refs it returns are valid
 // for the whole head, not only this appender.
 type Appender struct {
-	h         *Head
+	h *Head
+	// The buffers come from the head's pool on first use and go back at
+	// Commit or Rollback, so a request costs no fresh buffers; the appender
+	// may be used again after either.
+	*appendBufs
+}
+
+// appendBufs is the memory of one batch.
+type appendBufs struct {
 	created   []*memSeries // series this appender created (for the WAL)
 	samples   []pendingSample
 	exemplars []exemplarRecord
@@ -39,11 +47,19 @@ func (h *Head) Appender() *Appender {
 	return &Appender{h: h}
 }
 
+// use takes buffers from the pool if the appender holds none.
+func (a *Appender) use() {
+	if a.appendBufs == nil {
+		a.appendBufs = a.h.bufPool.Get().(*appendBufs)
+	}
+}
+
 // Append adds a sample for the series with lset, or with ref when ref is not
 // zero (lset is then ignored). It returns the series' ref. Samples the head
 // will never take fail at once with ErrOutOfWindow or ErrDuplicateSample; an
 // exact retry of a stored sample is accepted and stored once.
 func (a *Appender) Append(ref model.SeriesRef, lset labels.Labels, t int64, v float64) (model.SeriesRef, error) {
+	a.use()
 	s, err := a.lookup(ref, lset)
 	if err != nil {
 		return 0, err
@@ -82,6 +98,7 @@ func (a *Appender) lookup(ref model.SeriesRef, lset labels.Labels) (*memSeries, 
 
 // AppendExemplar keeps an exemplar for the series with ref (or lset).
 func (a *Appender) AppendExemplar(ref model.SeriesRef, lset labels.Labels, e model.Exemplar) (model.SeriesRef, error) {
+	a.use()
 	s, err := a.lookup(ref, lset)
 	if err != nil {
 		return 0, err
@@ -92,6 +109,7 @@ func (a *Appender) AppendExemplar(ref model.SeriesRef, lset labels.Labels, e mod
 
 // UpdateMetadata records the metadata of a metric family; the latest wins.
 func (a *Appender) UpdateMetadata(family string, m model.Metadata) error {
+	a.use()
 	a.meta = append(a.meta, metadataRecord{Family: family, Meta: m})
 	return nil
 }
@@ -103,17 +121,36 @@ func (a *Appender) Rollback() error {
 	return nil
 }
 
+// reset empties the buffers and gives them back to the pool. Buffers grown
+// by an unusually large batch are dropped instead of pinned.
 func (a *Appender) reset() {
-	a.created = a.created[:0]
-	a.samples = a.samples[:0]
-	a.exemplars = a.exemplars[:0]
-	a.meta = a.meta[:0]
+	b := a.appendBufs
+	if b == nil {
+		return
+	}
+	a.appendBufs = nil
+	if cap(b.buf) > maxPooledBuf {
+		return
+	}
+	clear(b.created)
+	clear(b.samples)
+	clear(b.exemplars)
+	clear(b.series)
+	b.created, b.samples, b.exemplars = b.created[:0], b.samples[:0], b.exemplars[:0]
+	b.meta, b.series, b.recs, b.buf = b.meta[:0], b.series[:0], b.recs[:0], b.buf[:0]
+	a.h.bufPool.Put(b)
 }
+
+// maxPooledBuf bounds the record buffer of pooled appender buffers.
+const maxPooledBuf = 4 << 20
 
 // Commit writes the appended data to the WAL and then into memory. It
 // returns only after the WAL write (and its fsync, under the always policy):
 // when Commit returns nil, the data survives a crash of the process.
 func (a *Appender) Commit() error {
+	if a.appendBufs == nil {
+		return nil
+	}
 	defer a.reset()
 	if len(a.samples) == 0 && len(a.exemplars) == 0 && len(a.meta) == 0 && len(a.created) == 0 {
 		return nil

@@ -36,6 +36,8 @@ type Head struct {
 	// so a checkpoint's snapshot holds everything logged before the cut.
 	commitMu sync.RWMutex
 
+	bufPool sync.Pool // of *appendBufs
+
 	metaMu sync.RWMutex
 	meta   map[string]model.Metadata // guarded by metaMu
 
@@ -71,6 +73,7 @@ func Open(opts Options) (*Head, error) {
 		closing:  make(chan struct{}),
 		loopDone: make(chan struct{}),
 	}
+	h.bufPool.New = func() any { return &appendBufs{} }
 	h.maxTime.Store(math.MinInt64)
 	h.minValidTime.Store(math.MinInt64)
 	h.checkpointWindow = math.MinInt64
