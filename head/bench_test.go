@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gorilla-remote/gorilla-remote/model"
+	"github.com/gorilla-remote/gorilla-remote/wal"
 )
 
 // benchLabels returns a realistic series with ten labels.
@@ -36,10 +37,14 @@ func benchLabels(i int) labels.Labels {
 // BenchmarkAppend appends batches of 2,000 samples, one per existing series,
 // as a remote-write request does, and reports samples per second.
 func BenchmarkAppend(b *testing.B) {
-	for _, byRef := range []bool{false, true} {
-		b.Run(fmt.Sprintf("by_ref=%v", byRef), func(b *testing.B) {
+	for _, c := range []struct {
+		byRef bool
+		fsync wal.FsyncPolicy
+	}{{false, wal.FsyncInterval}, {true, wal.FsyncInterval}, {false, wal.FsyncAlways}} {
+		byRef := c.byRef
+		b.Run(fmt.Sprintf("by_ref=%v/fsync=%v", byRef, c.fsync), func(b *testing.B) {
 			const batch = 2000
-			h := openTest(b, func(o *Options) { o.Stripes = DefaultStripes })
+			h := openTest(b, func(o *Options) { o.Stripes = DefaultStripes; o.WAL.Fsync = c.fsync })
 			lsets := make([]labels.Labels, batch)
 			refs := make([]model.SeriesRef, batch)
 			app := h.Appender()
