@@ -19,9 +19,11 @@ type replayer struct {
 	// byRef maps a WAL ref to its series. A ref logged twice for one label
 	// set (a series dropped and created again) maps to the series that holds
 	// those labels now.
-	byRef   refMap
-	reopen  map[*memSeries]struct{} // series whose newest chunk came from a checkpoint
-	scratch labels.ScratchBuilder
+	byRef    refMap
+	reopen   map[*memSeries]struct{} // series whose newest chunk came from a checkpoint
+	shards   *replayShards           // nil: samples are appended inline
+	resolved []resolvedSample
+	scratch  labels.ScratchBuilder
 
 	series    []seriesRecord
 	samples   []sampleRecord
@@ -35,6 +37,9 @@ type replayer struct {
 func (h *Head) replay(dir string) error {
 	start := time.Now()
 	r := &replayer{h: h, byRef: refMap{sparse: map[model.SeriesRef]*memSeries{}}, reopen: map[*memSeries]struct{}{}}
+	if r.shards = newReplayShards(h); r.shards != nil {
+		defer r.shards.stop()
+	}
 	cpPath, upTo, err := wal.LastCheckpoint(dir)
 	switch {
 	case errors.Is(err, wal.ErrNoCheckpoint):
@@ -71,6 +76,9 @@ func (h *Head) replay(dir string) error {
 	if err != nil {
 		return err
 	}
+	if r.shards != nil {
+		r.nSamples += int(r.shards.appended.Load())
+	}
 	secs := time.Since(start).Seconds()
 	h.opts.Logger.Info("WAL replay done", "records", r.records, "series", r.nSeries, "samples", r.nSamples,
 		"chunks", r.nChunks, "unknown_refs", r.unknownRefs, "seconds", secs)
@@ -79,6 +87,7 @@ func (h *Head) replay(dir string) error {
 
 // read applies every record of one reader.
 func (r *replayer) read(rd *wal.Reader) error {
+	defer r.settle()
 	for rd.Next() {
 		r.records++
 		if err := r.apply(rd.Record()); err != nil {
@@ -98,6 +107,9 @@ func (r *replayer) apply(rec []byte) error {
 		r.samples, err = decodeSamples(rec, r.samples[:0])
 		r.applySamples()
 	case recChunks:
+		// Out-of-order samples of a series follow its chunks; earlier
+		// samples must be in before chunks are attached.
+		r.settle()
 		r.chunks, err = decodeChunkRecord(rec, r.chunks[:0])
 		if err == nil {
 			err = r.applyChunks()
@@ -129,7 +141,9 @@ func (r *replayer) applySeries() {
 		if created {
 			r.nSeries++
 		}
+		s.mu.Lock() // shard workers may be appending to an existing series
 		s.logged = true
+		s.mu.Unlock()
 		r.byRef.set(sr.Ref, s)
 		if uint64(sr.Ref) > h.nextRef.Load() {
 			h.nextRef.Store(uint64(sr.Ref))
@@ -137,25 +151,34 @@ func (r *replayer) applySeries() {
 	}
 }
 
+// applySamples appends the samples of the record just decoded, on the
+// shard workers when there are several cores.
 func (r *replayer) applySamples() {
-	h := r.h
-	o := h.currentAppendOpts()
-	maxT := h.maxTime.Load()
+	r.resolved = r.resolved[:0]
 	for _, smp := range r.samples {
 		s := r.byRef.get(smp.Ref)
 		if s == nil {
 			r.unknownRefs++
 			continue
 		}
-		s.mu.Lock()
-		if err := s.append(smp.T, smp.V, &o); err == nil {
-			r.nSamples++
-			s.lastAppend = max(s.lastAppend, smp.T)
-			maxT = max(maxT, smp.T)
+		if r.shards != nil {
+			r.shards.add(resolvedSample{s: s, t: smp.T, v: smp.V})
+			continue
 		}
-		s.mu.Unlock()
+		r.resolved = append(r.resolved, resolvedSample{s: s, t: smp.T, v: smp.V})
 	}
-	h.noteTime(maxT)
+	if r.shards != nil {
+		r.shards.send()
+		return
+	}
+	r.nSamples += int(r.h.appendResolved(r.resolved))
+}
+
+// settle waits until every dispatched sample is appended.
+func (r *replayer) settle() {
+	if r.shards != nil {
+		r.shards.wait()
+	}
 }
 
 // applyChunks attaches checkpointed chunks to their series. Chunks of a
