@@ -233,11 +233,13 @@ func (w *WAL) syncLocked() error {
 	if err := w.seg.Sync(); err != nil {
 		return fmt.Errorf("fsync segment %d: %w", w.segIdx, err)
 	}
-	if obs := w.opts.ObserveFsync; obs != nil {
-		obs(w.opts.Now().Sub(start))
-	}
+	d := w.opts.Now().Sub(start)
+	// Counters first, so an observer that reads Stats sees this fsync.
 	w.fsyncs.Add(1)
 	w.synced.Store(target)
+	if obs := w.opts.ObserveFsync; obs != nil {
+		obs(d)
+	}
 	return nil
 }
 
