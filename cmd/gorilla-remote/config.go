@@ -24,6 +24,10 @@ type settings struct {
 	LogFormat        string
 	MaxDecodedBytes  int
 	MaxSamplesRead   int
+	LookbackDelta    time.Duration
+	QueryTimeout     time.Duration
+	QueryMaxSamples  int
+	QueryConcurrency int
 }
 
 // fileConfig is the YAML layout of --config.file: the flag names' dotted
@@ -49,6 +53,12 @@ type fileConfig struct {
 		Level  *string `yaml:"level"`
 		Format *string `yaml:"format"`
 	} `yaml:"log"`
+	Query struct {
+		LookbackDelta  *model.Duration `yaml:"lookback_delta"`
+		Timeout        *model.Duration `yaml:"timeout"`
+		MaxSamples     *int            `yaml:"max_samples"`
+		MaxConcurrency *int            `yaml:"max_concurrency"`
+	} `yaml:"query"`
 }
 
 // flagSet binds the settings to flags and remembers which the user gave.
@@ -87,6 +97,14 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		Default("104857600").IntVar(&f.s.MaxDecodedBytes)
 	flag("remote-read.max-samples-per-query", "Most samples one remote-read query may return (400 above it).").
 		Default("50000000").IntVar(&f.s.MaxSamplesRead)
+	flag("query.lookback-delta", "How far back an instant vector selector looks for a sample.").
+		Default("5m").DurationVar(&f.s.LookbackDelta)
+	flag("query.timeout", "Longest a PromQL query may run before it is cancelled (503 timeout).").
+		Default("2m").DurationVar(&f.s.QueryTimeout)
+	flag("query.max-samples", "Most samples one PromQL query may hold in memory (422 above it).").
+		Default("50000000").IntVar(&f.s.QueryMaxSamples)
+	flag("query.max-concurrency", "Most PromQL queries evaluated at once; the others wait.").
+		Default("20").IntVar(&f.s.QueryConcurrency)
 }
 
 // resolve applies the config file, if any, under the flags the user gave.
@@ -121,6 +139,15 @@ func (f *flagSet) resolve() (settings, error) {
 	setStr("wal.fsync", &s.WALFsync, fc.WAL.Fsync)
 	setStr("log.level", &s.LogLevel, fc.Log.Level)
 	setStr("log.format", &s.LogFormat, fc.Log.Format)
+	setDur("query.lookback-delta", &s.LookbackDelta, fc.Query.LookbackDelta)
+	setDur("query.timeout", &s.QueryTimeout, fc.Query.Timeout)
+	setInt := func(flag string, dst *int, v *int) {
+		if v != nil && !*f.given[flag] {
+			*dst = *v
+		}
+	}
+	setInt("query.max-samples", &s.QueryMaxSamples, fc.Query.MaxSamples)
+	setInt("query.max-concurrency", &s.QueryConcurrency, fc.Query.MaxConcurrency)
 	if s.WALFsync != "interval" && s.WALFsync != "always" {
 		return s, fmt.Errorf("config file %s: wal.fsync must be interval or always, not %q", f.configFile, s.WALFsync)
 	}

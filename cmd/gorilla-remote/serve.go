@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gorilla-remote/gorilla-remote/head"
+	"github.com/gorilla-remote/gorilla-remote/promql"
 	"github.com/gorilla-remote/gorilla-remote/query"
 	"github.com/gorilla-remote/gorilla-remote/remote"
 	"github.com/gorilla-remote/gorilla-remote/wal"
@@ -160,10 +162,45 @@ func (srv *server) apiHandler(h *head.Head) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("remote-read handler: %w", err)
 	}
+	api, err := srv.queryAPI(h)
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/write", write)
 	mux.Handle("/api/v1/read", read)
+	mux.Handle("/api/v1/", api)
 	return mux, nil
+}
+
+// queryAPI builds the PromQL engine and the Prometheus query API.
+func (srv *server) queryAPI(h *head.Head) (http.Handler, error) {
+	eng := promql.NewEngine(promql.EngineOptions{
+		LookbackDelta: srv.s.LookbackDelta,
+		Timeout:       srv.s.QueryTimeout,
+		MaxSamples:    srv.s.QueryMaxSamples,
+		MaxConcurrent: srv.s.QueryConcurrency,
+		Logger:        srv.log,
+		Registerer:    srv.reg,
+	})
+	api, err := promql.NewAPI(promql.APIOptions{
+		Engine:    eng,
+		Queryable: query.New(h),
+		Metadata:  h,
+		HeadStats: func() promql.HeadStats {
+			st := h.Stats()
+			return promql.HeadStats{
+				Series: st.Series, Chunks: st.Chunks, Samples: st.Samples,
+				BytesPerSample: st.BytesPerSample, MinTime: st.MinTime, MaxTime: st.MaxTime,
+			}
+		},
+		BuildInfo: promql.BuildInfo{Version: version, GoVersion: runtime.Version()},
+		Logger:    srv.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query API: %w", err)
+	}
+	return api, nil
 }
 
 // routes serves health, readiness and metrics at once, and the data

@@ -1,0 +1,119 @@
+package promql
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	upstream "github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/util/annotations"
+)
+
+// errorType is the errorType field of a failed answer.
+type errorType string
+
+// The error types of the Prometheus API.
+const (
+	errBadData  errorType = "bad_data"
+	errExec     errorType = "execution"
+	errTimeout  errorType = "timeout"
+	errCanceled errorType = "canceled"
+	errInternal errorType = "internal"
+	errNotFound errorType = "not_found"
+)
+
+// statusClientClosed is the nginx convention Prometheus uses when the client
+// went away before the answer.
+const statusClientClosed = 499
+
+func (t errorType) status() int {
+	switch t {
+	case errBadData:
+		return http.StatusBadRequest
+	case errExec:
+		return http.StatusUnprocessableEntity
+	case errTimeout:
+		return http.StatusServiceUnavailable
+	case errCanceled:
+		return statusClientClosed
+	case errNotFound:
+		return http.StatusNotFound
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// apiError is an error with the type it is reported as.
+type apiError struct {
+	typ errorType
+	err error
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%s: %v", e.typ, e.err) }
+
+func (e *apiError) Unwrap() error { return e.err }
+
+func badData(format string, args ...any) *apiError {
+	return &apiError{errBadData, fmt.Errorf(format, args...)}
+}
+
+// response is the JSON envelope.
+type response struct {
+	Status    string    `json:"status"`
+	Data      any       `json:"data,omitempty"`
+	ErrorType errorType `json:"errorType,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	Warnings  []string  `json:"warnings,omitempty"`
+	Infos     []string  `json:"infos,omitempty"`
+}
+
+// writeData answers success with data and the annotations split into
+// warnings and infos; query, when given, lets them name their position.
+func writeData(w http.ResponseWriter, data any, annos annotations.Annotations, query string) {
+	warns, infos := annos.AsStrings(query, 0, 0)
+	writeJSON(w, http.StatusOK, response{Status: "success", Data: data, Warnings: warns, Infos: infos})
+}
+
+// writeError answers with the error envelope. The data field is kept on
+// errors that carry partial results in Prometheus; we have none.
+func writeError(w http.ResponseWriter, err *apiError) {
+	writeJSON(w, err.typ.status(), response{Status: "error", ErrorType: err.typ, Error: err.err.Error()})
+}
+
+func writeJSON(w http.ResponseWriter, code int, r response) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		b, _ = json.Marshal(response{Status: "error", ErrorType: errInternal, Error: fmt.Sprintf("encode answer: %v", err)})
+		code = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
+}
+
+// classify turns an evaluation or storage error into its API type.
+func classify(err error, maxSamples int) *apiError {
+	var (
+		ae       *apiError
+		canceled upstream.ErrQueryCanceled
+		timeout  upstream.ErrQueryTimeout
+		samples  upstream.ErrTooManySamples
+		storage  upstream.ErrStorage
+	)
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &canceled), errors.Is(err, context.Canceled):
+		return &apiError{errCanceled, err}
+	case errors.As(err, &timeout), errors.Is(err, context.DeadlineExceeded):
+		return &apiError{errTimeout, err}
+	case errors.As(err, &samples):
+		return &apiError{errExec, fmt.Errorf("%w (limit: %d samples, set by --query.max-samples)", err, maxSamples)}
+	case errors.As(err, &storage):
+		return &apiError{errInternal, err}
+	default:
+		return &apiError{errExec, err}
+	}
+}

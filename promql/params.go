@@ -1,0 +1,107 @@
+package promql
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+)
+
+// Bounds used when start or end is not given: every sample a store can hold.
+const (
+	minTimeMs = math.MinInt64 / 2
+	maxTimeMs = math.MaxInt64 / 2
+)
+
+// parseTime reads a timestamp as float Unix seconds (negative allowed:
+// Grafana's health check asks for time=4 with a lookback reaching below
+// zero) or RFC 3339, and returns milliseconds.
+func parseTime(s string) (int64, error) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > float64(maxTimeMs)/1000 {
+			return 0, fmt.Errorf("cannot parse %q to a valid timestamp", s)
+		}
+		// Prometheus keeps millisecond precision: round the fraction.
+		sec, frac := math.Modf(f)
+		return int64(sec)*1000 + int64(math.Round(frac*1000)), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UnixMilli(), nil
+	}
+	return 0, fmt.Errorf("cannot parse %q to a valid timestamp", s)
+}
+
+// parseDuration reads float seconds or a Prometheus duration such as 5m.
+func parseDuration(s string) (time.Duration, error) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		d := f * float64(time.Second)
+		if math.IsNaN(d) || d >= math.MaxInt64 || d < math.MinInt64 {
+			return 0, fmt.Errorf("cannot parse %q to a valid duration. It overflows int64", s)
+		}
+		return time.Duration(d), nil
+	}
+	if d, err := model.ParseDuration(s); err == nil {
+		return time.Duration(d), nil
+	}
+	return 0, fmt.Errorf("cannot parse %q to a valid duration", s)
+}
+
+// timeParam reads the named time parameter, or def when absent.
+func timeParam(r *http.Request, name string, def int64) (int64, *apiError) {
+	v := r.FormValue(name)
+	if v == "" {
+		return def, nil
+	}
+	t, err := parseTime(v)
+	if err != nil {
+		return 0, badData("invalid parameter %q: %v", name, err)
+	}
+	return t, nil
+}
+
+// timeRange reads start and end, defaulting to all time.
+func timeRange(r *http.Request) (int64, int64, *apiError) {
+	start, aerr := timeParam(r, "start", minTimeMs)
+	if aerr != nil {
+		return 0, 0, aerr
+	}
+	end, aerr := timeParam(r, "end", maxTimeMs)
+	if aerr != nil {
+		return 0, 0, aerr
+	}
+	if end < start {
+		return 0, 0, badData("invalid parameter \"end\": end timestamp must not be before start time")
+	}
+	return start, end, nil
+}
+
+// limitParam reads limit: 0 (or absent) means no limit.
+func limitParam(r *http.Request) (int, *apiError) {
+	v := r.FormValue("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, badData("invalid parameter \"limit\": %q is not a non-negative integer", v)
+	}
+	return n, nil
+}
+
+// matchersParam parses every match[] selector.
+func matchersParam(r *http.Request, p parser.Parser) ([][]*labels.Matcher, *apiError) {
+	var sets [][]*labels.Matcher
+	for _, s := range r.Form["match[]"] {
+		ms, err := p.ParseMetricSelector(s)
+		if err != nil {
+			return nil, badData("invalid parameter \"match[]\": %v", err)
+		}
+		sets = append(sets, ms)
+	}
+	return sets, nil
+}
