@@ -3,6 +3,7 @@ package head
 import (
 	"context"
 	"math"
+	"slices"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -93,25 +94,33 @@ func (s *memSeries) addTo(info *SeriesInfo) {
 	}
 }
 
-// Exemplars returns the kept exemplars of the series matching ms, in
-// [mint, maxt].
-func (h *Head) Exemplars(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) (map[model.SeriesRef][]model.Exemplar, error) {
-	out := map[model.SeriesRef][]model.Exemplar{}
-	for _, ref := range h.index.match(ms) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+// Exemplars returns the kept exemplars in [mint, maxt] of the series
+// matching ms, sorted by series labels.
+func (h *Head) Exemplars(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) ([]model.SeriesExemplars, error) {
+	var (
+		out []model.SeriesExemplars
+		b   labels.ScratchBuilder
+	)
+	for i, ref := range h.index.match(ms) {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 		}
 		s := h.series.getByRef(ref)
 		if s == nil {
 			continue
 		}
 		s.mu.Lock()
+		var es []model.Exemplar
 		if s.exemplars != nil {
-			if es := s.exemplars.inRange(mint, maxt); len(es) > 0 {
-				out[ref] = es
-			}
+			es = s.exemplars.inRange(mint, maxt)
 		}
 		s.mu.Unlock()
+		if len(es) > 0 {
+			out = append(out, model.SeriesExemplars{Labels: h.syms.labels(s.lset, &b), Exemplars: es})
+		}
 	}
+	slices.SortFunc(out, func(a, b model.SeriesExemplars) int { return labels.Compare(a.Labels, b.Labels) })
 	return out, nil
 }

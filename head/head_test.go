@@ -283,6 +283,7 @@ func TestCheckpointAndReplay(t *testing.T) {
 	ex, err := h2.Exemplars(context.Background(), 0, 2000)
 	require.NoError(t, err)
 	require.Len(t, ex, 1)
+	require.True(t, labels.Equal(lset, ex[0].Labels), "exemplar series labels %s", ex[0].Labels)
 
 	// Appends after a replay from a checkpoint continue the open chunk.
 	require.NoError(t, h2.Append(lset, 30_000, 2))

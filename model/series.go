@@ -15,6 +15,12 @@ type Exemplar struct {
 	V      float64
 }
 
+// SeriesExemplars are the exemplars kept for one series, oldest first.
+type SeriesExemplars struct {
+	Labels    labels.Labels
+	Exemplars []Exemplar
+}
+
 // Metadata describes a metric family as its exporter declared it.
 type Metadata struct {
 	// Type is the metric type in lower case: counter, gauge, histogram,

@@ -49,6 +49,7 @@ type APIOptions struct {
 	Queryable storage.Queryable // required
 	Metadata  Metadata          // may be nil: /metadata answers {}
 	HeadStats func() HeadStats  // may be nil: /status/tsdb reports zeros
+	Exemplars ExemplarQuerier   // may be nil: /query_exemplars answers []
 	BuildInfo BuildInfo
 	Logger    *slog.Logger
 	// Now is the clock for queries without a time; time.Now when nil.
@@ -88,6 +89,8 @@ func NewAPI(opts APIOptions) (*API, error) {
 		"/api/v1/status/buildinfo":    a.buildInfo,
 		"/api/v1/status/tsdb":         a.tsdbStatus,
 		"/api/v1/format_query":        a.formatQuery,
+		"/api/v1/parse_query":         a.parseQuery,
+		"/api/v1/query_exemplars":     a.queryExemplars,
 	}
 	for path, fn := range routes {
 		a.mux.Handle(path, a.wrap(fn))

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -37,6 +38,10 @@ func newTestAPI(t *testing.T, eo EngineOptions) *httptest.Server {
 		_, err = app.Append(0, g, i*15000, 21.5)
 		require.NoError(t, err)
 	}
+	for _, ts := range []int64{30_000, 450_000} {
+		_, err := app.AppendExemplar(0, a, model.Exemplar{Labels: labels.FromStrings("trace_id", "t"+strconv.FormatInt(ts, 10)), T: ts, V: 1.5})
+		require.NoError(t, err)
+	}
 	require.NoError(t, app.UpdateMetadata("http_requests_total", model.Metadata{Type: "counter", Help: "Requests served."}))
 	require.NoError(t, app.Commit())
 
@@ -44,6 +49,7 @@ func newTestAPI(t *testing.T, eo EngineOptions) *httptest.Server {
 		Engine:    NewEngine(eo),
 		Queryable: query.New(h),
 		Metadata:  h,
+		Exemplars: h,
 		HeadStats: func() HeadStats {
 			st := h.Stats()
 			return HeadStats{Series: st.Series, Chunks: st.Chunks, Samples: st.Samples, MinTime: st.MinTime, MaxTime: st.MaxTime}
@@ -166,8 +172,11 @@ func TestQueryErrors(t *testing.T) {
 
 func TestQueryTimeout(t *testing.T) {
 	srv := newTestAPI(t, EngineOptions{})
+	// The deadline is set by a timer, which a loaded machine may fire
+	// late: the query must be one that runs far longer than the timeout
+	// (millions of subquery steps).
 	code, body := get(t, srv, "/api/v1/query_range", url.Values{
-		"query": {"http_requests_total"}, "start": {"0"}, "end": {"600"}, "step": {"15"}, "timeout": {"0.000001"},
+		"query": {"sum(count_over_time(http_requests_total[30d:1s]))"}, "start": {"0"}, "end": {"600"}, "step": {"15"}, "timeout": {"0.01"},
 	})
 	require.Equal(t, http.StatusServiceUnavailable, code, body)
 	require.Contains(t, body, `"errorType":"timeout"`)
@@ -275,6 +284,59 @@ func TestStatusAndFormat(t *testing.T) {
 	code, body = get(t, srv, "/api/v1/metadata", url.Values{"metric": {"nope"}})
 	require.Equal(t, http.StatusOK, code, body)
 	require.JSONEq(t, `{"status":"success","data":{}}`, body)
+}
+
+func TestQueryExemplars(t *testing.T) {
+	srv := newTestAPI(t, EngineOptions{})
+	code, body := post(t, srv, "/api/v1/query_exemplars", url.Values{
+		"query": {`sum(rate(http_requests_total[5m])) / sum(rate(http_requests_total{instance="a"}[5m]))`},
+		"start": {"0"}, "end": {"600"},
+	})
+	require.Equal(t, http.StatusOK, code, body)
+	// The series is picked by both selectors but listed once.
+	require.JSONEq(t, `{"status":"success","data":[{
+		"seriesLabels":{"__name__":"http_requests_total","instance":"a","job":"api"},
+		"exemplars":[{"labels":{"trace_id":"t30000"},"value":"1.5","timestamp":30},
+		             {"labels":{"trace_id":"t450000"},"value":"1.5","timestamp":450}]}]}`, body)
+
+	code, body = get(t, srv, "/api/v1/query_exemplars", url.Values{"query": {"http_requests_total"}, "start": {"100"}, "end": {"600"}})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"t450000"`)
+	require.NotContains(t, body, `"t30000"`)
+
+	code, body = get(t, srv, "/api/v1/query_exemplars", url.Values{"query": {"temperature"}})
+	require.Equal(t, http.StatusOK, code, body)
+	require.JSONEq(t, `{"status":"success","data":[]}`, body)
+
+	code, body = get(t, srv, "/api/v1/query_exemplars", url.Values{"query": {"sum("}})
+	require.Equal(t, http.StatusBadRequest, code, body)
+	require.Contains(t, body, `"errorType":"bad_data"`)
+}
+
+func TestParseQuery(t *testing.T) {
+	srv := newTestAPI(t, EngineOptions{})
+	code, body := get(t, srv, "/api/v1/parse_query", url.Values{"query": {`sum by (job) (rate(x{a!="b"}[5m] offset 1m)) > bool 2`}})
+	require.Equal(t, http.StatusOK, code, body)
+	require.JSONEq(t, `{"status":"success","data":{
+		"type":"binaryExpr","op":">","bool":true,"matching":null,
+		"rhs":{"type":"numberLiteral","val":"2"},
+		"lhs":{"type":"aggregation","op":"sum","grouping":["job"],"without":false,"param":null,
+			"expr":{"type":"call","func":{"name":"rate","argTypes":["matrix"],"variadic":0,"returnType":"vector"},
+				"args":[{"type":"matrixSelector","name":"x","range":300000,"offset":60000,"timestamp":null,"startOrEnd":null,
+					"matchers":[{"type":"!=","name":"a","value":"b"},{"type":"=","name":"__name__","value":"x"}]}]}}}}`, body)
+
+	code, body = get(t, srv, "/api/v1/parse_query", url.Values{"query": {`a + on (b) group_left (c) d`}})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"matching":{"card":"many-to-one","labels":["b"],"on":true,"include":["c"]}`)
+
+	code, body = get(t, srv, "/api/v1/parse_query", url.Values{"query": {`x[5m:1m] @ end()`}})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"type":"subquery"`)
+	require.Contains(t, body, `"startOrEnd":"end"`)
+
+	code, body = get(t, srv, "/api/v1/parse_query", url.Values{"query": {`rate(x[5m]`}})
+	require.Equal(t, http.StatusBadRequest, code, body)
+	require.Contains(t, body, `"errorType":"bad_data"`)
 }
 
 // TestClientGoneCancels checks that a request whose client has gone away

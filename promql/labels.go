@@ -16,21 +16,14 @@ import (
 var errTruncated = errors.New("results truncated due to limit")
 
 func (a *API) series(r *http.Request) (any, *apiError) {
-	sets, aerr := matchersParam(r, a.parser)
+	sel, aerr := a.selectionParams(r)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if len(sets) == 0 {
+	if len(sel.sets) == 0 {
 		return nil, badData("no match[] parameter provided")
 	}
-	start, end, aerr := timeRange(r)
-	if aerr != nil {
-		return nil, aerr
-	}
-	limit, aerr := limitParam(r)
-	if aerr != nil {
-		return nil, aerr
-	}
+	sets, start, end, limit := sel.sets, sel.start, sel.end, sel.limit
 	q, err := a.opts.Queryable.Querier(start, end)
 	if err != nil {
 		return nil, &apiError{errInternal, err}
@@ -91,19 +84,12 @@ type labelLister func(storage.Querier, *storage.LabelHints, []*labels.Matcher) (
 // labelList answers labels and label values: the union over every
 // match[] set (or over all series without one), sorted, cut at limit.
 func (a *API) labelList(r *http.Request, list labelLister) (any, *apiError) {
-	sets, aerr := matchersParam(r, a.parser)
+	sel, aerr := a.selectionParams(r)
 	if aerr != nil {
 		return nil, aerr
 	}
-	start, end, aerr := timeRange(r)
-	if aerr != nil {
-		return nil, aerr
-	}
-	limit, aerr := limitParam(r)
-	if aerr != nil {
-		return nil, aerr
-	}
-	q, err := a.opts.Queryable.Querier(start, end)
+	sets, limit := sel.sets, sel.limit
+	q, err := a.opts.Queryable.Querier(sel.start, sel.end)
 	if err != nil {
 		return nil, &apiError{errInternal, err}
 	}

@@ -105,3 +105,26 @@ func matchersParam(r *http.Request, p parser.Parser) ([][]*labels.Matcher, *apiE
 	}
 	return sets, nil
 }
+
+// selection is what series, labels and label values share: match[] sets,
+// a time range and a limit.
+type selection struct {
+	sets       [][]*labels.Matcher
+	start, end int64
+	limit      int
+}
+
+func (a *API) selectionParams(r *http.Request) (selection, *apiError) {
+	var (
+		sel  selection
+		aerr *apiError
+	)
+	if sel.sets, aerr = matchersParam(r, a.parser); aerr != nil {
+		return sel, aerr
+	}
+	if sel.start, sel.end, aerr = timeRange(r); aerr != nil {
+		return sel, aerr
+	}
+	sel.limit, aerr = limitParam(r)
+	return sel, aerr
+}

@@ -13,8 +13,9 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=...". The
+// default is valid semver, which Grafana needs to read the build info.
+var version = "0.1.0-dev"
 
 func main() {
 	app := kingpin.New("gorilla-remote", "A Prometheus-compatible remote-write backend on Gorilla-compressed memory and a write-ahead log.")

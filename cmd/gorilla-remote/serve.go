@@ -187,6 +187,7 @@ func (srv *server) queryAPI(h *head.Head) (http.Handler, error) {
 		Engine:    eng,
 		Queryable: query.New(h),
 		Metadata:  h,
+		Exemplars: h,
 		HeadStats: func() promql.HeadStats {
 			st := h.Stats()
 			return promql.HeadStats{
