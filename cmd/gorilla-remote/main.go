@@ -23,6 +23,8 @@ func main() {
 	app.HelpFlag.Short('h')
 
 	serve := newServeCommand(app)
+	bench := newBenchCommand(app)
+	compress := newCompressCommand(app)
 
 	cmd, err := app.Parse(os.Args[1:])
 	if err != nil {
@@ -32,6 +34,10 @@ func main() {
 	switch cmd {
 	case serve.cmd.FullCommand():
 		err = serve.run()
+	case bench.cmd.FullCommand():
+		err = bench.run()
+	case compress.cmd.FullCommand():
+		err = compress.run()
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gorilla-remote: %v\n", err)
