@@ -13,10 +13,11 @@
 //
 // Series are deterministic functions of their index: two runs with the same
 // Config send the same bytes, and Labels and Sample give the truth a reader
-// can check against. Series come in targets of 120 series each, the way a
-// Prometheus scrape target exposes its metrics; the label instance names
-// the target ("10.<a>.<b>.<c>:9100", target n = series/120), so it is the
-// label that varies most. Every series has 10 labels:
+// can check against. Series come in targets of SeriesPerTarget (120) series
+// each, the way a Prometheus scrape target exposes its metrics; the label
+// instance names the target (Instance(n) = "10.<a>.<b>.<c>:9100" for target
+// n = series/120: 10.0.0.0:9100, 10.0.0.1:9100, ...), so it is the label
+// that varies most. Every series has 10 labels:
 //
 //	__name__ env instance job method path region service status zone
 //
@@ -31,10 +32,10 @@
 //     round, never decreasing. Names end in _total, for example
 //     http_requests_total and node_network_receive_bytes_total.
 //   - 30 gauges (25%) with two decimals, for example temperature_celsius,
-//     node_load1.
+//     node_load1, process_resident_memory_bytes.
 //   - 18 constants (15%), for example process_max_fds, node_cpu_count.
 //   - 12 full-precision random floats (10%), for example
-//     process_resident_memory_bytes_ratio, node_entropy_ratio.
+//     scrape_duration_seconds, node_entropy_ratio.
 //   - 12 histogram buckets (10%): http_request_duration_seconds_bucket
 //     with le in 0.005 0.01 0.025 0.05 0.1 0.25 0.5 1 2.5 5 10 +Inf,
 //     cumulative and consistent across le in every round.

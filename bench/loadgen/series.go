@@ -7,9 +7,14 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 )
 
+// SeriesPerTarget is the number of series of one synthetic target: series
+// i belongs to target i / SeriesPerTarget, whose instance label is
+// Instance(i / SeriesPerTarget).
+const SeriesPerTarget = 120
+
 // Layout of one target's series; see the package comment.
 const (
-	seriesPerTarget = 120
+	seriesPerTarget = SeriesPerTarget
 	numCounters     = 48 // two label variants of each counter name
 	numGauges       = 30
 	numConstants    = 18
@@ -39,7 +44,7 @@ var counterNames = [numCounters / 2]string{
 }
 
 var gaugeNames = [numGauges]string{
-	"temperature_celsius", "node_load1", "node_load5", "node_load15", "node_memory_MemAvailable_gigabytes",
+	"temperature_celsius", "node_load1", "node_load5", "node_load15", "process_resident_memory_bytes",
 	"node_filesystem_avail_gigabytes", "process_open_fds_ratio", "go_goroutines_avg", "queue_length_avg",
 	"http_inflight_requests_avg", "cpu_usage_percent", "memory_usage_percent", "disk_usage_percent",
 	"node_hwmon_temp_celsius", "fan_speed_rpm", "battery_voltage_volts", "power_watts",
@@ -58,7 +63,7 @@ var constantNames = [numConstants]string{
 }
 
 var floatNames = [numFloats]string{
-	"process_resident_memory_bytes_ratio", "node_entropy_ratio", "go_memstats_heap_ratio",
+	"process_heap_fragmentation_ratio", "node_entropy_ratio", "go_memstats_heap_ratio",
 	"scrape_duration_seconds", "node_scrape_collector_duration_seconds", "http_request_duration_seconds_avg",
 	"db_query_duration_seconds_avg", "rpc_duration_seconds_ewma", "cpu_frequency_ratio",
 	"load_forecast", "anomaly_score", "model_loss",
@@ -135,7 +140,7 @@ func seriesLabels(i int) labels.Labels {
 	b := labels.NewScratchBuilder(10)
 	b.Add(labels.MetricName, name)
 	b.Add("env", env)
-	b.Add("instance", instance(n))
+	b.Add("instance", Instance(n))
 	b.Add("job", jobs[n%len(jobs)])
 	if le != "" {
 		b.Add("le", le)
@@ -151,8 +156,9 @@ func seriesLabels(i int) labels.Labels {
 	return b.Labels()
 }
 
-// instance names target n as an address of a node exporter.
-func instance(n int) string {
+// Instance returns the instance label of synthetic target n:
+// "10.<n>>16&255>.<n>>8&255>.<n&255>:9100", distinct for n < 1<<24.
+func Instance(n int) string {
 	b := make([]byte, 0, 24)
 	b = append(b, "10."...)
 	b = strconv.AppendInt(b, int64(n>>16&255), 10)

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -26,12 +27,13 @@ boundaries, once as is and once with every value replaced by a constant.
 A constant costs exactly 64 bits for a chunk's first value and 1 bit for each
 following one, so timestamp bits = constant-encoding bits - those value bits
 (chunk headers and padding count as timestamp bits), and value bits = real
-bits - timestamp bits. Chunks are cut at chunkenc.MaxSamples samples.`
+bits - timestamp bits.`
 
 type compressCommand struct {
-	cmd  *kingpin.CmdClause
-	file string
-	json bool
+	cmd      *kingpin.CmdClause
+	file     string
+	json     bool
+	perChunk int
 }
 
 func newCompressCommand(app *kingpin.Application) *compressCommand {
@@ -40,13 +42,18 @@ func newCompressCommand(app *kingpin.Application) *compressCommand {
 		"against 16 bytes/sample raw and the capture's compressed wire bytes.\n\n"+compressMethod)}
 	c.cmd.Arg("file", "Capture file (docs/format/capture.md).").Required().StringVar(&c.file)
 	c.cmd.Flag("json", "Print JSON instead of a table.").BoolVar(&c.json)
+	c.cmd.Flag("samples-per-chunk", "Cut chunks after this many samples (Prometheus cuts at 120).").
+		Default(strconv.Itoa(chunkenc.MaxSamples)).IntVar(&c.perChunk)
 	return c
 }
 
 func (c *compressCommand) run() error { return c.exec(os.Stdout) }
 
 func (c *compressCommand) exec(out io.Writer) error {
-	rep, err := analyzeCapture(c.file)
+	if c.perChunk <= 0 || c.perChunk > chunkenc.MaxSamples {
+		return fmt.Errorf("--samples-per-chunk %d: want 1..%d", c.perChunk, chunkenc.MaxSamples)
+	}
+	rep, err := analyzeCapture(c.file, c.perChunk)
 	if err != nil {
 		return err
 	}
@@ -111,6 +118,7 @@ type compressReport struct {
 	WireBytes          int64         `json:"wire_bytes"`
 	WireBytesPerSample float64       `json:"wire_bytes_per_sample"`
 	DuplicateSamples   int64         `json:"duplicate_samples"`
+	SamplesPerChunk    int           `json:"samples_per_chunk"`
 	Total              compressRow   `json:"total"`
 	Kinds              []compressRow `json:"kinds"`
 	Method             string        `json:"method"`
@@ -123,7 +131,7 @@ type tsample struct {
 
 // analyzeCapture reads every request of the capture at path, groups the
 // samples per series and encodes each series.
-func analyzeCapture(path string) (*compressReport, error) {
+func analyzeCapture(path string, perChunk int) (*compressReport, error) {
 	series, rep, err := readCaptureSeries(path)
 	if err != nil {
 		return nil, err
@@ -132,13 +140,14 @@ func analyzeCapture(path string) (*compressReport, error) {
 	for _, k := range kinds {
 		byKind[k] = &compressRow{Kind: k}
 	}
+	rep.SamplesPerChunk = perChunk
 	rep.Total.Kind = "all"
 	for _, s := range series {
 		slices.SortStableFunc(s, func(a, b tsample) int { return cmp.Compare(a.t, b.t) })
 		// A retried request repeats samples; keep the first of a timestamp.
 		d := slices.CompactFunc(s, func(a, b tsample) bool { return a.t == b.t })
 		rep.DuplicateSamples += int64(len(s) - len(d))
-		e := encodeSeries(d)
+		e := encodeSeries(d, perChunk)
 		rep.Total.add(e)
 		byKind[classify(d)].add(e)
 	}
@@ -209,11 +218,11 @@ type seriesEncoding struct {
 	tsBits, valueBits      int64
 }
 
-// encodeSeries encodes the samples in chunks of at most chunkenc.MaxSamples
+// encodeSeries encodes the samples in chunks of at most perChunk samples
 // and splits the bits between timestamps and values as compressMethod says.
-func encodeSeries(s []tsample) seriesEncoding {
-	realBytes, counts := encodeChunks(s, false)
-	constBytes, _ := encodeChunks(s, true)
+func encodeSeries(s []tsample, perChunk int) seriesEncoding {
+	realBytes, counts := encodeChunks(s, perChunk, false)
+	constBytes, _ := encodeChunks(s, perChunk, true)
 	var constValueBits int64
 	for _, n := range counts {
 		constValueBits += 64 + int64(n-1)
@@ -230,7 +239,7 @@ func encodeSeries(s []tsample) seriesEncoding {
 
 // encodeChunks returns the total size of the chunks holding s and the
 // sample count of each chunk. With constant set every value is 0.
-func encodeChunks(s []tsample, constant bool) (bytes int64, counts []int) {
+func encodeChunks(s []tsample, perChunk int, constant bool) (bytes int64, counts []int) {
 	for len(s) > 0 {
 		c := chunkenc.NewXORChunk()
 		app, err := c.Appender()
@@ -238,7 +247,7 @@ func encodeChunks(s []tsample, constant bool) (bytes int64, counts []int) {
 			panic("BUG: appender of a new chunk: " + err.Error())
 		}
 		n := 0
-		for ; n < len(s); n++ {
+		for ; n < min(len(s), perChunk); n++ {
 			v := s[n].v
 			if constant {
 				v = 0
@@ -294,12 +303,11 @@ func (rep *compressReport) print(out io.Writer) error {
 	if rep.DuplicateSamples > 0 {
 		fmt.Fprintf(out, " (%d repeated samples dropped)", rep.DuplicateSamples)
 	}
-	fmt.Fprintln(out)
-	fmt.Fprintln(out)
+	fmt.Fprintf(out, "\nchunks of at most %d samples\n\n", rep.SamplesPerChunk)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\tseries\tsamples\tchunks\tbytes\tbytes/sample\tts bytes/sample\tvalue bytes/sample\tvs 16 B raw\t")
+	fmt.Fprintf(tw, "%-18s\tseries\tsamples\tchunks\tbytes\tbytes/sample\tts bytes/sample\tvalue bytes/sample\tvs 16 B raw\t\n", "kind")
 	row := func(r compressRow) {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.1fx\t\n",
+		fmt.Fprintf(tw, "%-18s\t%d\t%d\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.1fx\t\n",
 			r.Kind, r.Series, r.Samples, r.Chunks, r.Bytes, r.BytesPerSample, r.TimestampBPS, r.ValueBPS, r.RawRatio)
 	}
 	for _, r := range rep.Kinds {

@@ -12,6 +12,8 @@ import (
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gorilla-remote/gorilla-remote/chunkenc"
 )
 
 // writeCapture writes requests as a capture file (docs/format/capture.md).
@@ -65,7 +67,7 @@ func TestCompressSynthetic(t *testing.T) {
 	}
 	path := writeCapture(t, reqs)
 
-	rep, err := analyzeCapture(path)
+	rep, err := analyzeCapture(path, chunkenc.MaxSamples)
 	require.NoError(t, err)
 	require.Equal(t, 11, rep.Requests)
 	require.Equal(t, len(names), rep.Total.Series)
@@ -93,10 +95,10 @@ func TestCompressSynthetic(t *testing.T) {
 	require.Less(t, rep.Total.TimestampBPS, 0.3)
 
 	var out bytes.Buffer
-	require.NoError(t, (&compressCommand{file: path}).exec(&out))
+	require.NoError(t, (&compressCommand{file: path, perChunk: 120}).exec(&out))
 	require.Contains(t, out.String(), "two-decimal gauge")
 	out.Reset()
-	require.NoError(t, (&compressCommand{file: path, json: true}).exec(&out))
+	require.NoError(t, (&compressCommand{file: path, json: true, perChunk: 120}).exec(&out))
 	var decoded compressReport
 	require.NoError(t, json.Unmarshal(out.Bytes(), &decoded))
 	require.Equal(t, rep.Total.Samples, decoded.Total.Samples)
@@ -107,7 +109,7 @@ func TestCompressConstantBits(t *testing.T) {
 	for i := range s {
 		s[i] = tsample{int64(i) * 1000, 7}
 	}
-	e := encodeSeries(s)
+	e := encodeSeries(s, chunkenc.MaxSamples)
 	require.Equal(t, int64(64+999), e.valueBits, "value bits of a constant")
 	require.Equal(t, kindConstant, classify(s))
 }
@@ -124,7 +126,7 @@ func TestCompressSharedCapture(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("capture not available: %v", err)
 	}
-	rep, err := analyzeCapture(path)
+	rep, err := analyzeCapture(path, chunkenc.MaxSamples)
 	require.NoError(t, err)
 	require.Equal(t, 2201, rep.Total.Series)
 	require.Equal(t, int64(495_000), rep.Total.Samples)
