@@ -26,7 +26,7 @@ import (
 // out of every query.
 const (
 	windowStart  = 8 * time.Second  // from Prometheus #1 ready to t0
-	windowLength = 15 * time.Second // t1 - t0
+	windowLength = 20 * time.Second // t1 - t0
 	sentMargin   = 2 * time.Second  // how far past t1 the sender must have sent
 )
 
@@ -83,6 +83,10 @@ func TestPrometheusRoundTrip(t *testing.T) {
 			require.NotEmpty(t, want, "Prometheus #1: %s", q)
 			compareAPI(t, q, want, got, false)
 		}
+	})
+
+	t.Run("promtool", func(t *testing.T) {
+		comparePromtool(t, c, lookBinary(t, "promtool"), p1.base, grURL, t0, t1)
 	})
 
 	readURL := grURL + "/api/v1/read"
