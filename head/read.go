@@ -25,10 +25,7 @@ type Series struct {
 // ChunkMeta is one XOR chunk of a series with the time range it covers.
 // Data is in the Prometheus XOR chunk format (docs/format/chunk.md) and must
 // not be modified.
-type ChunkMeta struct {
-	MinT, MaxT int64
-	Data       []byte
-}
+type ChunkMeta = model.Chunk
 
 // Select returns the series matching all matchers that have samples in
 // [mint, maxt], sorted by labels. It honours ctx between series.

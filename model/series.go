@@ -15,6 +15,19 @@ type Exemplar struct {
 	V      float64
 }
 
+// Chunk is one XOR chunk as stored (docs/format/chunk.md) with the time
+// range of its samples, both ends inclusive.
+type Chunk struct {
+	MinT, MaxT int64
+	Data       []byte
+}
+
+// ChunkSeries is a series with its chunks in time order.
+type ChunkSeries struct {
+	Labels labels.Labels
+	Chunks []Chunk
+}
+
 // SeriesExemplars are the exemplars kept for one series, oldest first.
 type SeriesExemplars struct {
 	Labels    labels.Labels
