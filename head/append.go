@@ -3,6 +3,7 @@ package head
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -162,12 +163,39 @@ func (a *Appender) Commit() error {
 		return ErrClosed
 	}
 	a.resolveRemoved()
+	sealed := a.dropSealed()
 	recs := a.encode()
 	if err := h.wal.Log(recs...); err != nil {
 		return fmt.Errorf("write WAL: %w", err)
 	}
 	a.apply()
+	if sealed > 0 {
+		return fmt.Errorf("%d samples older than the last sealed block (%d): %w", sealed, h.sealedBefore.Load(), ErrOutOfWindow)
+	}
 	return nil
+}
+
+// dropSealed removes the pending samples that a block sealed after Append
+// checked them, and returns how many. The caller holds commitMu, which
+// SealBefore waits for, so the bound cannot move meanwhile.
+func (a *Appender) dropSealed() int {
+	bound := a.h.sealedBefore.Load()
+	if bound == math.MinInt64 {
+		return 0
+	}
+	kept := a.samples[:0]
+	for _, p := range a.samples {
+		if p.t >= bound {
+			kept = append(kept, p)
+		}
+	}
+	n := len(a.samples) - len(kept)
+	clear(a.samples[len(kept):])
+	a.samples = kept
+	if n > 0 {
+		a.h.metrics.rejectedN(ErrOutOfWindow, n)
+	}
+	return n
 }
 
 // encode builds the WAL records of the pending data: series first (a series
@@ -262,7 +290,7 @@ func (a *Appender) isCreated(s *memSeries) bool {
 func (a *Appender) apply() {
 	h := a.h
 	o := h.currentAppendOpts()
-	var appended, maxT int64 = 0, o.minValidTime
+	var appended, maxT, minT int64 = 0, o.minValidTime, math.MaxInt64
 	for i := 0; i < len(a.samples); {
 		s := a.samples[i].s
 		s.mu.Lock()
@@ -273,6 +301,7 @@ func (a *Appender) apply() {
 			case err == nil:
 				appended++
 				maxT = max(maxT, p.t)
+				minT = min(minT, p.t)
 				s.lastAppend = max(s.lastAppend, p.t)
 			case errors.Is(err, errAlreadyStored):
 			default:
@@ -289,6 +318,7 @@ func (a *Appender) apply() {
 		s.mu.Unlock()
 	}
 	h.noteTime(maxT)
+	h.noteMinTime(minT)
 	h.metrics.samplesAppended.Add(float64(appended))
 	for _, e := range a.exemplars {
 		h.addExemplar(e)

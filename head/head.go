@@ -28,8 +28,13 @@ type Head struct {
 	metrics *metrics
 
 	nextRef      atomic.Uint64
-	maxTime      atomic.Int64 // newest in-order timestamp in the head
-	minValidTime atomic.Int64 // samples older than this were released or are refused
+	maxTime       atomic.Int64 // newest in-order timestamp in the head
+	minTime       atomic.Int64 // the head holds every sample it took from here on; see MinTime
+	minValidTime  atomic.Int64 // samples older than this were released or are refused
+	sealedBefore  atomic.Int64 // samples older than this are in a sealed block: refused
+	shippedBefore atomic.Int64 // samples older than this are uploaded: retention may release them
+
+	checkpointHold atomic.Bool // set while a sealed block waits for its upload
 
 	// commitMu is held shared by every commit from its WAL write until its
 	// samples are in memory, and exclusively while a checkpoint cuts the WAL:
@@ -75,7 +80,13 @@ func Open(opts Options) (*Head, error) {
 	}
 	h.bufPool.New = func() any { return &appendBufs{} }
 	h.maxTime.Store(math.MinInt64)
+	h.minTime.Store(math.MaxInt64)
 	h.minValidTime.Store(math.MinInt64)
+	h.sealedBefore.Store(math.MinInt64)
+	h.shippedBefore.Store(math.MaxInt64)
+	if opts.Shipping {
+		h.shippedBefore.Store(math.MinInt64)
+	}
 	h.checkpointWindow = math.MinInt64
 	h.metrics = newMetrics(h, opts.Registerer)
 	if opts.WAL.ObserveFsync == nil {
@@ -92,7 +103,7 @@ func Open(opts Options) (*Head, error) {
 	}
 	if mt := h.maxTime.Load(); mt != math.MinInt64 {
 		h.checkpointWindow = h.closedWindow(mt)
-		h.Truncate(mt - opts.Retention.Milliseconds())
+		h.Truncate(h.releaseBound(mt))
 	}
 	if opts.MaintenanceInterval > 0 {
 		go h.maintain(opts.MaintenanceInterval)
@@ -164,7 +175,7 @@ func (h *Head) noteTime(t int64) {
 // valid time.
 func (h *Head) currentAppendOpts() appendOpts {
 	o := h.appOpts
-	o.minValidTime = h.minValidTime.Load()
+	o.minValidTime = max(h.minValidTime.Load(), h.sealedBefore.Load())
 	return o
 }
 
@@ -172,6 +183,12 @@ func (h *Head) currentAppendOpts() appendOpts {
 // t: its end plus the out-of-order window lies at or before t.
 func (h *Head) closedWindow(t int64) int64 {
 	return floorDiv(t-h.appOpts.oooWindow, h.appOpts.blockDuration) - 1
+}
+
+// releaseBound is the time before which retention releases data when the
+// newest sample is at mt: the retention, but never data not yet shipped.
+func (h *Head) releaseBound(mt int64) int64 {
+	return min(mt-h.opts.Retention.Milliseconds(), h.shippedBefore.Load())
 }
 
 // maintain runs retention and checkpoints until Close.
@@ -198,7 +215,10 @@ func (h *Head) maintainOnce() error {
 	if mt == math.MinInt64 {
 		return nil
 	}
-	h.Truncate(mt - h.opts.Retention.Milliseconds())
+	h.Truncate(h.releaseBound(mt))
+	if h.checkpointHold.Load() {
+		return nil
+	}
 	h.checkpointMu.Lock()
 	due := h.closedWindow(mt) > h.checkpointWindow ||
 		int64(h.wal.Stats().BytesWritten)-h.walAtCheckpoint > h.opts.CheckpointBytes

@@ -40,6 +40,10 @@ type Options struct {
 	// CheckpointBytes starts a checkpoint once the WAL written since the last
 	// one exceeds it, even if no block window closed. Default 1 GiB.
 	CheckpointBytes int64
+	// Shipping is set when a block shipper uploads the head's closed windows
+	// (see SealBefore and SetShipped): retention then releases only data
+	// the shipper reported uploaded.
+	Shipping bool
 	// WAL configures the write-ahead log (segment size, fsync policy).
 	WAL wal.Options
 	// Logger receives progress and warnings. Default: discard.

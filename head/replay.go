@@ -205,6 +205,7 @@ func (r *replayer) applyChunks() error {
 		}
 		s.mu.Unlock()
 		h.noteTime(cr.MaxT)
+		h.noteMinTime(cr.MinT)
 		r.nChunks++
 	}
 	return nil

@@ -1,6 +1,7 @@
 package head
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -90,7 +91,7 @@ func (rs *replayShards) stop() {
 // appendResolved appends replayed samples and returns how many were stored.
 func (h *Head) appendResolved(batch []resolvedSample) int64 {
 	o := h.currentAppendOpts()
-	maxT := h.maxTime.Load()
+	maxT, minT := h.maxTime.Load(), int64(math.MaxInt64)
 	var n int64
 	for _, smp := range batch {
 		s := smp.s
@@ -99,9 +100,11 @@ func (h *Head) appendResolved(batch []resolvedSample) int64 {
 			n++
 			s.lastAppend = max(s.lastAppend, smp.t)
 			maxT = max(maxT, smp.t)
+			minT = min(minT, smp.t)
 		}
 		s.mu.Unlock()
 	}
 	h.noteTime(maxT)
+	h.noteMinTime(minT)
 	return n
 }

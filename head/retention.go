@@ -17,6 +17,7 @@ func (h *Head) Truncate(mint int64) {
 			break
 		}
 	}
+	h.raiseMinTime(mint)
 	silentBefore := int64(math.MinInt64)
 	if mt := h.maxTime.Load(); mt != math.MinInt64 {
 		silentBefore = mt - h.appOpts.blockDuration

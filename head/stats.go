@@ -102,7 +102,9 @@ func (m *metrics) unregister() {
 func (m *metrics) observeFsync(d time.Duration) { m.fsync.Observe(d.Seconds()) }
 
 // rejected counts a refused sample under its reason.
-func (m *metrics) rejected(err error) {
+func (m *metrics) rejected(err error) { m.rejectedN(err, 1) }
+
+func (m *metrics) rejectedN(err error, n int) {
 	reason := "other"
 	switch {
 	case errors.Is(err, ErrOutOfWindow):
@@ -110,5 +112,5 @@ func (m *metrics) rejected(err error) {
 	case errors.Is(err, ErrDuplicateSample):
 		reason = "duplicate"
 	}
-	m.rejectedBy.WithLabelValues(reason).Inc()
+	m.rejectedBy.WithLabelValues(reason).Add(float64(n))
 }

@@ -76,6 +76,11 @@ func storeError(op string, err error) *httpError {
 	if errors.Is(err, head.ErrClosed) {
 		return errorf(http.StatusServiceUnavailable, "%s: store unavailable: %v", op, err)
 	}
+	if errors.Is(err, head.ErrOutOfWindow) {
+		// Samples for a window sealed while the request was in flight; the
+		// rest of the request is stored.
+		return errorf(http.StatusBadRequest, "%s: %v", op, err)
+	}
 	return errorf(http.StatusInternalServerError, "%s: %v", op, err)
 }
 

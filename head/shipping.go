@@ -1,0 +1,115 @@
+package head
+
+import (
+	"context"
+	"math"
+	"slices"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/gorilla-remote/gorilla-remote/model"
+)
+
+// A block shipper (package block) seals closed windows of the head into
+// blocks and uploads them. The head cooperates through the methods below:
+// it refuses samples for sealed windows, keeps in memory (and in its
+// checkpoints) everything not yet uploaded, and can hold back checkpoints
+// while an upload is pending, so that the WAL is truncated only after the
+// data it holds is in object storage.
+
+// MinTime returns the time from which the head holds every sample it was
+// given (math.MaxInt64 when it holds none): the oldest sample it took,
+// raised by each release of old data.
+func (h *Head) MinTime() int64 { return h.minTime.Load() }
+
+// MaxTime returns the newest in-order sample time (math.MinInt64 when
+// empty).
+func (h *Head) MaxTime() int64 { return h.maxTime.Load() }
+
+// SealBefore refuses, from its return on, every sample older than t with
+// ErrOutOfWindow. Commits in flight finish first, so no sample older than
+// t is stored after SealBefore returns.
+func (h *Head) SealBefore(t int64) {
+	h.commitMu.Lock()
+	defer h.commitMu.Unlock()
+	if t > h.sealedBefore.Load() {
+		h.sealedBefore.Store(t)
+	}
+}
+
+// SealedBefore returns the bound set by SealBefore (math.MinInt64 when
+// none).
+func (h *Head) SealedBefore() int64 { return h.sealedBefore.Load() }
+
+// SetShipped tells the head that every sample older than t is in object
+// storage: retention may release it from memory. Under Options.Shipping,
+// retention releases nothing older than this bound.
+func (h *Head) SetShipped(t int64) {
+	for {
+		cur := h.shippedBefore.Load()
+		if t <= cur || h.shippedBefore.CompareAndSwap(cur, t) {
+			return
+		}
+	}
+}
+
+// HoldCheckpoints stops (true) or allows (false) the checkpoints the
+// maintenance loop takes by itself. Checkpoint still works when called.
+func (h *Head) HoldCheckpoints(hold bool) { h.checkpointHold.Store(hold) }
+
+// WindowSeries returns every series with samples in [mint, maxt] and its
+// chunks that lie wholly inside it, out-of-order samples merged in, sorted
+// by labels. Chunks never cross a block window, so for a whole window this
+// is all of its data. Chunk bytes are shared with the head and must not be
+// modified.
+func (h *Head) WindowSeries(ctx context.Context, mint, maxt int64) ([]model.ChunkSeries, error) {
+	var snaps []*Series
+	var refs []*memSeries
+	h.series.forEach(func(s *memSeries) {
+		if snap := s.snapshot(mint, maxt); snap != nil {
+			snaps = append(snaps, snap)
+			refs = append(refs, s)
+		}
+	})
+	out := make([]model.ChunkSeries, 0, len(snaps))
+	var b labels.ScratchBuilder
+	for i, snap := range snaps {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		var chunks []model.Chunk
+		for _, c := range snap.Chunks(h.appOpts.blockDuration) {
+			if c.MinT >= mint && c.MaxT <= maxt {
+				chunks = append(chunks, c)
+			}
+		}
+		if len(chunks) > 0 {
+			out = append(out, model.ChunkSeries{Labels: h.syms.labels(refs[i].lset, &b), Chunks: chunks})
+		}
+	}
+	slices.SortFunc(out, func(a, b model.ChunkSeries) int { return labels.Compare(a.Labels, b.Labels) })
+	return out, nil
+}
+
+// noteMinTime lowers the head's min time to t.
+func (h *Head) noteMinTime(t int64) {
+	for {
+		cur := h.minTime.Load()
+		if t >= cur || h.minTime.CompareAndSwap(cur, t) {
+			return
+		}
+	}
+}
+
+// raiseMinTime raises the head's min time to t after a release, unless the
+// head is empty.
+func (h *Head) raiseMinTime(t int64) {
+	for {
+		cur := h.minTime.Load()
+		if cur == math.MaxInt64 || t <= cur || h.minTime.CompareAndSwap(cur, t) {
+			return
+		}
+	}
+}
