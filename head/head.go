@@ -27,7 +27,7 @@ type Head struct {
 	index   *postings
 	metrics *metrics
 
-	nextRef      atomic.Uint64
+	nextRef       atomic.Uint64
 	maxTime       atomic.Int64 // newest in-order timestamp in the head
 	minTime       atomic.Int64 // the head holds every sample it took from here on; see MinTime
 	minValidTime  atomic.Int64 // samples older than this were released or are refused
