@@ -1,0 +1,33 @@
+// Package block turns closed time windows into Prometheus TSDB blocks, ships
+// them to object storage and reads them back through a local disk cache.
+//
+// A block is a directory named by its ULID (docs/format/block.md):
+//
+//	01J.../
+//	├── chunks/
+//	│   ├── 000001     XOR chunks as stored, each framed as
+//	│   └── 000002     uvarint len | encoding byte | data | crc32c
+//	├── index          Prometheus index v2: symbols, series, postings
+//	└── meta.json      time range, stats, compaction and the Thanos section
+//
+// Writing a window and uploading it:
+//
+//	meta, err := block.Write(dir, mint, maxt, series, block.WriteOptions{})
+//	err = block.Upload(ctx, bkt, filepath.Join(dir, meta.ULID.String()))
+//
+// Upload sends meta.json last and Delete removes it first, so a block
+// directory in the bucket without meta.json is incomplete and every reader
+// ignores it. Reading:
+//
+//	s, _ := block.NewStore(block.StoreOptions{Bucket: bkt, CacheDir: cache})
+//	_ = s.Sync(ctx)
+//	for _, m := range s.Metas(mint, maxt) {
+//		b, release, err := s.Open(ctx, m.ULID)
+//		series, err := b.Select(ctx, mint, maxt, matchers...)
+//		release()
+//	}
+//
+// Blocks are byte-for-byte Prometheus blocks: promtool, Prometheus and the
+// Thanos tools read them. Chunks are written exactly as the head sealed them,
+// which may be up to 65535 samples and the whole window per chunk.
+package block
