@@ -21,8 +21,8 @@ const (
 	MetaVersion = 1
 	// ThanosVersion is the version of the Thanos section.
 	ThanosVersion = 1
-	// Source is what our blocks declare as their Thanos source.
-	Source = "gorilla-remote"
+	// ThanosSource is what our blocks declare as their Thanos source.
+	ThanosSource = "gorilla-remote"
 )
 
 // ErrNoMeta is returned by ReadMeta when the directory holds no meta.json:

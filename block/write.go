@@ -135,7 +135,7 @@ func writeDir(dir string, id ulid.ULID, mint, maxt int64, series []model.ChunkSe
 			Version:      ThanosVersion,
 			Labels:       lbls,
 			Downsample:   Downsample{Resolution: opts.Resolution},
-			Source:       Source,
+			Source:       ThanosSource,
 			SegmentFiles: segs,
 			Files:        append(files, File{RelPath: MetaFilename}),
 		},
