@@ -151,4 +151,3 @@ func readObject(t *testing.T, bkt objstore.Bucket, name string) []byte {
 	}
 	return b.Bytes()
 }
-
