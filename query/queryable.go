@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/prometheus/util/annotations"
 
 	"github.com/gorilla-remote/gorilla-remote/head"
+	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
 // Head is what the queryable needs of the in-memory store.
@@ -17,32 +18,40 @@ type Head interface {
 	LabelNames() []string
 	LabelValues(name string) []string
 	BlockDuration() int64
+	// MinTime is the time from which the head holds every sample it took.
+	MinTime() int64
 }
 
-// Queryable serves queries from the head. It implements
-// storage.SampleAndChunkQueryable.
+// Queryable serves queries from the head and, for older data, from the
+// sealed blocks. It implements storage.SampleAndChunkQueryable.
 type Queryable struct {
-	head Head
+	head   Head
+	blocks Blocks // nil: head only
 }
 
 var _ storage.SampleAndChunkQueryable = (*Queryable)(nil)
 
-// New returns a Queryable over h.
+// New returns a Queryable over h alone.
 func New(h Head) *Queryable { return &Queryable{head: h} }
+
+// NewWithBlocks returns a Queryable over h and the blocks b: each query
+// reads the blocks before the head's data and the head after it (see
+// boundary), so no sample is read twice.
+func NewWithBlocks(h Head, b Blocks) *Queryable { return &Queryable{head: h, blocks: b} }
 
 // Querier returns a querier over [mint, maxt].
 func (q *Queryable) Querier(mint, maxt int64) (storage.Querier, error) {
-	return &querier{labelQuerier{q.head, mint, maxt}}, nil
+	return &querier{labelQuerier{q, mint, maxt}}, nil
 }
 
 // ChunkQuerier returns a chunk querier over [mint, maxt].
 func (q *Queryable) ChunkQuerier(mint, maxt int64) (storage.ChunkQuerier, error) {
-	return &chunkQuerier{labelQuerier{q.head, mint, maxt}}, nil
+	return &chunkQuerier{labelQuerier{q, mint, maxt}}, nil
 }
 
 // labelQuerier answers label questions; both queriers embed it.
 type labelQuerier struct {
-	head       Head
+	q          *Queryable
 	mint, maxt int64
 }
 
@@ -56,34 +65,44 @@ func (q *labelQuerier) selectRange(hints *storage.SelectHints) (int64, int64) {
 }
 
 func (q *labelQuerier) LabelValues(ctx context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
-	if len(ms) == 0 {
-		return limit(q.head.LabelValues(name), hints), nil, nil
-	}
-	series, err := q.head.Select(ctx, q.mint, q.maxt, ms...)
-	if err != nil {
-		return nil, nil, err
-	}
-	var out []string
-	for _, s := range series {
-		if v := s.Labels.Get(name); v != "" {
+	return q.labels(ctx, hints, ms, func() []string { return q.q.head.LabelValues(name) }, func(ls labels.Labels, out []string) []string {
+		if v := ls.Get(name); v != "" {
 			out = append(out, v)
 		}
-	}
-	slices.Sort(out)
-	return limit(slices.Compact(out), hints), nil, nil
+		return out
+	})
 }
 
 func (q *labelQuerier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	return q.labels(ctx, hints, ms, q.q.head.LabelNames, func(ls labels.Labels, out []string) []string {
+		ls.Range(func(l labels.Label) { out = append(out, l.Name) })
+		return out
+	})
+}
+
+// labels answers a label question: from the head's index when there are
+// no matchers and no blocks to read, else from the matching series' labels.
+func (q *labelQuerier) labels(ctx context.Context, hints *storage.LabelHints, ms []*labels.Matcher,
+	fromIndex func() []string, collect func(labels.Labels, []string) []string,
+) ([]string, annotations.Annotations, error) {
+	b := q.q.boundary()
+	var out []string
 	if len(ms) == 0 {
-		return limit(q.head.LabelNames(), hints), nil, nil
+		if q.maxt >= b {
+			out = fromIndex()
+		}
+		if q.mint >= b {
+			return limit(out, hints), nil, nil
+		}
+		// Blocks need a selector: every series has a name.
+		ms = []*labels.Matcher{labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+")}
 	}
-	series, err := q.head.Select(ctx, q.mint, q.maxt, ms...)
+	parts, err := q.q.selectParts(ctx, q.mint, q.maxt, ms)
 	if err != nil {
 		return nil, nil, err
 	}
-	var out []string
-	for _, s := range series {
-		s.Labels.Range(func(l labels.Label) { out = append(out, l.Name) })
+	for _, p := range parts {
+		out = collect(p.labels, out)
 	}
 	slices.Sort(out)
 	return limit(slices.Compact(out), hints), nil, nil
@@ -100,18 +119,17 @@ func limit(vals []string, hints *storage.LabelHints) []string {
 
 type querier struct{ labelQuerier }
 
-// Select returns the matching series, always sorted by labels (the head
-// sorts them anyway).
+// Select returns the matching series, always sorted by labels.
 func (q *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
 	mint, maxt := q.selectRange(hints)
-	series, err := q.head.Select(ctx, mint, maxt, ms...)
+	parts, err := q.q.selectParts(ctx, mint, maxt, ms)
 	if err != nil {
 		return storage.ErrSeriesSet(err)
 	}
-	if hints != nil && hints.Limit > 0 && len(series) > hints.Limit {
-		series = series[:hints.Limit]
+	if hints != nil && hints.Limit > 0 && len(parts) > hints.Limit {
+		parts = parts[:hints.Limit]
 	}
-	return &seriesSet{series: series, i: -1}
+	return &seriesSet{parts: parts, i: -1}
 }
 
 type chunkQuerier struct{ labelQuerier }
@@ -119,12 +137,65 @@ type chunkQuerier struct{ labelQuerier }
 // Select returns the matching series as chunks, sorted by labels.
 func (q *chunkQuerier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.ChunkSeriesSet {
 	mint, maxt := q.selectRange(hints)
-	series, err := q.head.Select(ctx, mint, maxt, ms...)
+	parts, err := q.q.selectParts(ctx, mint, maxt, ms)
 	if err != nil {
 		return storage.ErrChunkSeriesSet(err)
 	}
-	if hints != nil && hints.Limit > 0 && len(series) > hints.Limit {
-		series = series[:hints.Limit]
+	if hints != nil && hints.Limit > 0 && len(parts) > hints.Limit {
+		parts = parts[:hints.Limit]
 	}
-	return &chunkSeriesSet{series: series, i: -1, blockDuration: q.head.BlockDuration()}
+	return &chunkSeriesSet{parts: parts, i: -1, blockDuration: q.q.head.BlockDuration()}
+}
+
+// part is one series of a query: its block chunks (samples in
+// [bmint, bmaxt]) followed by its head snapshot; either may be missing.
+type part struct {
+	labels       labels.Labels
+	block        []model.Chunk
+	bmint, bmaxt int64
+	head         *head.Series
+}
+
+// selectParts reads [mint, maxt] from the blocks before the boundary and
+// from the head after it, and joins the two by series.
+func (q *Queryable) selectParts(ctx context.Context, mint, maxt int64, ms []*labels.Matcher) ([]part, error) {
+	b := q.boundary()
+	var hs []*head.Series
+	if maxt >= b {
+		var err error
+		if hs, err = q.head.Select(ctx, max(mint, b), maxt, ms...); err != nil {
+			return nil, err
+		}
+	}
+	var bs []model.ChunkSeries
+	if mint < b {
+		var err error
+		if bs, err = q.selectBlocks(ctx, mint, min(maxt, b-1), ms); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]part, 0, max(len(hs), len(bs)))
+	i, j := 0, 0
+	for i < len(bs) || j < len(hs) {
+		var c int
+		switch {
+		case i == len(bs):
+			c = 1
+		case j == len(hs):
+			c = -1
+		default:
+			c = labels.Compare(bs[i].Labels, hs[j].Labels)
+		}
+		p := part{bmint: mint, bmaxt: min(maxt, b-1)}
+		if c <= 0 {
+			p.labels, p.block = bs[i].Labels, bs[i].Chunks
+			i++
+		}
+		if c >= 0 {
+			p.labels, p.head = hs[j].Labels, hs[j]
+			j++
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

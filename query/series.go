@@ -12,25 +12,33 @@ import (
 )
 
 type seriesSet struct {
-	series []*head.Series
-	i      int
+	parts []part
+	i     int
 }
 
-func (s *seriesSet) Next() bool                        { s.i++; return s.i < len(s.series) }
-func (s *seriesSet) At() storage.Series                { return &sampleSeries{s.series[s.i]} }
+func (s *seriesSet) Next() bool                        { s.i++; return s.i < len(s.parts) }
+func (s *seriesSet) At() storage.Series                { return &sampleSeries{&s.parts[s.i]} }
 func (s *seriesSet) Err() error                        { return nil }
 func (s *seriesSet) Warnings() annotations.Annotations { return nil }
 
-type sampleSeries struct{ s *head.Series }
+type sampleSeries struct{ p *part }
 
-func (s *sampleSeries) Labels() labels.Labels { return s.s.Labels }
+func (s *sampleSeries) Labels() labels.Labels { return s.p.labels }
 
+// Iterator walks the block samples, then the head's.
 func (s *sampleSeries) Iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
-	if it, ok := reuse.(*floatIterator); ok {
-		it.it = s.s.Iterator(it.it)
-		return it
+	if s.p.block == nil {
+		if it, ok := reuse.(*floatIterator); ok {
+			it.it = s.p.head.Iterator(it.it)
+			return it
+		}
+		return &floatIterator{it: s.p.head.Iterator(nil)}
 	}
-	return &floatIterator{it: s.s.Iterator(nil)}
+	bi := newBlockIterator(s.p.block, s.p.bmint, s.p.bmaxt)
+	if s.p.head == nil {
+		return bi
+	}
+	return &concatIterator{its: []pchunkenc.Iterator{bi, &floatIterator{it: s.p.head.Iterator(nil)}}}
 }
 
 // floatIterator adapts a head series iterator to the engine's iterator.
@@ -69,27 +77,33 @@ func (f *floatIterator) AtST() int64 { return 0 }
 func (f *floatIterator) Err() error  { return f.it.Err() }
 
 type chunkSeriesSet struct {
-	series        []*head.Series
+	parts         []part
 	i             int
 	blockDuration int64
 }
 
-func (s *chunkSeriesSet) Next() bool { s.i++; return s.i < len(s.series) }
+func (s *chunkSeriesSet) Next() bool { s.i++; return s.i < len(s.parts) }
 func (s *chunkSeriesSet) At() storage.ChunkSeries {
-	return &chunkSeries{s: s.series[s.i], blockDuration: s.blockDuration}
+	return &chunkSeries{p: &s.parts[s.i], blockDuration: s.blockDuration}
 }
 func (s *chunkSeriesSet) Err() error                        { return nil }
 func (s *chunkSeriesSet) Warnings() annotations.Annotations { return nil }
 
 type chunkSeries struct {
-	s             *head.Series
+	p             *part
 	blockDuration int64
 }
 
-func (c *chunkSeries) Labels() labels.Labels { return c.s.Labels }
+func (c *chunkSeries) Labels() labels.Labels { return c.p.labels }
 
+// Iterator yields the block chunks, then the head's, as stored. Chunks may
+// reach past the query range; remote read trims those.
 func (c *chunkSeries) Iterator(chunks.Iterator) chunks.Iterator {
-	return &chunkIterator{metas: c.s.Chunks(c.blockDuration), i: -1}
+	metas := c.p.block
+	if c.p.head != nil {
+		metas = append(metas[:len(metas):len(metas)], c.p.head.Chunks(c.blockDuration)...)
+	}
+	return &chunkIterator{metas: metas, i: -1}
 }
 
 // chunkIterator yields the stored chunks as XOR chunks of the Prometheus

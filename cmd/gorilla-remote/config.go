@@ -28,6 +28,13 @@ type settings struct {
 	QueryTimeout     time.Duration
 	QueryMaxSamples  int
 	QueryConcurrency int
+	// Blocks in object storage.
+	ObjstoreConfigFile string
+	StorageRetention   time.Duration
+	BlockCacheDir      string // default <StoragePath>/block-cache
+	BlockCacheBytes    int64
+	BlockShipInterval  time.Duration
+	BlockSyncInterval  time.Duration
 }
 
 // fileConfig is the YAML layout of --config.file: the flag names' dotted
@@ -39,12 +46,20 @@ type fileConfig struct {
 	Storage struct {
 		Path             *string         `yaml:"path"`
 		OutOfOrderWindow *model.Duration `yaml:"out_of_order_window"`
+		Retention        *model.Duration `yaml:"retention"`
 	} `yaml:"storage"`
+	Objstore struct {
+		ConfigFile *string `yaml:"config_file"`
+	} `yaml:"objstore"`
 	Head struct {
 		Retention *model.Duration `yaml:"retention"`
 	} `yaml:"head"`
 	Block struct {
-		Duration *model.Duration `yaml:"duration"`
+		Duration     *model.Duration `yaml:"duration"`
+		CacheDir     *string         `yaml:"cache_dir"`
+		CacheSize    *int64          `yaml:"cache_size"`
+		ShipInterval *model.Duration `yaml:"ship_interval"`
+		SyncInterval *model.Duration `yaml:"sync_interval"`
 	} `yaml:"block"`
 	WAL struct {
 		Fsync *string `yaml:"fsync"`
@@ -87,6 +102,18 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		Default("26h").DurationVar(&f.s.HeadRetention)
 	flag("block.duration", "Length of a block window; chunks never cross its boundaries.").
 		Default("2h").DurationVar(&f.s.BlockDuration)
+	flag("storage.retention", "How long blocks stay in the bucket before they are deleted; 0 keeps them forever.").
+		Default("0s").DurationVar(&f.s.StorageRetention)
+	flag("objstore.config-file", "Thanos bucket configuration (type: FILESYSTEM|S3|GCS). Default: FILESYSTEM under <storage.path>/bucket.").
+		StringVar(&f.s.ObjstoreConfigFile)
+	flag("block.cache-dir", "Directory for blocks downloaded to answer queries. Default: <storage.path>/block-cache.").
+		StringVar(&f.s.BlockCacheDir)
+	flag("block.cache-size", "Most bytes of downloaded blocks kept on local disk (least recently used go first).").
+		Default("10737418240").Int64Var(&f.s.BlockCacheBytes)
+	flag("block.ship-interval", "How often closed windows are sealed and pending blocks uploaded.").
+		Default("30s").DurationVar(&f.s.BlockShipInterval)
+	flag("block.sync-interval", "How often the bucket's list of blocks is refreshed.").
+		Default("5m").DurationVar(&f.s.BlockSyncInterval)
 	flag("wal.fsync", "WAL fsync policy: interval (every second and on segment cut) or always (before each write is acknowledged).").
 		Default("interval").EnumVar(&f.s.WALFsync, "interval", "always")
 	flag("log.level", "Log level: debug, info, warn, error.").
@@ -136,6 +163,14 @@ func (f *flagSet) resolve() (settings, error) {
 	setDur("storage.out-of-order-window", &s.OutOfOrderWindow, fc.Storage.OutOfOrderWindow)
 	setDur("head.retention", &s.HeadRetention, fc.Head.Retention)
 	setDur("block.duration", &s.BlockDuration, fc.Block.Duration)
+	setDur("storage.retention", &s.StorageRetention, fc.Storage.Retention)
+	setStr("objstore.config-file", &s.ObjstoreConfigFile, fc.Objstore.ConfigFile)
+	setStr("block.cache-dir", &s.BlockCacheDir, fc.Block.CacheDir)
+	setDur("block.ship-interval", &s.BlockShipInterval, fc.Block.ShipInterval)
+	setDur("block.sync-interval", &s.BlockSyncInterval, fc.Block.SyncInterval)
+	if fc.Block.CacheSize != nil && !*f.given["block.cache-size"] {
+		s.BlockCacheBytes = *fc.Block.CacheSize
+	}
 	setStr("wal.fsync", &s.WALFsync, fc.WAL.Fsync)
 	setStr("log.level", &s.LogLevel, fc.Log.Level)
 	setStr("log.format", &s.LogFormat, fc.Log.Format)

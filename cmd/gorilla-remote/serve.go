@@ -125,6 +125,7 @@ func (srv *server) runStorage() error {
 		OutOfOrderWindow: srv.s.OutOfOrderWindow,
 		NoOutOfOrder:     srv.s.OutOfOrderWindow == 0,
 		Retention:        srv.s.HeadRetention,
+		Shipping:         true,
 		WAL:              wal.Options{Fsync: pol},
 		Logger:           srv.log,
 		Registerer:       srv.reg,
@@ -132,16 +133,21 @@ func (srv *server) runStorage() error {
 	if err != nil {
 		return fmt.Errorf("open storage: %w", err)
 	}
-	api, err := srv.apiHandler(h)
+	blks, err := srv.openBlocks(h)
 	if err != nil {
 		return errors.Join(err, h.Close())
 	}
+	api, err := srv.apiHandler(h, query.NewWithBlocks(h, blks.store))
+	if err != nil {
+		return errors.Join(err, blks.stop(), h.Close())
+	}
+	blks.start(srv)
 	srv.api.Store(&api)
 	srv.ready.Store(true)
 	srv.log.Info("ready", "startup_seconds", time.Since(start).Seconds())
 	<-srv.closed
 	srv.ready.Store(false)
-	if err := h.Close(); err != nil {
+	if err := errors.Join(blks.stop(), h.Close()); err != nil {
 		return fmt.Errorf("close storage: %w", err)
 	}
 	srv.log.Info("storage closed")
@@ -149,20 +155,20 @@ func (srv *server) runStorage() error {
 }
 
 // apiHandler builds the data endpoints over an open head.
-func (srv *server) apiHandler(h *head.Head) (http.Handler, error) {
+func (srv *server) apiHandler(h *head.Head, q *query.Queryable) (http.Handler, error) {
 	write, err := remote.NewWriteHandler(appendable{h}, remote.WriteOptions{
 		Registerer: srv.reg, Logger: srv.log, MaxDecodedBytes: srv.s.MaxDecodedBytes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("remote-write handler: %w", err)
 	}
-	read, err := remote.NewReadHandler(query.New(h), remote.ReadOptions{
+	read, err := remote.NewReadHandler(q, remote.ReadOptions{
 		Registerer: srv.reg, Logger: srv.log, MaxSamplesPerQuery: srv.s.MaxSamplesRead,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("remote-read handler: %w", err)
 	}
-	api, err := srv.queryAPI(h)
+	api, err := srv.queryAPI(h, q)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +180,7 @@ func (srv *server) apiHandler(h *head.Head) (http.Handler, error) {
 }
 
 // queryAPI builds the PromQL engine and the Prometheus query API.
-func (srv *server) queryAPI(h *head.Head) (http.Handler, error) {
+func (srv *server) queryAPI(h *head.Head, q *query.Queryable) (http.Handler, error) {
 	eng := promql.NewEngine(promql.EngineOptions{
 		LookbackDelta: srv.s.LookbackDelta,
 		Timeout:       srv.s.QueryTimeout,
@@ -185,7 +191,7 @@ func (srv *server) queryAPI(h *head.Head) (http.Handler, error) {
 	})
 	api, err := promql.NewAPI(promql.APIOptions{
 		Engine:    eng,
-		Queryable: query.New(h),
+		Queryable: q,
 		Metadata:  h,
 		Exemplars: h,
 		HeadStats: func() promql.HeadStats {

@@ -1,0 +1,380 @@
+package block
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/thanos-io/objstore"
+
+	"github.com/gorilla-remote/gorilla-remote/model"
+)
+
+// Source is what the shipper needs of the in-memory head (head.Head
+// implements it; see head/shipping.go for each method's contract).
+type Source interface {
+	MinTime() int64
+	MaxTime() int64
+	WindowSeries(ctx context.Context, mint, maxt int64) ([]model.ChunkSeries, error)
+	SealBefore(t int64)
+	SetShipped(t int64)
+	HoldCheckpoints(hold bool)
+	Checkpoint() error
+}
+
+// ShipperOptions configure a Shipper.
+type ShipperOptions struct {
+	Source Source          // required
+	Bucket objstore.Bucket // required
+	// Dir holds sealed blocks until they are uploaded, and the shipper's
+	// state (shipper.json). Required.
+	Dir string
+	// BlockDuration is the window length (the head's). Default 2h.
+	BlockDuration time.Duration
+	// OutOfOrderWindow is how long after its end a window still takes
+	// samples (the head's): a window is sealed once the head's newest
+	// sample is this far past its end.
+	OutOfOrderWindow time.Duration
+	// Interval is how often due windows and pending uploads are looked at.
+	// Default 30s.
+	Interval time.Duration
+	// MaxBackoff bounds the wait between failed upload attempts, which
+	// doubles from Interval. Default 5m.
+	MaxBackoff time.Duration
+	// Retention deletes blocks from the bucket once their end is older than
+	// this (by the clock). Zero keeps them forever.
+	Retention time.Duration
+	// Store, if set, is synced after every upload, so queries see the new
+	// block, and gives the bucket's blocks to retention.
+	Store *Store
+	// Now is the clock for retention; time.Now when nil.
+	Now        func() time.Time
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Shipper seals closed windows of the head into blocks on local disk and
+// uploads them. For each window, in order:
+//
+//  1. the head refuses samples for it from then on (SealBefore);
+//  2. its chunks are written, as stored, into Dir/<ULID>/;
+//  3. Dir/shipper.json records the window as sealed;
+//  4. the block is uploaded, meta.json last, retried with backoff until it
+//     succeeds; the local copy is then deleted;
+//  5. once nothing waits for upload, the head may release the data from
+//     memory past its retention and checkpoint its WAL (it holds
+//     checkpoints while an upload is pending).
+//
+// A crash at any step leaves either the head's WAL or a local block holding
+// the window; on start the shipper uploads what is pending and seals again
+// what has no block yet.
+type Shipper struct {
+	opts    ShipperOptions
+	log     *slog.Logger
+	metrics *shipperMetrics
+
+	mu           sync.Mutex // one pass at a time
+	sealedBefore int64      // guarded by mu; windows before it are sealed
+	failures     int        // guarded by mu; consecutive failed upload passes
+	retryAt      time.Time  // guarded by mu; no upload attempt before it
+}
+
+// shipperState is Dir/shipper.json.
+type shipperState struct {
+	// SealedBefore is the end of the newest sealed window, in ms.
+	SealedBefore int64 `json:"sealedBefore"`
+}
+
+const stateFile = "shipper.json"
+
+// NewShipper reads the shipper's state, removes half-written blocks and
+// tells the head which windows are sealed and what is uploaded. It does no
+// network I/O.
+func NewShipper(opts ShipperOptions) (*Shipper, error) {
+	if opts.Source == nil || opts.Bucket == nil || opts.Dir == "" {
+		return nil, errors.New("block shipper needs a source, a bucket and a directory")
+	}
+	if opts.BlockDuration <= 0 {
+		opts.BlockDuration = 2 * time.Hour
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 30 * time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 5 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create block directory: %w", err)
+	}
+	s := &Shipper{opts: opts, log: opts.Logger, sealedBefore: math.MinInt64}
+	if err := s.loadState(); err != nil {
+		return nil, err
+	}
+	pending, err := s.pending()
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range pending {
+		// A block written before a crash that lost the state update.
+		s.sealedBefore = max(s.sealedBefore, m.MaxTime)
+	}
+	s.metrics = newShipperMetrics(opts.Registerer, len(pending))
+	if s.sealedBefore != math.MinInt64 {
+		opts.Source.SealBefore(s.sealedBefore)
+	}
+	s.reportShipped(pending)
+	return s, nil
+}
+
+// Close unregisters the shipper's metrics.
+func (s *Shipper) Close() { s.metrics.unregister() }
+
+// Run seals and uploads every Interval until ctx is done.
+func (s *Shipper) Run(ctx context.Context) error {
+	tick := time.NewTicker(s.opts.Interval)
+	defer tick.Stop()
+	for {
+		if err := s.Once(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("block shipper", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// Once seals every due window, uploads what is pending (unless backing off
+// after a failure), and applies the bucket retention.
+func (s *Shipper) Once(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.sealDue(ctx); err != nil {
+		return err
+	}
+	var uploadErr error
+	if !s.opts.Now().Before(s.retryAt) {
+		uploadErr = s.uploadPending(ctx)
+	}
+	return errors.Join(uploadErr, s.applyRetention(ctx))
+}
+
+// sealDue seals the closed windows from the oldest not yet sealed.
+func (s *Shipper) sealDue(ctx context.Context) error {
+	bd := s.opts.BlockDuration.Milliseconds()
+	maxT, minT := s.opts.Source.MaxTime(), s.opts.Source.MinTime()
+	if maxT == math.MinInt64 || minT == math.MaxInt64 {
+		return nil
+	}
+	start := max(s.sealedBefore, floorDiv(minT, bd)*bd)
+	for w := start; w+bd+s.opts.OutOfOrderWindow.Milliseconds() <= maxT; w += bd {
+		if err := s.seal(ctx, w, w+bd); err != nil {
+			return fmt.Errorf("seal window [%d, %d): %w", w, w+bd, err)
+		}
+	}
+	return nil
+}
+
+// seal writes the block of [mint, maxt) and records the window as sealed.
+func (s *Shipper) seal(ctx context.Context, mint, maxt int64) error {
+	began := time.Now()
+	src := s.opts.Source
+	src.HoldCheckpoints(true)
+	src.SealBefore(maxt)
+	series, err := src.WindowSeries(ctx, mint, maxt-1)
+	if err != nil {
+		return err
+	}
+	if len(series) > 0 {
+		meta, err := Write(s.opts.Dir, mint, maxt, series, WriteOptions{})
+		if err != nil {
+			return err
+		}
+		s.metrics.pending.Inc()
+		s.metrics.sealed.Inc()
+		s.log.Info("sealed block", "ulid", meta.ULID, "mint", mint, "maxt", maxt,
+			"series", meta.Stats.NumSeries, "samples", meta.Stats.NumSamples, "duration", time.Since(began))
+	}
+	if err := s.saveState(maxt); err != nil {
+		return err
+	}
+	s.sealedBefore = maxt
+	return nil
+}
+
+// uploadPending uploads the local blocks oldest first and deletes each
+// once it is in the bucket. It stops at the first failure and backs off.
+func (s *Shipper) uploadPending(ctx context.Context) error {
+	pending, err := s.pending()
+	if err != nil {
+		return err
+	}
+	uploaded := 0
+	for i, m := range pending {
+		dir := filepath.Join(s.opts.Dir, m.ULID.String())
+		began := time.Now()
+		if err := Upload(ctx, s.opts.Bucket, dir); err != nil {
+			s.metrics.uploads.WithLabelValues("error").Inc()
+			s.failures++
+			wait := min(s.opts.Interval<<min(s.failures, 16), s.opts.MaxBackoff)
+			s.retryAt = s.opts.Now().Add(wait)
+			s.reportShipped(pending[i:])
+			return fmt.Errorf("upload block %s (%d pending, retry in %v): %w", m.ULID, len(pending)-i, wait, err)
+		}
+		s.metrics.uploads.WithLabelValues("success").Inc()
+		s.metrics.uploadSeconds.Observe(time.Since(began).Seconds())
+		s.log.Info("uploaded block", "ulid", m.ULID, "mint", m.MinTime, "maxt", m.MaxTime, "duration", time.Since(began))
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove uploaded block %s: %w", m.ULID, err)
+		}
+		s.metrics.pending.Dec()
+		uploaded++
+	}
+	s.failures, s.retryAt = 0, time.Time{}
+	s.reportShipped(nil)
+	if uploaded == 0 {
+		return nil
+	}
+	if s.opts.Store != nil {
+		if err := s.opts.Store.Sync(ctx); err != nil {
+			s.log.Warn("list bucket after upload", "err", err)
+		}
+	}
+	// Everything sealed is in the bucket: the WAL may now be truncated.
+	return s.opts.Source.Checkpoint()
+}
+
+// reportShipped tells the head what is in the bucket: everything before
+// the oldest pending block, or before the sealed bound when none is
+// pending; and holds its checkpoints while anything is pending.
+func (s *Shipper) reportShipped(pending []Meta) {
+	src := s.opts.Source
+	if len(pending) > 0 {
+		src.SetShipped(pending[0].MinTime)
+		src.HoldCheckpoints(true)
+		return
+	}
+	if s.sealedBefore != math.MinInt64 {
+		src.SetShipped(s.sealedBefore)
+	}
+	src.HoldCheckpoints(false)
+}
+
+// pending lists the complete local blocks, oldest first, and removes the
+// directories a crash left half-written.
+func (s *Shipper) pending() ([]Meta, error) {
+	entries, err := os.ReadDir(s.opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("list local blocks: %w", err)
+	}
+	var out []Meta
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		dir := filepath.Join(s.opts.Dir, e.Name())
+		if _, err := ulid.ParseStrict(e.Name()); err != nil {
+			if strings.HasSuffix(e.Name(), ".tmp") {
+				s.log.Warn("removing half-written block", "dir", dir)
+				if err := os.RemoveAll(dir); err != nil {
+					return nil, fmt.Errorf("remove half-written block: %w", err)
+				}
+			}
+			continue
+		}
+		m, err := ReadMeta(dir)
+		if err != nil {
+			return nil, fmt.Errorf("local block %s: %w", e.Name(), err)
+		}
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b Meta) int { return cmp.Compare(a.MinTime, b.MinTime) })
+	return out, nil
+}
+
+// applyRetention deletes the bucket's blocks that ended before now minus
+// Retention.
+func (s *Shipper) applyRetention(ctx context.Context) error {
+	if s.opts.Retention <= 0 || s.opts.Store == nil {
+		return nil
+	}
+	before := s.opts.Now().Add(-s.opts.Retention).UnixMilli()
+	var errs []error
+	deleted := 0
+	for _, m := range s.opts.Store.AllMetas() {
+		if m.MaxTime > before {
+			continue
+		}
+		if err := Delete(ctx, s.opts.Bucket, m.ULID); err != nil {
+			errs = append(errs, fmt.Errorf("delete block %s: %w", m.ULID, err))
+			continue
+		}
+		deleted++
+		s.metrics.deleted.Inc()
+		s.log.Info("deleted block past retention", "ulid", m.ULID, "mint", m.MinTime, "maxt", m.MaxTime, "retention", s.opts.Retention)
+	}
+	if deleted > 0 {
+		errs = append(errs, s.opts.Store.Sync(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Shipper) loadState() error {
+	b, err := os.ReadFile(filepath.Join(s.opts.Dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read shipper state: %w", err)
+	}
+	var st shipperState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("parse %s: %w", filepath.Join(s.opts.Dir, stateFile), err)
+	}
+	s.sealedBefore = st.SealedBefore
+	return nil
+}
+
+// saveState replaces shipper.json atomically and durably.
+func (s *Shipper) saveState(sealedBefore int64) error {
+	b, err := json.Marshal(shipperState{SealedBefore: sealedBefore})
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(s.opts.Dir, stateFile)
+	if err := writeFileSync(path+".tmp", b); err != nil {
+		return fmt.Errorf("write shipper state: %w", err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		return fmt.Errorf("replace shipper state: %w", err)
+	}
+	return syncPath(s.opts.Dir)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+

@@ -1,0 +1,61 @@
+package block
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// shipperMetrics are the shipper's self-metrics; pending is the upload
+// backlog an operator watches while the bucket is unreachable.
+type shipperMetrics struct {
+	reg           prometheus.Registerer
+	cs            []prometheus.Collector
+	pending       prometheus.Gauge
+	sealed        prometheus.Counter
+	deleted       prometheus.Counter
+	uploads       *prometheus.CounterVec
+	uploadSeconds prometheus.Histogram
+}
+
+func newShipperMetrics(reg prometheus.Registerer, pending int) *shipperMetrics {
+	m := &shipperMetrics{
+		reg: reg,
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gorilla_shipper_pending_blocks",
+			Help: "Sealed blocks on local disk waiting for their upload.",
+		}),
+		sealed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gorilla_shipper_sealed_blocks_total",
+			Help: "Blocks sealed from closed head windows.",
+		}),
+		deleted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gorilla_shipper_deleted_blocks_total",
+			Help: "Blocks deleted from the bucket past --storage.retention.",
+		}),
+		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gorilla_shipper_uploads_total",
+			Help: "Block uploads by result (success, error).",
+		}, []string{"result"}),
+		uploadSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "gorilla_shipper_upload_duration_seconds",
+			Help:    "Time to upload one block.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 4, 10),
+		}),
+	}
+	m.pending.Set(float64(pending))
+	m.uploads.WithLabelValues("success")
+	m.uploads.WithLabelValues("error")
+	m.cs = []prometheus.Collector{m.pending, m.sealed, m.deleted, m.uploads, m.uploadSeconds}
+	if reg != nil {
+		for _, c := range m.cs {
+			reg.MustRegister(c)
+		}
+	}
+	return m
+}
+
+func (m *shipperMetrics) unregister() {
+	if m.reg == nil {
+		return
+	}
+	for _, c := range m.cs {
+		m.reg.Unregister(c)
+	}
+}

@@ -1,0 +1,272 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	pchunkenc "github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/gorilla-remote/gorilla-remote/block"
+	"github.com/gorilla-remote/gorilla-remote/chunkenc"
+	"github.com/gorilla-remote/gorilla-remote/model"
+)
+
+// Blocks is what the queryable needs of the sealed blocks in object
+// storage; *block.Store implements it.
+type Blocks interface {
+	// Metas returns the complete blocks overlapping [mint, maxt], each
+	// window once, sorted by MinTime.
+	Metas(mint, maxt int64) []block.Meta
+	// Open makes a block readable (downloading it when needed) until
+	// release is called.
+	Open(ctx context.Context, id ulid.ULID) (b *block.Block, release func(), err error)
+}
+
+// boundary returns the time that splits a query between blocks (before it)
+// and the head (from it on). The head holds every sample from its MinTime
+// on, and its chunks never cross a block window, so the split is on a window
+// boundary: the first one at or after the head's min time when blocks reach
+// that far (the head's older chunks are in them), else the one before it
+// (the head then holds all there is of that window).
+func (q *Queryable) boundary() int64 {
+	minT := q.head.MinTime()
+	if q.blocks == nil {
+		return math.MinInt64
+	}
+	if minT == math.MaxInt64 {
+		return math.MaxInt64
+	}
+	bd := q.head.BlockDuration()
+	floor := floorDiv(minT, bd) * bd
+	if floor == minT {
+		return floor
+	}
+	ceil := floor + bd
+	if metas := q.rawMetas(ceil-1, ceil-1); len(metas) > 0 {
+		return ceil
+	}
+	return floor
+}
+
+// rawMetas returns the blocks of raw samples overlapping [mint, maxt].
+func (q *Queryable) rawMetas(mint, maxt int64) []block.Meta {
+	var out []block.Meta
+	for _, m := range q.blocks.Metas(mint, maxt) {
+		if m.Thanos.Downsample.Resolution == 0 {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// selectBlocks returns the series of the blocks overlapping [mint, maxt]
+// that match ms, each series once with its chunks of every block in time
+// order, sorted by labels.
+func (q *Queryable) selectBlocks(ctx context.Context, mint, maxt int64, ms []*labels.Matcher) ([]model.ChunkSeries, error) {
+	if q.blocks == nil || mint > maxt {
+		return nil, nil
+	}
+	var lists [][]model.ChunkSeries
+	for _, m := range q.rawMetas(mint, maxt) {
+		series, err := q.withBlock(ctx, m.ULID, func(b *block.Block) ([]model.ChunkSeries, error) {
+			return b.Select(ctx, mint, maxt, ms...)
+		})
+		if err != nil {
+			return nil, err
+		}
+		lists = append(lists, series)
+	}
+	return mergeChunkSeries(lists), nil
+}
+
+// withBlock opens a block for the duration of fn.
+func (q *Queryable) withBlock(ctx context.Context, id ulid.ULID, fn func(*block.Block) ([]model.ChunkSeries, error)) ([]model.ChunkSeries, error) {
+	b, release, err := q.blocks.Open(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("open block %s: %w", id, err)
+	}
+	defer release()
+	return fn(b)
+}
+
+// mergeChunkSeries merges lists sorted by labels, whose blocks are in time
+// order, into one list sorted by labels.
+func mergeChunkSeries(lists [][]model.ChunkSeries) []model.ChunkSeries {
+	switch len(lists) {
+	case 0:
+		return nil
+	case 1:
+		return lists[0]
+	}
+	out := lists[0]
+	for _, next := range lists[1:] {
+		merged := make([]model.ChunkSeries, 0, max(len(out), len(next)))
+		i, j := 0, 0
+		for i < len(out) || j < len(next) {
+			switch {
+			case j == len(next) || (i < len(out) && labels.Compare(out[i].Labels, next[j].Labels) < 0):
+				merged = append(merged, out[i])
+				i++
+			case i == len(out) || labels.Compare(out[i].Labels, next[j].Labels) > 0:
+				merged = append(merged, next[j])
+				j++
+			default:
+				s := out[i]
+				s.Chunks = append(s.Chunks[:len(s.Chunks):len(s.Chunks)], next[j].Chunks...)
+				merged = append(merged, s)
+				i++
+				j++
+			}
+		}
+		out = merged
+	}
+	return out
+}
+
+// blockIterator walks the samples of block chunks within [mint, maxt].
+type blockIterator struct {
+	chunks     []model.Chunk
+	mint, maxt int64
+	ci         int  // current chunk
+	open       bool // it iterates chunks[ci]
+	it         chunkenc.Iterator
+	t          int64
+	v          float64
+	cur        bool // t, v hold a sample
+	done       bool
+	err        error
+}
+
+func newBlockIterator(chunks []model.Chunk, mint, maxt int64) *blockIterator {
+	return &blockIterator{chunks: chunks, mint: mint, maxt: maxt, ci: -1}
+}
+
+func (b *blockIterator) Next() pchunkenc.ValueType {
+	b.cur = false
+	for !b.done {
+		if b.open && b.it.Next() {
+			b.t, b.v = b.it.At()
+			if b.t < b.mint {
+				continue
+			}
+			if b.t > b.maxt {
+				b.done = true
+				break
+			}
+			b.cur = true
+			return pchunkenc.ValFloat
+		}
+		if b.open {
+			if err := b.it.Err(); err != nil {
+				b.err, b.done = err, true
+				break
+			}
+		}
+		// The next chunk that reaches mint.
+		b.ci++
+		for b.ci < len(b.chunks) && b.chunks[b.ci].MaxT < b.mint {
+			b.ci++
+		}
+		if b.ci >= len(b.chunks) || b.chunks[b.ci].MinT > b.maxt {
+			b.done = true
+			break
+		}
+		b.it.Reset(b.chunks[b.ci].Data)
+		b.open = true
+	}
+	return pchunkenc.ValNone
+}
+
+// Seek moves to the first sample at or after t; it never moves back.
+func (b *blockIterator) Seek(t int64) pchunkenc.ValueType {
+	if b.done {
+		return pchunkenc.ValNone
+	}
+	if b.cur && b.t >= t {
+		return pchunkenc.ValFloat
+	}
+	b.mint = max(b.mint, t)
+	if b.open && b.chunks[b.ci].MaxT < t {
+		b.open = false // nothing at or after t in this chunk
+	}
+	return b.Next()
+}
+
+func (b *blockIterator) At() (int64, float64) { return b.t, b.v }
+func (b *blockIterator) AtT() int64           { return b.t }
+func (b *blockIterator) AtST() int64          { return 0 }
+func (b *blockIterator) Err() error           { return b.err }
+
+func (b *blockIterator) AtHistogram(*histogram.Histogram) (int64, *histogram.Histogram) {
+	panic("BUG: AtHistogram on a float series")
+}
+
+func (b *blockIterator) AtFloatHistogram(*histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
+	panic("BUG: AtFloatHistogram on a float series")
+}
+
+// concatIterator walks iterators over consecutive time ranges, one after
+// the other.
+type concatIterator struct {
+	its []pchunkenc.Iterator
+	i   int
+}
+
+func (c *concatIterator) Next() pchunkenc.ValueType {
+	for c.i < len(c.its) {
+		if vt := c.its[c.i].Next(); vt != pchunkenc.ValNone {
+			return vt
+		}
+		if c.its[c.i].Err() != nil {
+			return pchunkenc.ValNone
+		}
+		c.i++
+	}
+	return pchunkenc.ValNone
+}
+
+func (c *concatIterator) Seek(t int64) pchunkenc.ValueType {
+	for c.i < len(c.its) {
+		if vt := c.its[c.i].Seek(t); vt != pchunkenc.ValNone {
+			return vt
+		}
+		if c.its[c.i].Err() != nil {
+			return pchunkenc.ValNone
+		}
+		c.i++
+	}
+	return pchunkenc.ValNone
+}
+
+func (c *concatIterator) cur() pchunkenc.Iterator { return c.its[min(c.i, len(c.its)-1)] }
+
+func (c *concatIterator) At() (int64, float64) { return c.cur().At() }
+func (c *concatIterator) AtT() int64           { return c.cur().AtT() }
+func (c *concatIterator) AtST() int64          { return 0 }
+
+func (c *concatIterator) Err() error {
+	if c.i < len(c.its) {
+		return c.its[c.i].Err()
+	}
+	return nil
+}
+
+func (c *concatIterator) AtHistogram(h *histogram.Histogram) (int64, *histogram.Histogram) {
+	return c.cur().AtHistogram(h)
+}
+
+func (c *concatIterator) AtFloatHistogram(h *histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
+	return c.cur().AtFloatHistogram(h)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
