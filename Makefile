@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     := ./...
 FUZZTIME ?= 30s
 
-.PHONY: build test test-race lint bench fuzz e2e e2e-deps
+.PHONY: build test test-race lint bench fuzz e2e e2e-deps bench-peers
 
 build:
 	$(GO) build -o bin/gorilla-remote ./cmd/gorilla-remote
@@ -38,3 +38,10 @@ e2e-deps:
 
 e2e: e2e-deps
 	$(GO) test -tags e2e -count=1 -v ./e2e/
+
+# gorilla-remote side by side with Prometheus and VictoriaMetrics under the same
+# load (installs the missing peers); see docs/benchmarks.md.
+# BENCH_PEERS_FLAGS=--quick for a short smoke run.
+BENCH_PEERS_FLAGS ?=
+bench-peers:
+	$(GO) run ./bench/peers $(BENCH_PEERS_FLAGS)
