@@ -186,9 +186,9 @@ func (h *Head) closedWindow(t int64) int64 {
 }
 
 // releaseBound is the time before which retention releases data when the
-// newest sample is at mt: the retention, but never data not yet shipped.
+// newest sample is at mt (Truncate keeps what is not yet shipped).
 func (h *Head) releaseBound(mt int64) int64 {
-	return min(mt-h.opts.Retention.Milliseconds(), h.shippedBefore.Load())
+	return mt - h.opts.Retention.Milliseconds()
 }
 
 // maintain runs retention and checkpoints until Close.
