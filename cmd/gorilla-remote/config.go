@@ -35,6 +35,9 @@ type settings struct {
 	BlockCacheBytes    int64
 	BlockShipInterval  time.Duration
 	BlockSyncInterval  time.Duration
+	// MaintenanceInterval is how often head retention and checkpoints run
+	// (a hidden flag, for tests that cannot wait a minute).
+	MaintenanceInterval time.Duration
 }
 
 // fileConfig is the YAML layout of --config.file: the flag names' dotted
@@ -114,6 +117,8 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		Default("30s").DurationVar(&f.s.BlockShipInterval)
 	flag("block.sync-interval", "How often the bucket's list of blocks is refreshed.").
 		Default("5m").DurationVar(&f.s.BlockSyncInterval)
+	cmd.Flag("head.maintenance-interval", "How often head retention and WAL checkpoints are considered.").
+		Hidden().Default("1m").DurationVar(&f.s.MaintenanceInterval)
 	flag("wal.fsync", "WAL fsync policy: interval (every second and on segment cut) or always (before each write is acknowledged).").
 		Default("interval").EnumVar(&f.s.WALFsync, "interval", "always")
 	flag("log.level", "Log level: debug, info, warn, error.").

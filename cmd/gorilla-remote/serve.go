@@ -120,15 +120,16 @@ func (srv *server) runStorage() error {
 	}
 	start := time.Now()
 	h, err := head.Open(head.Options{
-		Dir:              srv.s.StoragePath,
-		BlockDuration:    srv.s.BlockDuration,
-		OutOfOrderWindow: srv.s.OutOfOrderWindow,
-		NoOutOfOrder:     srv.s.OutOfOrderWindow == 0,
-		Retention:        srv.s.HeadRetention,
-		Shipping:         true,
-		WAL:              wal.Options{Fsync: pol},
-		Logger:           srv.log,
-		Registerer:       srv.reg,
+		Dir:                 srv.s.StoragePath,
+		BlockDuration:       srv.s.BlockDuration,
+		OutOfOrderWindow:    srv.s.OutOfOrderWindow,
+		NoOutOfOrder:        srv.s.OutOfOrderWindow == 0,
+		Retention:           srv.s.HeadRetention,
+		Shipping:            true,
+		MaintenanceInterval: srv.s.MaintenanceInterval,
+		WAL:                 wal.Options{Fsync: pol},
+		Logger:              srv.log,
+		Registerer:          srv.reg,
 	})
 	if err != nil {
 		return fmt.Errorf("open storage: %w", err)
