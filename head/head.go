@@ -220,7 +220,9 @@ func (h *Head) maintainOnce() error {
 		return nil
 	}
 	h.checkpointMu.Lock()
-	due := h.closedWindow(mt) > h.checkpointWindow ||
+	// Under Shipping the shipper checkpoints once a closed window is
+	// uploaded; only the WAL's size starts one here.
+	due := (!h.opts.Shipping && h.closedWindow(mt) > h.checkpointWindow) ||
 		int64(h.wal.Stats().BytesWritten)-h.walAtCheckpoint > h.opts.CheckpointBytes
 	h.checkpointMu.Unlock()
 	if !due {
