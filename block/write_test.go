@@ -6,10 +6,12 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/oklog/ulid/v2"
 	"github.com/prometheus/prometheus/model/labels"
+	pchunkenc "github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
@@ -125,4 +127,46 @@ func TestReadMetaMissing(t *testing.T) {
 	if _, err := ReadMeta(t.TempDir()); !errors.Is(err, ErrNoMeta) {
 		t.Fatalf("err = %v, want ErrNoMeta", err)
 	}
+}
+
+func TestStoredChunkIterator(t *testing.T) {
+	ss := []sample{{1000, 1.5}, {2000, 2.5}, {3000, -1}, {4500, 0}}
+	c := buildChunk(t, ss)
+	sc := storedChunk(c.Data)
+	if sc.NumSamples() != 4 || sc.Encoding() != pchunkenc.EncXOR {
+		t.Fatalf("NumSamples %d encoding %v", sc.NumSamples(), sc.Encoding())
+	}
+	it := sc.Iterator(nil)
+	if it.Seek(2000) != pchunkenc.ValFloat || it.AtT() != 2000 {
+		t.Fatalf("Seek(2000) at %d", it.AtT())
+	}
+	if it.Seek(1000) != pchunkenc.ValFloat || it.AtT() != 2000 {
+		t.Fatal("Seek moved backwards")
+	}
+	var got []sample
+	for it.Next() == pchunkenc.ValFloat {
+		ts, v := it.At()
+		got = append(got, sample{ts, v})
+	}
+	if it.Err() != nil || !slices.Equal(got, ss[2:]) {
+		t.Fatalf("got %v, err %v", got, it.Err())
+	}
+	if _, err := sc.Appender(); err == nil {
+		t.Fatal("stored chunk gave an appender")
+	}
+}
+
+func FuzzParseMeta(f *testing.F) {
+	f.Add([]byte(`{"ulid":"01HF84E4004565MHXDSMTECVDJ","minTime":0,"maxTime":7200000,"version":1,"compaction":{"level":1}}`))
+	f.Add([]byte(`{"version":2}`))
+	f.Add([]byte(`{`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := parseMeta(b)
+		if err != nil {
+			return
+		}
+		if m.Version != MetaVersion || m.MaxTime < m.MinTime {
+			t.Fatalf("accepted %+v", m)
+		}
+	})
 }
