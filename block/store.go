@@ -140,6 +140,7 @@ func (s *Store) loadCacheDir() error {
 		s.cacheSize += size
 	}
 	s.metrics.cachedBytes.Set(float64(s.cacheSize))
+	s.evictLocked()
 	return nil
 }
 
@@ -369,6 +370,9 @@ func (s *Store) fetchBlock(ctx context.Context, meta Meta) (*cacheEntry, error) 
 		size += n
 		s.metrics.downloadBytes.Add(float64(n))
 	})
+	if err == nil {
+		err = checkSizes(tmp, meta)
+	}
 	dir := filepath.Join(s.opts.CacheDir, id.String())
 	if err == nil {
 		err = commitDir(tmp, dir)
@@ -379,6 +383,25 @@ func (s *Store) fetchBlock(ctx context.Context, meta Meta) (*cacheEntry, error) 
 	}
 	s.log.Debug("downloaded block", "block", id, "bytes", size)
 	return &cacheEntry{id: id, dir: dir, size: size}, nil
+}
+
+// checkSizes compares the downloaded files with the sizes meta.json lists.
+// A file caught while being uploaded again (the filesystem bucket writes in
+// place) fails here instead of being cached.
+func checkSizes(dir string, meta Meta) error {
+	for _, f := range meta.Thanos.Files {
+		if f.SizeBytes == 0 {
+			continue
+		}
+		fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f.RelPath)))
+		if err != nil {
+			return fmt.Errorf("check %s: %w", f.RelPath, err)
+		}
+		if fi.Size() != f.SizeBytes {
+			return fmt.Errorf("%s has %d bytes, meta.json lists %d", f.RelPath, fi.Size(), f.SizeBytes)
+		}
+	}
+	return nil
 }
 
 // pinLocked opens e if needed and pins it.

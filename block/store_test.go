@@ -395,3 +395,34 @@ func TestStoreDropsDeletedBlocks(t *testing.T) {
 		t.Fatal("deleted block kept after its release")
 	}
 }
+
+func TestStoreRejectsTruncatedDownload(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	f := newFixture(t)
+	m := f.upload(t, 0, WriteOptions{})
+	// The chunk segment caught half-way through a second upload.
+	if err := f.bkt.Upload(ctx, m.ULID.String()+"/chunks/000001", strings.NewReader("short")); err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	s := newTestStore(t, f.bkt, cache, 0)
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Open(ctx, m.ULID); err == nil {
+		t.Fatal("opened a truncated block")
+	}
+	if ents, _ := os.ReadDir(cache); len(ents) != 0 {
+		t.Fatalf("cache dir holds %d entries after a failed download", len(ents))
+	}
+	// Once the upload is complete again, Open works.
+	if err := Upload(ctx, f.bkt, filepath.Join(f.local, m.ULID.String())); err != nil {
+		t.Fatal(err)
+	}
+	_, release, err := s.Open(ctx, m.ULID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+}

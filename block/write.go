@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -120,7 +121,7 @@ func writeDir(dir string, id ulid.ULID, mint, maxt int64, series []model.ChunkSe
 	if err != nil {
 		return Meta{}, err
 	}
-	lbls := opts.Labels
+	lbls := maps.Clone(opts.Labels)
 	if lbls == nil {
 		lbls = map[string]string{}
 	}
