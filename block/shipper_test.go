@@ -31,13 +31,14 @@ const (
 // set, as when the object store is unreachable.
 type flakyBucket struct {
 	objstore.Bucket
-	down atomic.Bool
+	down     atomic.Bool
+	metaDown atomic.Bool // only meta.json uploads fail: a crash mid-upload
 }
 
 var errUnreachable = errors.New("bucket unreachable")
 
 func (b *flakyBucket) Upload(ctx context.Context, name string, r io.Reader, opts ...objstore.ObjectUploadOption) error {
-	if b.down.Load() {
+	if b.down.Load() || (b.metaDown.Load() && filepath.Base(name) == "meta.json") {
 		return errUnreachable
 	}
 	return b.Bucket.Upload(ctx, name, r, opts...)
@@ -255,6 +256,24 @@ func TestShipperResumesAfterRestart(t *testing.T) {
 	require.NoError(t, f.shipper.Once(ctx))
 	require.Len(t, f.bucketSamples(t), 1)
 	require.Len(t, f.store.AllMetas(), 1)
+}
+
+func TestShipperFinishesInterruptedUpload(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.write(t, 0, 5*time.Hour)
+	// Index and chunks reach the bucket, meta.json does not: readers
+	// ignore the block.
+	f.bucket.metaDown.Store(true)
+	require.Error(t, f.shipper.Once(ctx))
+	require.Empty(t, f.bucketSamples(t))
+	f.close()
+
+	f.bucket.metaDown.Store(false)
+	f.open(t)
+	require.NoError(t, f.shipper.Once(ctx))
+	require.Equal(t, map[int64]int{0: 240}, f.bucketSamples(t))
+	require.Len(t, f.store.AllMetas(), 1, "the block is in the bucket once")
 }
 
 func TestShipperRemovesHalfWrittenBlocks(t *testing.T) {
