@@ -16,7 +16,6 @@ import (
 
 // Timeouts of the server lifecycle.
 const (
-	readyTimeout  = 10 * time.Minute
 	dataTimeout   = 2 * time.Minute
 	stopGrace     = 30 * time.Second
 	pollInterval  = 20 * time.Millisecond
@@ -97,7 +96,12 @@ func (h *harness) runSystem(ctx context.Context, sys *system, l load, s *scaleRe
 		return r
 	}
 	if !h.opts.keep {
-		defer os.RemoveAll(dir)
+		defer func() {
+			if len(problems(&r)) > 0 {
+				h.saveLog(filepath.Join(dir, sys.name+".log"), filepath.Base(dir)+".log")
+			}
+			os.RemoveAll(dir)
+		}()
 	}
 	addr, err := freeAddr()
 	if err != nil {
@@ -131,6 +135,7 @@ func (h *harness) runSystem(ctx context.Context, sys *system, l load, s *scaleRe
 		r.DiskBytesPerSample = float64(d.Bytes) / float64(max(s.Samples, 1))
 	}
 	r.Restart = h.restart(ctx, srv, w, dir, l.capture == "")
+	h.log.Info("restarted", "system", sys.name, "ready_s", r.Restart.ReadySeconds, "data_s", r.Restart.DataSeconds)
 	return r
 }
 
@@ -175,7 +180,7 @@ func (h *harness) measure(ctx context.Context, srv *server, w *loadgen.Workload,
 	}
 	t0, _ := w.Sample(0, 0)
 	t1, _ := w.Sample(0, w.Rounds()-1)
-	r.Queries = timeQueries(ctx, h.api, srv, loadgen.ExampleQueries(), queryRun{
+	r.Queries = timeQueries(ctx, h.log, h.api, srv, loadgen.ExampleQueries(), queryRun{
 		start: t0, end: t1, step: h.opts.queryStep, repeats: h.opts.queryRepeats, timeout: queryTimeout,
 	})
 	return ctx.Err()
@@ -200,7 +205,7 @@ func (h *harness) start(ctx context.Context, srv *server, confDir string) error 
 
 // waitReady polls the ready endpoint of srv until it answers 200.
 func (h *harness) waitReady(ctx context.Context, srv *server) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	ctx, cancel := context.WithTimeout(ctx, h.opts.readyTimeout)
 	defer cancel()
 	for {
 		if srv.proc.exited() {
@@ -251,6 +256,25 @@ func (h *harness) restart(ctx context.Context, srv *server, w *loadgen.Workload,
 		}
 		_ = sleep(ctx, pollInterval)
 	}
+}
+
+// saveLog copies the server log at path next to the JSON report, as name in
+// the directory <report>.logs, so that problems can be looked into after the
+// data directories are gone.
+func (h *harness) saveLog(path, name string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	dir := h.opts.out + ".logs"
+	if err := os.MkdirAll(dir, 0o755); err == nil {
+		err = os.WriteFile(filepath.Join(dir, name), b, 0o644)
+	}
+	if err != nil {
+		h.log.Warn("save server log", "err", err)
+		return
+	}
+	h.log.Info("server log saved", "path", filepath.Join(dir, name))
 }
 
 // logTail is the end of a server log, for error messages.

@@ -35,6 +35,7 @@ type options struct {
 	keep              bool
 	gorillaBin        string
 	out               string
+	readyTimeout      time.Duration
 	debug             bool
 }
 
@@ -61,6 +62,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.install, "install", true, "install missing peers with apt-get")
 	fs.BoolVar(&o.keep, "keep", false, "keep the data directories and server logs")
 	fs.StringVar(&o.gorillaBin, "gorilla-bin", "", "use this gorilla-remote binary instead of building one")
+	fs.DurationVar(&o.readyTimeout, "ready-timeout", 5*time.Minute, "longest wait for a server to become ready, after a restart too")
 	fs.StringVar(&o.out, "out", "bench-peers.json", "where to write the JSON report")
 	fs.BoolVar(&o.debug, "debug", false, "log load progress")
 	if err := fs.Parse(args); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/gorilla-remote/gorilla-remote/bench/loadgen"
@@ -60,10 +61,12 @@ type queryRun struct {
 // timeQueries runs every query once to warm up and then qr.repeats times,
 // and keeps the median. An error answer counts as a failure; a query whose
 // warm-up fails is not repeated.
-func timeQueries(ctx context.Context, c *apiClient, srv *server, queries []string, qr queryRun) []queryResult {
+func timeQueries(ctx context.Context, log *slog.Logger, c *apiClient, srv *server, queries []string, qr queryRun) []queryResult {
 	out := make([]queryResult, 0, len(queries))
 	for _, q := range queries {
-		out = append(out, timeQuery(ctx, c, srv, q, qr))
+		r := timeQuery(ctx, c, srv, q, qr)
+		log.Info("query", "system", srv.sys.name, "query", q, "median_ms", r.MedianMs, "series", r.Series, "failures", r.Failures)
+		out = append(out, r)
 	}
 	return out
 }
