@@ -17,14 +17,42 @@ const (
 )
 
 // benchBlockSeries returns 10k series of 240 samples, one chunk each, as
-// the head seals them.
+// the head seals them: random-walk gauges (full-precision floats, the hard
+// case for XOR).
 func benchBlockSeries(b *testing.B) []model.ChunkSeries {
 	b.Helper()
 	return genSeries(b, rand.New(rand.NewSource(42)), benchSeries, testMint, testMaxt, (testMaxt-testMint)/benchSamples, 1)
 }
 
+// counterSeries replaces the samples of series by counters that grow by
+// small integers at exactly 30s: the common case of scraped data.
+func counterSeries(b *testing.B, series []model.ChunkSeries) []model.ChunkSeries {
+	rng := rand.New(rand.NewSource(43))
+	step := (testMaxt - testMint) / benchSamples
+	out := make([]model.ChunkSeries, len(series))
+	for i, s := range series {
+		ss := make([]sample, 0, benchSamples)
+		v := float64(rng.Intn(1000))
+		for ts := testMint; ts < testMaxt; ts += step {
+			v += float64(rng.Intn(10))
+			ss = append(ss, sample{ts, v})
+		}
+		out[i] = model.ChunkSeries{Labels: s.Labels, Chunks: []model.Chunk{buildChunk(b, ss)}}
+	}
+	return out
+}
+
 func BenchmarkWrite(b *testing.B) {
-	series := benchBlockSeries(b)
+	gauges := benchBlockSeries(b)
+	for _, c := range []struct {
+		name   string
+		series []model.ChunkSeries
+	}{{"gauges", gauges}, {"counters", counterSeries(b, gauges)}} {
+		b.Run(c.name, func(b *testing.B) { benchWrite(b, c.series) })
+	}
+}
+
+func benchWrite(b *testing.B, series []model.ChunkSeries) {
 	var samples uint64
 	dir := b.TempDir()
 	b.ReportAllocs()
