@@ -132,7 +132,6 @@ func BenchmarkRangeQuery(b *testing.B) {
 	}
 }
 
-
 // BenchmarkBlocksQuery runs a range query over 24 hours held only in
 // blocks (twelve 2h windows of 1,000 series every 15s, in a filesystem
 // bucket), with a cold cache (every block downloaded by the query) and a
