@@ -31,13 +31,15 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzWriteDecode -fuzztime=$(FUZZTIME) ./remote/
 	$(GO) test -run='^$$' -fuzz=FuzzReadRequestDecode -fuzztime=$(FUZZTIME) ./remote/
 
-# Debian's Prometheus and node_exporter, and the Versity S3 Gateway, for the
-# end-to-end tests.
+# Debian's Prometheus and node_exporter, the Versity S3 Gateway and the GCS
+# emulator, for the end-to-end tests.
 e2e-deps:
 	@command -v prometheus >/dev/null && command -v prometheus-node-exporter >/dev/null || \
 	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus prometheus-node-exporter; }
 	@command -v versitygw >/dev/null || test -x "$$($(GO) env GOPATH)/bin/versitygw" || \
 	  $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+	@command -v fake-gcs-server >/dev/null || test -x "$$($(GO) env GOPATH)/bin/fake-gcs-server" || \
+	  $(GO) install github.com/fsouza/fake-gcs-server@v1.56.1
 
 e2e: e2e-deps
 	$(GO) test -tags e2e -count=1 -v ./e2e/
