@@ -51,7 +51,8 @@ func (h *harness) runLoad(ctx context.Context, l load) scaleResult {
 		h.log.Info("run", "load", l.name, "system", sys.name)
 		r := h.runSystem(ctx, sys, l, &s)
 		for _, e := range problems(&r) {
-			h.log.Warn("problem", "load", l.name, "system", sys.name, "err", e)
+			line, _, _ := strings.Cut(e, "\n")
+			h.log.Warn("problem", "load", l.name, "system", sys.name, "err", clip(line, maxProblemLine))
 		}
 		s.Systems = append(s.Systems, r)
 	}

@@ -10,6 +10,9 @@ import (
 	"unicode/utf8"
 )
 
+// maxProblemLine is the longest problem line printed under a table.
+const maxProblemLine = 300
+
 // systemOrder is the column order of the table.
 var systemOrder = []string{gorilla, prometheus, victoria}
 
@@ -147,7 +150,9 @@ func printReport(w io.Writer, rep *report, fs []figure) {
 		fmt.Fprint(w, scaleTable(s, fs))
 		for _, r := range s.Systems {
 			for _, e := range problems(&r) {
-				fmt.Fprintf(w, "  %s: %s\n", r.System, e)
+				// The JSON has the whole text; a line each is enough here.
+				line, _, _ := strings.Cut(e, "\n")
+				fmt.Fprintf(w, "  %s: %s\n", r.System, clip(line, maxProblemLine))
 			}
 		}
 	}
