@@ -1,0 +1,169 @@
+package promql
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// This file holds the statistics behind /api/v1/correlate,
+// /api/v1/autocorrelation and the PromQL functions of functions.go. It
+// knows nothing of series or HTTP: inputs are plain slices, and a missing
+// or non-finite value is NaN. docs/analytics.md states the semantics.
+
+// corrMethod names a correlation coefficient.
+type corrMethod string
+
+const (
+	methodPearson  corrMethod = "pearson"
+	methodSpearman corrMethod = "spearman"
+)
+
+// corrBuf holds scratch space so that repeated coefficients (a rolling
+// window, many pairs) reuse memory. The zero value is ready to use.
+type corrBuf struct {
+	x, y, rx, ry []float64
+	idx          []int
+}
+
+// finite reports whether v is neither NaN nor ±Inf.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// coefficient returns the method's coefficient over the pairs (x[i], y[i])
+// where both are finite. ok is false when it is undefined: fewer than two
+// such pairs, or one side constant over them. x and y must have the same
+// length.
+func (b *corrBuf) coefficient(m corrMethod, x, y []float64) (r float64, n int, ok bool) {
+	b.x, b.y = b.x[:0], b.y[:0]
+	for i := range x {
+		if finite(x[i]) && finite(y[i]) {
+			b.x = append(b.x, x[i])
+			b.y = append(b.y, y[i])
+		}
+	}
+	n = len(b.x)
+	if m == methodSpearman {
+		b.rx = b.ranks(b.rx, b.x)
+		b.ry = b.ranks(b.ry, b.y)
+		r, ok = pearson(b.rx, b.ry)
+		return r, n, ok
+	}
+	r, ok = pearson(b.x, b.y)
+	return r, n, ok
+}
+
+// pearson returns the Pearson correlation of x and y, all finite and of
+// the same length. It makes two passes (means, then deviations), which
+// keeps large offsets such as Unix timestamps from cancelling digits.
+func pearson(x, y []float64) (float64, bool) {
+	n := len(x)
+	if n < 2 {
+		return 0, false
+	}
+	var mx, my float64
+	for i := range x {
+		mx += x[i]
+		my += y[i]
+	}
+	mx /= float64(n)
+	my /= float64(n)
+	var sxy, sxx, syy float64
+	for i := range x {
+		dx, dy := x[i]-mx, y[i]-my
+		sxy += dx * dy
+		sxx += dx * dx
+		syy += dy * dy
+	}
+	// Values near MaxFloat64 overflow the sums: no coefficient then.
+	if sxx == 0 || syy == 0 || !finite(sxx) || !finite(syy) || !finite(sxy) {
+		return 0, false
+	}
+	r := sxy / (math.Sqrt(sxx) * math.Sqrt(syy))
+	// Rounding can step just outside [-1, 1].
+	return max(-1, min(1, r)), true
+}
+
+// ranks writes into dst the rank (1-based) of each value of x; tied
+// values get the average of the ranks they span, as Spearman's
+// coefficient requires.
+func (b *corrBuf) ranks(dst, x []float64) []float64 {
+	n := len(x)
+	b.idx = b.idx[:0]
+	for i := range n {
+		b.idx = append(b.idx, i)
+	}
+	slices.SortFunc(b.idx, func(i, j int) int { return cmp.Compare(x[i], x[j]) })
+	dst = slices.Grow(dst[:0], n)[:n]
+	for i := 0; i < n; {
+		j := i + 1
+		for j < n && x[b.idx[j]] == x[b.idx[i]] {
+			j++
+		}
+		// Positions i..j-1 (0-based) hold equal values: ranks i+1..j.
+		avg := float64(i+1+j) / 2
+		for k := i; k < j; k++ {
+			dst[b.idx[k]] = avg
+		}
+		i = j
+	}
+	return dst
+}
+
+// rolling calls emit(i, r, n) for each index i of the grid where the
+// window of the last `window` grid points ending at i (fewer at the start)
+// holds a defined coefficient; n is its number of valid pairs.
+func (b *corrBuf) rolling(m corrMethod, x, y []float64, window int, emit func(i int, r float64, n int)) {
+	for i := range x {
+		lo := max(0, i-window+1)
+		if r, n, ok := b.coefficient(m, x[lo:i+1], y[lo:i+1]); ok {
+			emit(i, r, n)
+		}
+	}
+}
+
+// autocorrelation returns the sample autocorrelation of x at lag (≥ 1),
+// x being values on a regular grid where NaN (or ±Inf) marks a missing
+// step:
+//
+//	r(lag) = Σ (x[t]-m)(x[t+lag]-m) / Σ (x[t]-m)²
+//
+// m and the denominator are taken over every valid point, the numerator
+// over the pairs whose two points are both valid. For a series without
+// gaps this is the standard sample ACF. ok is false when fewer than two
+// points are valid, the series is constant, or no pair is lag apart.
+func autocorrelation(x []float64, lag int) (float64, bool) {
+	if lag < 1 || lag >= len(x) {
+		return 0, false
+	}
+	var (
+		m float64
+		n int
+	)
+	for _, v := range x {
+		if finite(v) {
+			m += v
+			n++
+		}
+	}
+	if n < 2 {
+		return 0, false
+	}
+	m /= float64(n)
+	var den, num float64
+	pairs := 0
+	for t, v := range x {
+		if !finite(v) {
+			continue
+		}
+		d := v - m
+		den += d * d
+		if t+lag < len(x) && finite(x[t+lag]) {
+			num += d * (x[t+lag] - m)
+			pairs++
+		}
+	}
+	if den == 0 || pairs == 0 || !finite(den) {
+		return 0, false
+	}
+	return num / den, true
+}
