@@ -13,8 +13,8 @@ type figure struct {
 	value func(r *systemResult) float64
 	// ratio, when set, replaces value(a)/value(b) for the ratio column.
 	ratio func(a, b *systemResult) float64
-	// noRatio marks counts whose ratio means nothing (failures).
-	noRatio bool
+	// count marks counts (failures): printed as integers, with no ratio.
+	count bool
 }
 
 // figures lists the rows of the table, in order, for queries (the range
@@ -30,7 +30,7 @@ func figures(queries []string) []figure {
 			phaseFigure(ph.key+"_cpu_s_per_m", "  server CPU s / M samples", name, func(p *phaseResult) float64 { return p.CPUPerMSample }),
 		)
 		f := phaseFigure(ph.key+"_failed", "  failed requests", name, func(p *phaseResult) float64 { return float64(p.Failed) })
-		f.noRatio = true
+		f.count = true
 		fs = append(fs, f)
 	}
 	fs = append(fs,
@@ -139,7 +139,7 @@ func positive(x float64) float64 {
 
 // figureRatio is gorilla-remote's figure divided by the peer's.
 func figureRatio(f figure, gr, peer *systemResult) float64 {
-	if f.noRatio {
+	if f.count {
 		return math.NaN()
 	}
 	if f.ratio != nil {
@@ -231,7 +231,9 @@ func evaluateTargets(scales []scaleResult) []targetCheck {
 			continue
 		}
 		for _, t := range targets {
-			out = append(out, t.evaluate(s.Name, s.Ratios))
+			if s.system(gorilla) != nil && s.system(t.peer) != nil {
+				out = append(out, t.evaluate(s.Name, s.Ratios))
+			}
 		}
 	}
 	return out

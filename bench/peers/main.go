@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,6 +37,7 @@ type options struct {
 	gorillaBin        string
 	out               string
 	readyTimeout      time.Duration
+	render            string
 	debug             bool
 }
 
@@ -65,6 +67,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", 5*time.Minute, "longest wait for a server to become ready, after a restart too")
 	fs.StringVar(&o.out, "out", "bench-peers.json", "where to write the JSON report")
 	fs.BoolVar(&o.debug, "debug", false, "log load progress")
+	fs.StringVar(&o.render, "render", "", "print the tables of this JSON report of an earlier run and exit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -160,7 +163,12 @@ func main() {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := run(o, log); err != nil {
+	if o.render != "" {
+		err = render(o.render)
+	} else {
+		err = run(o, log)
+	}
+	if err != nil {
 		log.Error("benchmark failed", "err", err)
 		os.Exit(1)
 	}
@@ -238,5 +246,19 @@ func run(o options, log *slog.Logger) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted: %w", ctx.Err())
 	}
+	return nil
+}
+
+// render prints the tables and targets of a JSON report.
+func render(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return fmt.Errorf("read report %s: %w", path, err)
+	}
+	printReport(os.Stdout, &rep, figures(loadgen.ExampleQueries()))
 	return nil
 }

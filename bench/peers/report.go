@@ -110,7 +110,11 @@ func scaleTable(s *scaleResult, fs []figure) string {
 		for _, c := range cols {
 			v := f.value(c)
 			any = any || !math.IsNaN(v)
-			row = append(row, formatNum(v))
+			if f.count && !math.IsNaN(v) {
+				row = append(row, fmt.Sprintf("%.0f", v))
+			} else {
+				row = append(row, formatNum(v))
+			}
 		}
 		if !any {
 			continue
