@@ -60,7 +60,7 @@ type Compaction struct {
 type ThanosMeta struct {
 	Version    int               `json:"version,omitempty"`
 	Labels     map[string]string `json:"labels"`
-	Downsample Downsample        `json:"downsample"`
+	Downsample ThanosDownsample  `json:"downsample"`
 	Source     string            `json:"source"`
 	// SegmentFiles are the chunk segment names relative to chunks/.
 	SegmentFiles []string `json:"segment_files,omitempty"`
@@ -69,8 +69,8 @@ type ThanosMeta struct {
 	Files []File `json:"files,omitempty"`
 }
 
-// Downsample holds the resolution of the samples in ms; 0 means raw.
-type Downsample struct {
+// ThanosDownsample holds the resolution of the samples in ms; 0 means raw.
+type ThanosDownsample struct {
 	Resolution int64 `json:"resolution"`
 }
 

@@ -135,7 +135,7 @@ func writeDir(dir string, id ulid.ULID, mint, maxt int64, series []model.ChunkSe
 		Thanos: ThanosMeta{
 			Version:      ThanosVersion,
 			Labels:       lbls,
-			Downsample:   Downsample{Resolution: opts.Resolution},
+			Downsample:   ThanosDownsample{Resolution: opts.Resolution},
 			Source:       ThanosSource,
 			SegmentFiles: segs,
 			Files:        append(files, File{RelPath: MetaFilename}),
