@@ -78,7 +78,7 @@ func NewAPI(opts APIOptions) (*API, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &API{opts: opts, parser: parser.NewParser(parser.Options{}), mux: http.NewServeMux()}
+	a := &API{opts: opts, parser: parser.NewParser(parser.Options{Functions: nativeFunctions(true)}), mux: http.NewServeMux()}
 	routes := map[string]func(*http.Request) (any, *apiError){
 		"/api/v1/query":               a.instantQuery,
 		"/api/v1/query_range":         a.rangeQuery,
@@ -91,6 +91,8 @@ func NewAPI(opts APIOptions) (*API, error) {
 		"/api/v1/format_query":        a.formatQuery,
 		"/api/v1/parse_query":         a.parseQuery,
 		"/api/v1/query_exemplars":     a.queryExemplars,
+		"/api/v1/correlate":           a.correlate,
+		"/api/v1/autocorrelation":     a.autocorrelationAPI,
 	}
 	for path, fn := range routes {
 		a.mux.Handle(path, a.wrap(fn))

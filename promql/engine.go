@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	upstream "github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
 )
 
 // EngineOptions configure the PromQL engine. Zero values take the
@@ -39,7 +40,8 @@ const (
 // Engine is the upstream PromQL engine with the limits it was built with.
 type Engine struct {
 	*upstream.Engine
-	opts EngineOptions
+	opts  EngineOptions
+	front parser.Parser // knows the functions expand rewrites (functions.go)
 }
 
 // NewEngine builds the upstream engine with the @ modifier and negative
@@ -60,6 +62,7 @@ func NewEngine(opts EngineOptions) *Engine {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	registerFunctionCalls()
 	eng := upstream.NewEngine(upstream.EngineOpts{
 		Logger:        opts.Logger,
 		Reg:           opts.Registerer,
@@ -72,8 +75,9 @@ func NewEngine(opts EngineOptions) *Engine {
 		ActiveQueryTracker:   newLimiter(opts.MaxConcurrent),
 		EnableAtModifier:     true,
 		EnableNegativeOffset: true,
+		Parser:               parser.NewParser(parser.Options{Functions: nativeFunctions(false)}),
 	})
-	return &Engine{Engine: eng, opts: opts}
+	return &Engine{Engine: eng, opts: opts, front: parser.NewParser(parser.Options{Functions: nativeFunctions(true)})}
 }
 
 // Options returns the options after defaults were applied.
