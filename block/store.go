@@ -196,7 +196,10 @@ func (s *Store) fetchMetas(ctx context.Context, ids []ulid.ULID, known map[ulid.
 	)
 	for _, id := range ids {
 		if m, ok := known[id]; ok {
+			// The fetches started so far write out concurrently.
+			mu.Lock()
 			out[id] = m
+			mu.Unlock()
 			continue
 		}
 		wg.Add(1)
