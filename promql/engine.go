@@ -76,6 +76,9 @@ func NewEngine(opts EngineOptions) *Engine {
 		EnableAtModifier:     true,
 		EnableNegativeOffset: true,
 		Parser:               parser.NewParser(parser.Options{Functions: nativeFunctions(false)}),
+		// A subquery without a step ([5m:]) takes Prometheus's default
+		// evaluation interval; without this function the engine panics.
+		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
 	})
 	return &Engine{Engine: eng, opts: opts, front: parser.NewParser(parser.Options{Functions: nativeFunctions(true)})}
 }

@@ -109,12 +109,12 @@ func (e *Engine) NewRangeQuery(ctx context.Context, q storage.Queryable, opts up
 
 // expand checks the arguments of our functions and rewrites the calls the
 // upstream engine cannot evaluate. A query without them comes back
-// unchanged, so are queries that do not parse: the engine reports those
-// with its usual error. Argument errors are *parser.ParseErr.
+// unchanged. Errors are the parser's (parser.ParseErrors) or, for
+// arguments, a *parser.ParseErr.
 func (e *Engine) expand(qs string) (string, error) {
 	expr, err := e.front.ParseExpr(qs)
 	if err != nil {
-		return qs, nil
+		return "", err
 	}
 	var (
 		changed bool
