@@ -23,7 +23,7 @@ const (
 // window, many pairs) reuse memory. The zero value is ready to use.
 type corrBuf struct {
 	x, y, rx, ry []float64
-	idx          []int
+	idx          []ranked
 }
 
 // finite reports whether v is neither NaN nor ±Inf.
@@ -83,30 +83,38 @@ func pearson(x, y []float64) (float64, bool) {
 	return max(-1, min(1, r)), true
 }
 
-// ranks writes into dst the rank (1-based) of each value of x; tied
-// values get the average of the ranks they span, as Spearman's
-// coefficient requires.
+// ranks writes into dst the rank (1-based) of each value of x, all
+// finite; tied values get the average of the ranks they span, as
+// Spearman's coefficient requires.
 func (b *corrBuf) ranks(dst, x []float64) []float64 {
 	n := len(x)
-	b.idx = b.idx[:0]
-	for i := range n {
-		b.idx = append(b.idx, i)
+	// Sorting (value, index) pairs rather than indexes into x keeps the
+	// comparisons on contiguous memory.
+	b.idx = slices.Grow(b.idx[:0], n)
+	for i, v := range x {
+		b.idx = append(b.idx, ranked{v, i})
 	}
-	slices.SortFunc(b.idx, func(i, j int) int { return cmp.Compare(x[i], x[j]) })
+	slices.SortFunc(b.idx, func(p, q ranked) int { return cmp.Compare(p.v, q.v) })
 	dst = slices.Grow(dst[:0], n)[:n]
 	for i := 0; i < n; {
 		j := i + 1
-		for j < n && x[b.idx[j]] == x[b.idx[i]] {
+		for j < n && b.idx[j].v == b.idx[i].v {
 			j++
 		}
 		// Positions i..j-1 (0-based) hold equal values: ranks i+1..j.
 		avg := float64(i+1+j) / 2
 		for k := i; k < j; k++ {
-			dst[b.idx[k]] = avg
+			dst[b.idx[k].i] = avg
 		}
 		i = j
 	}
 	return dst
+}
+
+// ranked is a value and its position, sorted by value to rank it.
+type ranked struct {
+	v float64
+	i int
 }
 
 // rolling calls emit(i, r, n) for each index i of the grid where the
