@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/prometheus/util/annotations"
 
 	"github.com/gorilla-remote/gorilla-remote/model"
+	"github.com/gorilla-remote/gorilla-remote/query"
 )
 
 // Metadata is what the API needs of the store beyond the queryable: the
@@ -141,9 +142,17 @@ func (a *API) wrap(fn func(*http.Request) (any, *apiError)) http.Handler {
 	})
 }
 
-// queryContext applies the optional timeout parameter.
+// queryContext applies the optional timeout and max_source_resolution
+// parameters.
 func queryContext(r *http.Request) (context.Context, context.CancelFunc, *apiError) {
 	ctx := r.Context()
+	if v := r.FormValue("max_source_resolution"); v != "" {
+		res, aerr := resolutionParam(v)
+		if aerr != nil {
+			return nil, nil, aerr
+		}
+		ctx = query.WithMaxSourceResolution(ctx, res)
+	}
 	if v := r.FormValue("timeout"); v != "" {
 		d, err := parseDuration(v)
 		if err != nil {

@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/gorilla-remote/gorilla-remote/query"
 )
 
 // Bounds used when start or end is not given: every sample a store can hold.
@@ -127,4 +129,21 @@ func (a *API) selectionParams(r *http.Request) (selection, *apiError) {
 	}
 	sel.limit, aerr = limitParam(r)
 	return sel, aerr
+}
+
+// resolutionParam reads max_source_resolution as Thanos takes it: "auto"
+// (roll-ups chosen from the step), "raw" or 0 (raw samples only), or the
+// coarsest roll-up resolution to read, such as 5m or 1h.
+func resolutionParam(v string) (int64, *apiError) {
+	switch v {
+	case "auto":
+		return query.AutoResolution, nil
+	case "raw":
+		return 0, nil
+	}
+	d, err := parseDuration(v)
+	if err != nil || d < 0 {
+		return 0, badData("invalid parameter \"max_source_resolution\": %q is not auto, raw or a duration", v)
+	}
+	return d.Milliseconds(), nil
 }

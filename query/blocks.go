@@ -1,9 +1,11 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/oklog/ulid/v2"
 	"github.com/prometheus/prometheus/model/histogram"
@@ -65,22 +67,68 @@ func (q *Queryable) rawMetas(mint, maxt int64) []block.Meta {
 
 // selectBlocks returns the series of the blocks overlapping [mint, maxt]
 // that match ms, each series once with its chunks of every block in time
-// order, sorted by labels.
-func (q *Queryable) selectBlocks(ctx context.Context, mint, maxt int64, ms []*labels.Matcher) ([]model.ChunkSeries, error) {
+// order, sorted by labels. A window is read from a roll-up block when one
+// of at most maxRes exists and aggr can answer from it; from its raw block
+// otherwise; and from its finest roll-up when the raw block is gone (raw
+// retention).
+func (q *Queryable) selectBlocks(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, maxRes int64, aggr string) ([]model.ChunkSeries, error) {
 	if q.blocks == nil || mint > maxt {
 		return nil, nil
 	}
+	all := q.blocks.Metas(mint, maxt)
 	var lists [][]model.ChunkSeries
-	for _, m := range q.rawMetas(mint, maxt) {
-		series, err := q.withBlock(ctx, m.ULID, func(b *block.Block) ([]model.ChunkSeries, error) {
-			return b.Select(ctx, mint, maxt, ms...)
-		})
+	for _, w := range windows(all) {
+		var (
+			series []model.ChunkSeries
+			err    error
+		)
+		rollup, ok := rollupFor(w.raw, all, maxRes)
+		switch {
+		case aggr != "" && maxRes > 0 && ok:
+			series, err = q.selectRollup(ctx, rollup, aggr, mint, maxt, ms)
+		case w.hasRaw:
+			series, err = q.withBlock(ctx, w.raw.ULID, func(b *block.Block) ([]model.ChunkSeries, error) {
+				return b.Select(ctx, mint, maxt, ms...)
+			})
+		default:
+			if aggr == "" {
+				aggr = aggrAvg
+			}
+			series, err = q.selectRollup(ctx, finestRollup(w.raw, all), aggr, mint, maxt, ms)
+		}
 		if err != nil {
 			return nil, err
 		}
 		lists = append(lists, series)
 	}
 	return mergeChunkSeries(lists), nil
+}
+
+// blockWindow is one block window: its raw block's meta (or, when the raw block
+// is gone, any meta of the window, for its time range).
+type blockWindow struct {
+	raw    block.Meta
+	hasRaw bool
+}
+
+// windows returns the block windows of metas in time order.
+func windows(metas []block.Meta) []blockWindow {
+	var out []blockWindow
+	index := map[[2]int64]int{}
+	for _, m := range metas {
+		key := [2]int64{m.MinTime, m.MaxTime}
+		i, seen := index[key]
+		if !seen {
+			index[key] = len(out)
+			out = append(out, blockWindow{raw: m})
+			i = len(out) - 1
+		}
+		if m.Thanos.Downsample.Resolution == 0 && !out[i].hasRaw {
+			out[i] = blockWindow{raw: m, hasRaw: true}
+		}
+	}
+	slices.SortFunc(out, func(a, b blockWindow) int { return cmp.Compare(a.raw.MinTime, b.raw.MinTime) })
+	return out
 }
 
 // withBlock opens a block for the duration of fn.

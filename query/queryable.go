@@ -97,7 +97,7 @@ func (q *labelQuerier) labels(ctx context.Context, hints *storage.LabelHints, ms
 		// Blocks need a selector: every series has a name.
 		ms = []*labels.Matcher{labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+")}
 	}
-	parts, err := q.q.selectParts(ctx, q.mint, q.maxt, ms)
+	parts, err := q.q.selectParts(ctx, q.mint, q.maxt, ms, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -122,7 +122,7 @@ type querier struct{ labelQuerier }
 // Select returns the matching series, always sorted by labels.
 func (q *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
 	mint, maxt := q.selectRange(hints)
-	parts, err := q.q.selectParts(ctx, mint, maxt, ms)
+	parts, err := q.q.selectParts(ctx, mint, maxt, ms, hints)
 	if err != nil {
 		return storage.ErrSeriesSet(err)
 	}
@@ -137,7 +137,8 @@ type chunkQuerier struct{ labelQuerier }
 // Select returns the matching series as chunks, sorted by labels.
 func (q *chunkQuerier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.ChunkSeriesSet {
 	mint, maxt := q.selectRange(hints)
-	parts, err := q.q.selectParts(ctx, mint, maxt, ms)
+	// Chunks are read as stored: raw samples only.
+	parts, err := q.q.selectParts(ctx, mint, maxt, ms, nil)
 	if err != nil {
 		return storage.ErrChunkSeriesSet(err)
 	}
@@ -157,8 +158,9 @@ type part struct {
 }
 
 // selectParts reads [mint, maxt] from the blocks before the boundary and
-// from the head after it, and joins the two by series.
-func (q *Queryable) selectParts(ctx context.Context, mint, maxt int64, ms []*labels.Matcher) ([]part, error) {
+// from the head after it, and joins the two by series. With hints of a
+// PromQL select, blocks may answer from roll-ups (see rollup.go).
+func (q *Queryable) selectParts(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, hints *storage.SelectHints) ([]part, error) {
 	b := q.boundary()
 	var hs []*head.Series
 	if maxt >= b {
@@ -170,7 +172,11 @@ func (q *Queryable) selectParts(ctx context.Context, mint, maxt int64, ms []*lab
 	var bs []model.ChunkSeries
 	if mint < b {
 		var err error
-		if bs, err = q.selectBlocks(ctx, mint, min(maxt, b-1), ms); err != nil {
+		maxRes, aggr := maxSourceResolution(ctx, hints), ""
+		if hints != nil {
+			aggr = rollupAggregate(hints.Func)
+		}
+		if bs, err = q.selectBlocks(ctx, mint, min(maxt, b-1), ms, maxRes, aggr); err != nil {
 			return nil, err
 		}
 	}
