@@ -187,13 +187,13 @@ func unmatchedWarning(annos *annotations.Annotations, side, other string, keys [
 		return
 	}
 	slices.Sort(keys)
-	more := ""
+	total, more := len(keys), ""
 	if len(keys) > maxListed {
 		more = fmt.Sprintf(" and %d more", len(keys)-maxListed)
 		keys = keys[:maxListed]
 	}
 	annos.Add(fmt.Errorf("%w: %d %s series without a %s series of the same labels (without __name__), left out: %v%s",
-		annotations.PromQLWarning, len(keys), side, other, keys, more))
+		annotations.PromQLWarning, total, side, other, keys, more))
 }
 
 // commonLabels are the labels x and y share with equal values, without

@@ -78,7 +78,13 @@ func pearson(x, y []float64) (float64, bool) {
 	if sxx == 0 || syy == 0 || !finite(sxx) || !finite(syy) || !finite(sxy) {
 		return 0, false
 	}
-	r := sxy / (math.Sqrt(sxx) * math.Sqrt(syy))
+	// One square root rounds once (a perfect line gives exactly ±1);
+	// two keep the product from overflowing or underflowing.
+	d := sxx * syy
+	r := sxy / math.Sqrt(d)
+	if d == 0 || !finite(d) {
+		r = sxy / (math.Sqrt(sxx) * math.Sqrt(syy))
+	}
 	// Rounding can step just outside [-1, 1].
 	return max(-1, min(1, r)), true
 }
