@@ -192,8 +192,8 @@ func unmatchedWarning(annos *annotations.Annotations, side, other string, keys [
 		more = fmt.Sprintf(" and %d more", len(keys)-maxListed)
 		keys = keys[:maxListed]
 	}
-	annos.Add(fmt.Errorf("%w: %d %s series without a %s series of the same labels (without __name__), left out: %v%s",
-		annotations.PromQLWarning, total, side, other, keys, more))
+	annos.Add(fmt.Errorf("%w: %s: %d series without a partner in %s (same labels without __name__), left out: %v%s",
+		annotations.PromQLWarning, side, total, other, keys, more))
 }
 
 // commonLabels are the labels x and y share with equal values, without

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -255,4 +256,49 @@ func TestAnalyticsBadParameters(t *testing.T) {
 			require.Contains(t, ans.Error, "invalid parameter "+c.param, body)
 		}
 	}
+}
+
+func TestPairSeriesWarnings(t *testing.T) {
+	var xs, ys []grid
+	for i := range 12 {
+		xs = append(xs, grid{metric: labels.FromStrings("__name__", "x", "i", strconv.Itoa(100+i))})
+	}
+	ys = append(ys, grid{metric: labels.FromStrings("__name__", "y", "i", "100")}, grid{metric: labels.FromStrings("i", "other")})
+	pairs, annos, aerr := pairSeries(xs, ys)
+	require.Nil(t, aerr)
+	require.Len(t, pairs, 1)
+	require.Equal(t, "100", pairs[0].y.metric.Get("i"))
+	warns, _ := annos.AsStrings("", 0, 0)
+	require.Len(t, warns, 2)
+	slices.Sort(warns)
+	require.Contains(t, warns[0], "x: 11 series without a partner in y")
+	require.Contains(t, warns[0], `{i="110"}] and 1 more`)
+	require.Contains(t, warns[1], `y: 1 series without a partner in x`)
+}
+
+// TestPearsonFunctionMatchesEndpoint checks that the PromQL rewrite and
+// the endpoint agree on data that is not a straight line: the subquery
+// [5m:60s] at 600 holds the steps 360..600.
+func TestPearsonFunctionMatchesEndpoint(t *testing.T) {
+	srv := newAnalyticsAPI(t)
+	x, y := `x{pair="a"}`, `sin(x{pair="a"}) + x{pair="a"} / 10`
+	code, body := get(t, srv, "/api/v1/correlate", url.Values{
+		"x": {x}, "y": {y}, "start": {"360"}, "end": {"600"}, "step": {"60"},
+	})
+	require.Equal(t, http.StatusOK, code, body)
+	ans := decode[corrAnswer](t, body)
+	require.Len(t, ans.Data.Pairs, 1)
+	require.Equal(t, 5, ans.Data.Pairs[0].Points)
+	want, err := strconv.ParseFloat(*ans.Data.Pairs[0].Coefficient, 64)
+	require.NoError(t, err)
+
+	code, body = get(t, srv, "/api/v1/query", url.Values{
+		"query": {"pearson_correlation_over_time(" + x + "[5m:60s], (" + y + ")[5m:60s])"}, "time": {"600"},
+	})
+	require.Equal(t, http.StatusOK, code, body)
+	got := decode[matrixAnswer](t, body)
+	require.Len(t, got.Data.Result, 1, body)
+	nearString(t, got.Data.Result[0].Value[1].(string), want)
+	require.Greater(t, math.Abs(want), 0.01)
+	require.Less(t, math.Abs(want), 0.99)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,6 +113,10 @@ func (e *Engine) NewRangeQuery(ctx context.Context, q storage.Queryable, opts up
 // unchanged. Errors are the parser's (parser.ParseErrors) or, for
 // arguments, a *parser.ParseErr.
 func (e *Engine) expand(qs string) (string, error) {
+	// Function names are case-sensitive: most queries skip a second parse.
+	if !strings.Contains(qs, fnPearson) && !strings.Contains(qs, fnAutocorrelation) {
+		return qs, nil
+	}
 	expr, err := e.front.ParseExpr(qs)
 	if err != nil {
 		return "", err
