@@ -112,7 +112,7 @@ type downsampler struct {
 	it  chunkenc.Iterator
 
 	// The interval being aggregated.
-	k        int64 // interval index, floor(t/res)
+	end      int64 // exclusive end of the interval
 	n        int   // samples counted in it; 0 before the first
 	t        int64 // timestamp of its last counted sample
 	sum      float64
@@ -166,8 +166,9 @@ func (d *downsampler) series(s model.ChunkSeries) ([numAggr][]model.Chunk, error
 
 // add aggregates one non-NaN sample.
 func (d *downsampler) add(t int64, v float64) error {
-	k := floorDiv(t, d.res)
-	if d.n > 0 && k != d.k {
+	// Timestamps increase, so a sample at or past the end opens a new
+	// interval; the division runs once per interval, not per sample.
+	if d.n > 0 && t >= d.end {
 		if err := d.flush(); err != nil {
 			return err
 		}
@@ -184,7 +185,8 @@ func (d *downsampler) add(t int64, v float64) error {
 		d.prev = v
 	}
 	if d.n == 0 {
-		d.k, d.sum, d.min, d.max = k, v, v, v
+		d.end = (floorDiv(t, d.res) + 1) * d.res
+		d.sum, d.min, d.max = v, v, v
 	} else {
 		d.sum += v
 		d.min = min(d.min, v)

@@ -171,6 +171,7 @@ func (r *Rollups) Once(ctx context.Context) error {
 		n, err := r.rollupBlock(ctx, m, missing)
 		created += n
 		if err != nil {
+			r.log.Warn("rolling up block", "ulid", m.ULID, "mint", m.MinTime, "maxt", m.MaxTime, "err", err)
 			errs = append(errs, err)
 		}
 		if ctx.Err() != nil {
@@ -223,7 +224,6 @@ func (r *Rollups) rollupBlock(ctx context.Context, m Meta, missing []int64) (int
 		rm, err := r.writeRollup(ctx, m, series, res)
 		if err != nil {
 			r.metrics.failures.Inc()
-			r.log.Warn("rolling up block", "ulid", m.ULID, "resolution", resolutionName(res), "err", err)
 			errs = append(errs, fmt.Errorf("roll up block %s to %s: %w", m.ULID, resolutionName(res), err))
 			continue
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/thanos-io/objstore"
 	"github.com/thanos-io/objstore/providers/filesystem"
+	"go.uber.org/goleak"
 
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
@@ -288,6 +289,11 @@ func TestRollupsRun(t *testing.T) {
 	if n := env.count(Resolution1h); n != 3 {
 		t.Errorf("%d 1h roll-ups after Run, want 3", n)
 	}
+	// Nothing of the job outlives Run.
+	if err := env.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	goleak.VerifyNone(t)
 }
 
 func TestResolutionName(t *testing.T) {
