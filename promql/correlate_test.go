@@ -160,6 +160,18 @@ func TestCorrelateRolling(t *testing.T) {
 	require.Equal(t, []float64{420, 480, 540, 600}, ts)
 	require.Equal(t, map[string]string{"pair": "b"}, p.Rolling.Metric)
 
+	// Spearman over a window: y = x³ is monotonic, so every window is 1.
+	code, body = post(t, srv, "/api/v1/correlate", url.Values{
+		"x": {`x{pair="a"}`}, "y": {`x{pair="a"} ^ 3`}, "method": {"spearman"},
+		"start": {"0"}, "end": {"600"}, "step": {"60"}, "window": {"4"},
+	})
+	require.Equal(t, http.StatusOK, code, body)
+	ans = decode[corrAnswer](t, body)
+	require.Len(t, ans.Data.Pairs[0].Rolling.Values, 10, body) // 60 .. 600
+	for _, v := range ans.Data.Pairs[0].Rolling.Values {
+		require.Equal(t, "1", v[1])
+	}
+
 	// Too few points overall (the samples end at 600 and a 30s lookback
 	// does not reach 660): no coefficient, a reason, an empty rolling series.
 	code, body = get(t, srv, "/api/v1/correlate", url.Values{
