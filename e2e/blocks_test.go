@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,6 +43,7 @@ func blockArgs(port int, storage string, extra ...string) []string {
 		"--storage.out-of-order-window=10m",
 		"--block.ship-interval=1s",
 		"--head.maintenance-interval=1s",
+		"--block.rollup-interval=1s",
 	}, extra...)
 }
 
@@ -170,6 +172,7 @@ func TestBlocksFilesystem(t *testing.T) {
 	require.Positive(t, cached, "queries downloaded blocks into the cache")
 
 	bucket := filepath.Join(storage, "bucket")
+	t.Run("roll-ups", func(t *testing.T) { requireRollups(t, c, base, w, n) })
 	t.Run("promtool", func(t *testing.T) { promtoolAcceptsBlocks(t, bucket, n) })
 
 	code, err := gr.stop(syscall.SIGTERM, 20*time.Second)
@@ -180,6 +183,36 @@ func TestBlocksFilesystem(t *testing.T) {
 	t.Run("after restart", func(t *testing.T) { requireHistory(t, c, base, w) })
 }
 
+// requireRollups waits for the 5m and 1h roll-ups of the n sealed windows
+// and checks that an hourly query over the history answers from them as
+// it does from raw samples.
+func requireRollups(t *testing.T, c *http.Client, base string, w *loadgen.Workload, n int) {
+	var made float64
+	require.NoError(t, poll(60*time.Second, 200*time.Millisecond, func() bool {
+		made, _ = metricSum(t, c, base+"/metrics", "gorilla_rollup_blocks_total", "")
+		return made >= float64(2*n)
+	}), "%v of %d roll-up blocks", made, 2*n)
+	first, _ := w.Sample(0, 0)
+	last, _ := w.Sample(0, blockRounds-1)
+	q := fmt.Sprintf("max_over_time(%s[1h])", selector(w.Labels(3)))
+	api := promAPI{base: base, c: c}
+	// Steps on the hour: each 1h range is twelve whole 5m intervals.
+	start := ((first+3600_000)/3600_000 + 1) * 3600_000
+	params := func(res string) url.Values {
+		return url.Values{"query": {q}, "start": {apiTime(start)}, "end": {apiTime(last)}, "step": {"3600"}, "max_source_resolution": {res}}
+	}
+	typ, raw := api.get(t, "/api/v1/query_range", params("raw"))
+	require.Equal(t, "matrix", typ)
+	_, rolled := api.get(t, "/api/v1/query_range", params("auto"))
+	require.Len(t, raw, 1)
+	require.Len(t, rolled, 1)
+	require.Equal(t, len(raw[0].Values), len(rolled[0].Values))
+	require.NotEmpty(t, raw[0].Values)
+	for i := range raw[0].Values {
+		require.Equal(t, raw[0].Values[i], rolled[0].Values[i], "%s: point %d from raw samples and from roll-ups", q, i)
+	}
+}
+
 // promtoolAcceptsBlocks runs promtool tsdb list and analyze on the bucket
 // directory, which holds the blocks as uploaded.
 func promtoolAcceptsBlocks(t *testing.T, bucket string, n int) {
@@ -187,15 +220,23 @@ func promtoolAcceptsBlocks(t *testing.T, bucket string, n int) {
 	out, err := exec.Command(promtool, "tsdb", "list", bucket).CombinedOutput()
 	require.NoError(t, err, "promtool tsdb list: %s", out)
 	var ids []string
+	rollups := 0
 	entries, err := os.ReadDir(bucket)
 	require.NoError(t, err)
 	for _, e := range entries {
-		if _, err := block.ReadMeta(filepath.Join(bucket, e.Name())); err == nil {
+		meta, err := block.ReadMeta(filepath.Join(bucket, e.Name()))
+		if err != nil {
+			continue
+		}
+		require.Contains(t, string(out), e.Name(), "promtool tsdb list names every block")
+		if meta.Thanos.Downsample.Resolution == 0 {
 			ids = append(ids, e.Name())
-			require.Contains(t, string(out), e.Name(), "promtool tsdb list names every block")
+		} else {
+			rollups++
 		}
 	}
-	require.Len(t, ids, n)
+	require.Len(t, ids, n, "raw blocks")
+	require.Equal(t, 2*n, rollups, "5m and 1h roll-up blocks")
 	out, err = exec.Command(promtool, "tsdb", "analyze", bucket, ids[0]).CombinedOutput()
 	require.NoError(t, err, "promtool tsdb analyze: %s", out)
 	require.Contains(t, string(out), fmt.Sprintf("Series: %d", blockSeries), "promtool tsdb analyze:\n%s", out)

@@ -97,7 +97,7 @@ func TestBlocksGCS(t *testing.T) {
 	t.Setenv("STORAGE_EMULATOR_HOST", gcsURL)
 	port, storage := freePort(t), t.TempDir()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	startBlockServer(t, c, bin, port, storage, "--objstore.config-file="+cfg)
+	startBlockServer(t, c, bin, port, storage, "--objstore.config-file="+cfg, "--no-block.rollups")
 
 	w := writeHistory(t, base)
 	n := sealedWindows(w)

@@ -157,7 +157,7 @@ func TestBlocksS3(t *testing.T) {
 	c := newHTTPClient(t)
 	port, storage := freePort(t), t.TempDir()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	startBlockServer(t, c, bin, port, storage, "--objstore.config-file="+s3.config(t))
+	startBlockServer(t, c, bin, port, storage, "--objstore.config-file="+s3.config(t), "--no-block.rollups")
 
 	w := writeHistory(t, base)
 	n := sealedWindows(w)
@@ -177,7 +177,7 @@ func TestBlocksS3Outage(t *testing.T) {
 	port, storage := freePort(t), t.TempDir()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	cfg := "--objstore.config-file=" + s3.config(t)
-	gr := startBlockServer(t, c, bin, port, storage, cfg)
+	gr := startBlockServer(t, c, bin, port, storage, cfg, "--no-block.rollups")
 
 	s3.stop(t)
 	w := writeHistory(t, base)
@@ -198,7 +198,7 @@ func TestBlocksS3Outage(t *testing.T) {
 
 	// A crash while the uploads wait.
 	gr.kill()
-	startBlockServer(t, c, bin, port, storage, cfg)
+	startBlockServer(t, c, bin, port, storage, cfg, "--no-block.rollups")
 	pending, _ = metricSum(t, c, base+"/metrics", "gorilla_shipper_pending_blocks", "")
 	require.Equal(t, float64(n), pending, "pending blocks survive kill -9")
 

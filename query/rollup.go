@@ -28,20 +28,29 @@ func WithMaxSourceResolution(ctx context.Context, res int64) context.Context {
 
 // maxSourceResolution is the finest resolution a select may read roll-ups
 // of: the one the context sets, or by default a fifth of the step, so
-// that every step still spans several roll-up points. Selects without a
-// step (remote read, label queries) read raw data.
+// that every step still spans several roll-up points; at most half the
+// range of a range function, and 5m for a plain selector. Selects without
+// a step (remote read, label queries) read raw data.
 func maxSourceResolution(ctx context.Context, hints *storage.SelectHints) int64 {
 	res := AutoResolution
 	if v, ok := ctx.Value(resolutionKey{}).(int64); ok {
 		res = v
 	}
-	if res != AutoResolution {
+	if res == AutoResolution {
+		if hints == nil || hints.Step <= 0 {
+			return 0
+		}
+		res = hints.Step / 5
+	}
+	if hints == nil {
 		return res
 	}
-	if hints == nil || hints.Step <= 0 {
-		return 0
+	// A range function needs two points in its range; a plain selector a
+	// point within the lookback (5m by default).
+	if hints.Range > 0 {
+		return min(res, hints.Range/2)
 	}
-	return hints.Step / 5
+	return min(res, block.Resolution5m)
 }
 
 // rollupAggregate returns which aggregate answers the function func over
@@ -50,7 +59,7 @@ func maxSourceResolution(ctx context.Context, hints *storage.SelectHints) int64 
 // interval.
 func rollupAggregate(fn string) string {
 	switch fn {
-	case "rate", "increase":
+	case "rate", "increase", "irate":
 		return block.AggrCounter
 	case "min_over_time":
 		return block.AggrMin

@@ -22,6 +22,7 @@ type blocks struct {
 	bucket  objstore.Bucket
 	store   *block.Store
 	shipper *block.Shipper
+	rollups *block.Rollups // nil when roll-ups are off
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 }
@@ -66,7 +67,18 @@ func (srv *server) openBlocks(h *head.Head) (*blocks, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("block shipper: %w", err), store.Close(), bkt.Close())
 	}
-	return &blocks{bucket: bkt, store: store, shipper: shipper}, nil
+	b := &blocks{bucket: bkt, store: store, shipper: shipper}
+	if srv.s.Rollups {
+		b.rollups, err = block.NewRollups(block.RollupOptions{
+			Bucket: bkt, Store: store, Dir: filepath.Join(srv.s.StoragePath, "rollups"),
+			RawRetention: srv.s.RawRetention, Interval: srv.s.RollupInterval, Logger: srv.log, Registerer: srv.reg,
+		})
+		if err != nil {
+			shipper.Close()
+			return nil, errors.Join(fmt.Errorf("roll-ups: %w", err), store.Close(), bkt.Close())
+		}
+	}
+	return b, nil
 }
 
 // start lists the bucket once (a failure is logged: the head still serves
@@ -85,6 +97,13 @@ func (b *blocks) start(srv *server) {
 		defer b.wg.Done()
 		_ = b.shipper.Run(ctx)
 	}()
+	if b.rollups != nil {
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			_ = b.rollups.Run(ctx)
+		}()
+	}
 	go func() {
 		defer b.wg.Done()
 		tick := time.NewTicker(srv.s.BlockSyncInterval)
@@ -109,5 +128,8 @@ func (b *blocks) stop() error {
 	}
 	b.wg.Wait()
 	b.shipper.Close()
+	if b.rollups != nil {
+		b.rollups.Close()
+	}
 	return errors.Join(b.store.Close(), b.bucket.Close())
 }

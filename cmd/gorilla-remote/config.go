@@ -35,6 +35,9 @@ type settings struct {
 	BlockCacheBytes    int64
 	BlockShipInterval  time.Duration
 	BlockSyncInterval  time.Duration
+	Rollups            bool
+	RollupInterval     time.Duration
+	RawRetention       time.Duration
 	// MaintenanceInterval is how often head retention and checkpoints run
 	// (a hidden flag, for tests that cannot wait a minute).
 	MaintenanceInterval time.Duration
@@ -50,6 +53,7 @@ type fileConfig struct {
 		Path             *string         `yaml:"path"`
 		OutOfOrderWindow *model.Duration `yaml:"out_of_order_window"`
 		Retention        *model.Duration `yaml:"retention"`
+		RetentionRaw     *model.Duration `yaml:"retention_raw"`
 	} `yaml:"storage"`
 	Objstore struct {
 		ConfigFile *string `yaml:"config_file"`
@@ -58,11 +62,13 @@ type fileConfig struct {
 		Retention *model.Duration `yaml:"retention"`
 	} `yaml:"head"`
 	Block struct {
-		Duration     *model.Duration `yaml:"duration"`
-		CacheDir     *string         `yaml:"cache_dir"`
-		CacheSize    *int64          `yaml:"cache_size"`
-		ShipInterval *model.Duration `yaml:"ship_interval"`
-		SyncInterval *model.Duration `yaml:"sync_interval"`
+		Duration       *model.Duration `yaml:"duration"`
+		CacheDir       *string         `yaml:"cache_dir"`
+		CacheSize      *int64          `yaml:"cache_size"`
+		ShipInterval   *model.Duration `yaml:"ship_interval"`
+		SyncInterval   *model.Duration `yaml:"sync_interval"`
+		Rollups        *bool           `yaml:"rollups"`
+		RollupInterval *model.Duration `yaml:"rollup_interval"`
 	} `yaml:"block"`
 	WAL struct {
 		Fsync *string `yaml:"fsync"`
@@ -117,6 +123,12 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		Default("30s").DurationVar(&f.s.BlockShipInterval)
 	flag("block.sync-interval", "How often the bucket's list of blocks is refreshed.").
 		Default("5m").DurationVar(&f.s.BlockSyncInterval)
+	flag("block.rollups", "Roll sealed blocks up into 5m and 1h downsampled blocks for long-range queries (--no-block.rollups turns it off).").
+		Default("true").BoolVar(&f.s.Rollups)
+	flag("block.rollup-interval", "How often the bucket is checked for blocks to roll up.").
+		Default("5m").DurationVar(&f.s.RollupInterval)
+	flag("storage.retention.raw", "Delete raw blocks older than this once their roll-ups exist; 0 keeps them.").
+		Default("0s").DurationVar(&f.s.RawRetention)
 	cmd.Flag("head.maintenance-interval", "How often head retention and WAL checkpoints are considered.").
 		Hidden().Default("1m").DurationVar(&f.s.MaintenanceInterval)
 	flag("wal.fsync", "WAL fsync policy: interval (every second and on segment cut) or always (before each write is acknowledged).").
@@ -173,6 +185,11 @@ func (f *flagSet) resolve() (settings, error) {
 	setStr("block.cache-dir", &s.BlockCacheDir, fc.Block.CacheDir)
 	setDur("block.ship-interval", &s.BlockShipInterval, fc.Block.ShipInterval)
 	setDur("block.sync-interval", &s.BlockSyncInterval, fc.Block.SyncInterval)
+	setDur("block.rollup-interval", &s.RollupInterval, fc.Block.RollupInterval)
+	setDur("storage.retention.raw", &s.RawRetention, fc.Storage.RetentionRaw)
+	if fc.Block.Rollups != nil && !*f.given["block.rollups"] {
+		s.Rollups = *fc.Block.Rollups
+	}
 	if fc.Block.CacheSize != nil && !*f.given["block.cache-size"] {
 		s.BlockCacheBytes = *fc.Block.CacheSize
 	}
