@@ -39,6 +39,7 @@ func figures(queries []string) []figure {
 		figure{key: "rss_mib", label: "RSS after load (MiB)", value: func(r *systemResult) float64 { return positive(float64(r.RSSBytes) / (1 << 20)) }},
 		figure{key: "rss_per_series", label: "RSS bytes / active series", value: func(r *systemResult) float64 { return positive(r.RSSPerSeries) }},
 		figure{key: "disk_bytes_per_sample", label: "disk bytes / sample", value: func(r *systemResult) float64 { return positive(r.DiskBytesPerSample) }},
+		figure{key: "wal_bytes_per_sample", label: "WAL bytes / sample (Prometheus: + head chunks)", value: func(r *systemResult) float64 { return positive(r.WALBytesPerSample) }},
 		figure{key: "mem_bytes_per_sample", label: "in-memory chunk bytes / sample", value: func(r *systemResult) float64 { return positive(r.Disk.MemBytesPerSample) }},
 	)
 	for i, q := range queries {

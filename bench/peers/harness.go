@@ -134,6 +134,7 @@ func (h *harness) runSystem(ctx context.Context, sys *system, l load, s *scaleRe
 	} else {
 		r.Disk = d
 		r.DiskBytesPerSample = float64(d.Bytes) / float64(max(s.Samples, 1))
+		r.WALBytesPerSample = float64(d.WALBytes) / float64(max(s.Samples, 1))
 	}
 	r.Restart = h.restart(ctx, srv, w, dir, l.capture == "")
 	h.log.Info("restarted", "system", sys.name, "ready_s", r.Restart.ReadySeconds, "data_s", r.Restart.DataSeconds)

@@ -60,6 +60,7 @@ type systemResult struct {
 	RSSPerSeries       float64        `json:"rss_bytes_per_series"`
 	Disk               diskResult     `json:"disk"`
 	DiskBytesPerSample float64        `json:"disk_bytes_per_sample"`
+	WALBytesPerSample  float64        `json:"wal_bytes_per_sample,omitempty"`
 	Queries            []queryResult  `json:"queries,omitempty"`
 	Restart            *restartResult `json:"restart,omitempty"`
 	Check              *checkResult   `json:"check,omitempty"`

@@ -105,6 +105,9 @@ type diskResult struct {
 	What string `json:"what"`
 	// Detail holds other sizes of interest, in bytes.
 	Detail map[string]int64 `json:"detail,omitempty"`
+	// WALBytes is the size of the write-ahead log (and, for Prometheus, the
+	// memory-mapped head chunks), where the system has one.
+	WALBytes int64 `json:"wal_bytes,omitempty"`
 	// MemBytesPerSample is the in-memory chunk bytes per sample, where the
 	// system reports it.
 	MemBytesPerSample float64 `json:"mem_bytes_per_sample,omitempty"`
@@ -130,7 +133,7 @@ func sealGorilla(ctx context.Context, c *apiClient, s *server) (diskResult, erro
 		return diskResult{}, err
 	}
 	return diskResult{
-		Bytes: n, What: "storage dir (WAL + checkpoints)",
+		Bytes: n, What: "storage dir (WAL + checkpoints)", WALBytes: n,
 		Detail: map[string]int64{
 			"head_samples": st.Data.HeadStats.NumSamples,
 			"head_chunks":  st.Data.HeadStats.ChunkCount,
@@ -164,7 +167,7 @@ func sealPrometheus(ctx context.Context, c *apiClient, s *server) (diskResult, e
 	}
 	return diskResult{
 		Bytes: block, What: "block from a snapshot of the head",
-		Detail: map[string]int64{"wal_and_head_chunks": walHead},
+		WALBytes: walHead,
 	}, nil
 }
 
