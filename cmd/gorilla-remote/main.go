@@ -25,6 +25,7 @@ func main() {
 	serve := newServeCommand(app)
 	bench := newBenchCommand(app)
 	compress := newCompressCommand(app)
+	demo := newDemoCommand(app)
 
 	cmd, err := app.Parse(os.Args[1:])
 	if err != nil {
@@ -38,6 +39,8 @@ func main() {
 		err = bench.run()
 	case compress.cmd.FullCommand():
 		err = compress.run()
+	case demo.cmd.FullCommand():
+		err = demo.run()
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gorilla-remote: %v\n", err)
