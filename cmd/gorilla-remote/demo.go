@@ -25,6 +25,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/golang/snappy"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/gorilla-remote/gorilla-remote/bench/loadgen"
@@ -65,7 +66,11 @@ func newDemoCommand(app *kingpin.Application) *demoCommand {
 func (c *demoCommand) run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return c.exec(ctx, os.Stdout, os.Stderr)
+	err := c.exec(ctx, os.Stdout, os.Stderr)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("demo interrupted: %w", err)
+	}
+	return err
 }
 
 // exec runs the whole demo: the report goes to out, the progress line and
@@ -98,8 +103,13 @@ func (c *demoCommand) exec(ctx context.Context, out, progress io.Writer) (err er
 	defer func() { err = errors.Join(err, d.stop()) }()
 
 	fmt.Fprintf(out, "gorilla-remote %s demo\n\n", version)
-	fmt.Fprintf(out, "data directory  %s (%s)\n", dir, map[bool]string{false: "removed at the end; --keep keeps it", true: "kept"}[c.keep])
-	fmt.Fprintf(out, "server          %s (ready in %v)\n", d.url, time.Since(t0).Round(time.Millisecond))
+	kept := "removed at the end; --keep keeps it"
+	if c.keep {
+		kept = "kept"
+	}
+	fmt.Fprintf(out, "data directory  %s (%s)\n", dir, kept)
+	fmt.Fprintf(out, "server          %s (ready in %v), serve's defaults: WAL in wal/, blocks in a FILESYSTEM bucket in bucket/\n",
+		d.url, time.Since(t0).Round(time.Millisecond))
 
 	// Every series ends one interval before a whole minute, so that the
 	// query steps fall on round times.
@@ -466,13 +476,13 @@ func (c *demoCommand) printRangeQuery(ctx context.Context, out io.Writer, d *dem
 	var data struct {
 		Result []rangeSeries `json:"result"`
 	}
-	params := url.Values{"query": {demoQuery}, "start": {promTime(start)}, "end": {promTime(last)}, "step": {step.String()}}
+	params := url.Values{"query": {demoQuery}, "start": {promTime(start)}, "end": {promTime(last)}, "step": {model.Duration(step).String()}}
 	if err := d.get(ctx, "/api/v1/query_range", params, &data); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\n== PromQL: GET /api/v1/query_range ==\n")
 	fmt.Fprintf(out, "query  %s\n", demoQuery)
-	fmt.Fprintf(out, "range  %s to %s UTC, step %v: %d series\n\n", clock(start), clock(last), step, len(data.Result))
+	fmt.Fprintf(out, "range  %s to %s UTC, step %v: %d series\n\n", clock(start), clock(last), model.Duration(step), len(data.Result))
 	if len(data.Result) == 0 {
 		return nil
 	}
