@@ -231,28 +231,35 @@ func (d *demoServer) waitReady(ctx context.Context) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.url+"/-/ready", nil)
-		if err != nil {
-			return err
-		}
-		if resp, err := d.client.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if d.ready(ctx) {
+			return nil
 		}
 		select {
-		case <-d.done:
-			if d.runErr != nil {
-				return d.runErr
-			}
+		case <-d.done: // stop returns run's error
 			return errors.New("demo: the server stopped before it was ready")
 		case <-ctx.Done():
 			return fmt.Errorf("demo: wait for %s/-/ready: %w", d.url, ctx.Err())
 		case <-tick.C:
 		}
 	}
+}
+
+// ready tells whether /-/ready answers 200 within a second: another
+// process could hold the port and never answer.
+func (d *demoServer) ready(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.url+"/-/ready", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // stop shuts the server down as SIGTERM would, without a signal: run's
@@ -318,7 +325,7 @@ func analyticsRequests(end time.Time) []*prompb.WriteRequest {
 	first := end.Add(-demoPoints * demoInterval)
 	var reqs []*prompb.WriteRequest
 	for i := 0; i < demoPoints; i += perRequest {
-		reqPart := []prompb.TimeSeries{
+		series := []prompb.TimeSeries{
 			{Labels: demoLabels("demo_requests_per_second")},
 			{Labels: demoLabels("demo_cpu_usage")},
 			{Labels: demoLabels("demo_queue_depth")},
@@ -329,10 +336,10 @@ func analyticsRequests(end time.Time) []*prompb.WriteRequest {
 			cpu := 0.02*rps + 0.3*rng.NormFloat64()
 			queue := 40 + 25*math.Sin(2*math.Pi*float64(j)/demoPeriod) + 4*rng.NormFloat64()
 			for k, v := range []float64{math.Round(rps*10) / 10, math.Round(cpu*1000) / 1000, math.Round(max(queue, 0))} {
-				reqPart[k].Samples = append(reqPart[k].Samples, prompb.Sample{Timestamp: t, Value: v})
+				series[k].Samples = append(series[k].Samples, prompb.Sample{Timestamp: t, Value: v})
 			}
 		}
-		reqs = append(reqs, &prompb.WriteRequest{Timeseries: reqPart})
+		reqs = append(reqs, &prompb.WriteRequest{Timeseries: series})
 	}
 	return reqs
 }
@@ -458,8 +465,8 @@ func (c *demoCommand) printCompression(ctx context.Context, out io.Writer, d *de
 		fmt.Fprintf(out, "bytes/sample  %.2f, against 16 raw (an 8-byte timestamp and an 8-byte float): %.1f× smaller\n",
 			h.BytesPerSample, 16/h.BytesPerSample)
 	}
-	fmt.Fprintf(out, "chunk bytes   %s, against %s raw\n",
-		humanBytes(float64(h.Samples)*h.BytesPerSample), humanBytes(16*float64(h.Samples)))
+	fmt.Fprintf(out, "chunk bytes   %sB, against %sB raw\n",
+		humanCount(float64(h.Samples)*h.BytesPerSample), humanCount(16*float64(h.Samples)))
 	return nil
 }
 
@@ -636,15 +643,4 @@ func parsePoint(p [2]any) (x, v float64, ok bool) {
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	return x, v, err == nil
-}
-
-// humanBytes writes n bytes with a kB or MB suffix.
-func humanBytes(n float64) string {
-	switch {
-	case n >= 1e6:
-		return strconv.FormatFloat(n/1e6, 'f', 1, 64) + " MB"
-	case n >= 1e3:
-		return strconv.FormatFloat(n/1e3, 'f', 1, 64) + " kB"
-	}
-	return strconv.FormatFloat(n, 'f', 0, 64) + " B"
 }

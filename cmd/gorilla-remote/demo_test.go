@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -75,12 +76,21 @@ func TestDemoKeep(t *testing.T) {
 }
 
 func TestDemoBadArguments(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	parent := t.TempDir()
 	c := &demoCommand{series: 0, rounds: 3, listen: "127.0.0.1:0", tempParent: parent}
 	require.Error(t, c.exec(context.Background(), &bytes.Buffer{}, &bytes.Buffer{}))
 	c = &demoCommand{series: 1, rounds: 1, listen: "no-port", tempParent: parent}
 	err := c.exec(context.Background(), &bytes.Buffer{}, &bytes.Buffer{})
 	require.ErrorContains(t, err, "no-port")
+
+	// A port taken by another process: the server fails to listen.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	c = &demoCommand{series: 1, rounds: 1, listen: ln.Addr().String(), tempParent: parent}
+	err = c.exec(context.Background(), &bytes.Buffer{}, &bytes.Buffer{})
+	require.ErrorContains(t, err, "listen on "+ln.Addr().String())
 	entries, err := os.ReadDir(parent)
 	require.NoError(t, err)
 	require.Empty(t, entries)
