@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -493,10 +494,15 @@ func (c *demoCommand) printRangeQuery(ctx context.Context, out io.Writer, d *dem
 	if len(data.Result) == 0 {
 		return nil
 	}
-	const maxCols, edge = 6, 3
-	res := data.Result
-	slices.SortFunc(res, func(a, b rangeSeries) int { return strings.Compare(a.Metric["job"], b.Metric["job"]) })
-	res = res[:min(len(res), maxCols)]
+	slices.SortFunc(data.Result, func(a, b rangeSeries) int { return strings.Compare(a.Metric["job"], b.Metric["job"]) })
+	printTable(out, data.Result[:min(len(data.Result), 6)], 3)
+	fmt.Fprintln(out, "(requests per second by job; rate needs two samples, so the first step has none)")
+	return nil
+}
+
+// printTable writes one column per series, headed by its job, and one row
+// per step: the first and the last edge steps.
+func printTable(out io.Writer, res []rangeSeries, edge int) {
 	cells := map[int64][]string{} // time in ms -> one cell per column
 	fmt.Fprintf(out, "%-10s", "time")
 	for col, r := range res {
@@ -514,11 +520,7 @@ func (c *demoCommand) printRangeQuery(ctx context.Context, out io.Writer, d *dem
 		}
 	}
 	fmt.Fprintln(out)
-	times := make([]int64, 0, len(cells))
-	for ms := range cells {
-		times = append(times, ms)
-	}
-	slices.Sort(times)
+	times := slices.Sorted(maps.Keys(cells))
 	for i, ms := range times {
 		if i == edge && len(times) > 2*edge {
 			fmt.Fprintln(out, "...")
@@ -532,8 +534,6 @@ func (c *demoCommand) printRangeQuery(ctx context.Context, out io.Writer, d *dem
 		}
 		fmt.Fprintln(out)
 	}
-	fmt.Fprintln(out, "(requests per second by job; rate needs two samples, so the first step has none)")
-	return nil
 }
 
 // rangeSeries is one series of a query_range answer.
