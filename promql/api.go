@@ -253,8 +253,10 @@ func (a *API) exec(ctx context.Context, q upstream.Query, qs string) (any, *apiE
 	if res.Err != nil {
 		return nil, classify(res.Err, a.opts.Engine.Options().MaxSamples)
 	}
+	// Close hands the result's point slices back to the engine for other
+	// queries: the answer is encoded before it.
 	return &result{
-		data:  queryData{ResultType: res.Value.Type(), Result: jsonResult{res.Value}},
+		data:  queryData{ResultType: res.Value.Type(), Result: appendValue(nil, res.Value)},
 		annos: res.Warnings,
 		query: qs,
 	}, nil

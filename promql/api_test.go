@@ -2,11 +2,15 @@ package promql
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -371,4 +375,94 @@ func TestUnknownEndpoint(t *testing.T) {
 	code, body := get(t, srv, "/api/v1/no_such_endpoint", nil)
 	require.Equal(t, http.StatusNotFound, code, body)
 	require.JSONEq(t, `{"status":"error","errorType":"not_found","error":"unknown endpoint /api/v1/no_such_endpoint"}`, body)
+}
+
+// TestConcurrentQueriesKeepTheirResults runs many queries at once, each for
+// its own series: every answer must hold that series' samples. (The engine
+// hands a closed query's point slices to the next query; answers must be
+// encoded before their query is closed.)
+func TestConcurrentQueriesKeepTheirResults(t *testing.T) {
+	h, err := head.Open(head.Options{Dir: t.TempDir(), MaintenanceInterval: -1})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, h.Close()) })
+	const series = 64
+	app := h.Appender()
+	for i := range series {
+		for ts := int64(0); ts < 60; ts++ {
+			_, err := app.Append(0, labels.FromStrings("__name__", "x", "i", strconv.Itoa(i)), ts*1000, float64(i*1000)+float64(ts))
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, app.Commit())
+	api, err := NewAPI(APIOptions{Engine: NewEngine(EngineOptions{}), Queryable: query.New(h)})
+	require.NoError(t, err)
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range 100 {
+				i := (w*31 + k*7) % series
+				resp, err := http.Get(srv.URL + "/api/v1/query?" + url.Values{"query": {fmt.Sprintf(`x{i="%d"}[1m]`, i)}, "time": {"59"}}.Encode())
+				if err != nil {
+					errs <- err
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				want := fmt.Sprintf(`[59,"%d"]]}]}}`, i*1000+59)
+				if !strings.HasSuffix(string(body), want) || !strings.Contains(string(body), fmt.Sprintf(`[0,"%d"]`, i*1000)) {
+					errs <- fmt.Errorf("series %d: got %s", i, body)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestAnswerOutlivesItsQuery encodes an answer after the next query ran:
+// the engine reuses a closed query's points, so an answer must not refer
+// to them.
+func TestAnswerOutlivesItsQuery(t *testing.T) {
+	h, err := head.Open(head.Options{Dir: t.TempDir(), MaintenanceInterval: -1})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, h.Close()) })
+	app := h.Appender()
+	for _, name := range []string{"a", "b"} {
+		for ts := int64(0); ts < 60; ts++ {
+			v := float64(ts)
+			if name == "b" {
+				v += 1000
+			}
+			_, err := app.Append(0, labels.FromStrings("__name__", name), ts*1000, v)
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, app.Commit())
+	a, err := NewAPI(APIOptions{Engine: NewEngine(EngineOptions{}), Queryable: query.New(h)})
+	require.NoError(t, err)
+	run := func(qs string) any {
+		q, err := a.opts.Engine.NewInstantQuery(context.Background(), a.opts.Queryable, nil, qs, time.UnixMilli(59_000))
+		require.NoError(t, err)
+		res, aerr := a.exec(context.Background(), q, qs)
+		require.Nil(t, aerr)
+		return res.(*result).data
+	}
+	first := run("a[1m]")
+	for range 10 {
+		run("b[1m]")
+	}
+	b, err := json.Marshal(first)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `[0,"0"]`)
+	require.NotContains(t, string(b), `"1000"`)
 }

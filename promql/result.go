@@ -1,6 +1,7 @@
 package promql
 
 import (
+	"encoding/json"
 	"math"
 	"strconv"
 
@@ -10,20 +11,15 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
-// queryData is the data of a query or query_range answer.
+// queryData is the data of a query or query_range answer; Result is the
+// value already encoded by appendValue.
 type queryData struct {
 	ResultType parser.ValueType `json:"resultType"`
-	Result     jsonResult       `json:"result"`
+	Result     json.RawMessage  `json:"result"`
 }
 
-// jsonResult encodes a PromQL value the way the Prometheus API does:
+// appendValue encodes a PromQL value the way the Prometheus API does:
 // timestamps as float seconds, values as strings, [] for empty results.
-type jsonResult struct{ v parser.Value }
-
-func (r jsonResult) MarshalJSON() ([]byte, error) {
-	return appendValue(nil, r.v), nil
-}
-
 func appendValue(b []byte, v parser.Value) []byte {
 	switch v := v.(type) {
 	case upstream.Scalar:
