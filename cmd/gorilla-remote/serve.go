@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"runtime"
 	"sync"
@@ -226,6 +227,12 @@ func (srv *server) routes() http.Handler {
 		fmt.Fprintln(w, "gorilla-remote is Ready.")
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(srv.reg, promhttp.HandlerOpts{Registry: srv.reg}))
+	// Go profiles, as Prometheus serves them, for `go tool pprof`.
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		api := srv.api.Load()
 		if api == nil || !srv.ready.Load() {
