@@ -10,13 +10,12 @@ import (
 
 // stripe is one lock stripe of the series map. Series are found by the hash
 // of their labels (hash collisions are kept in a short slice) and by ref.
-// Stripes are padded to a cache line so that appenders working on different
-// stripes do not share one.
+// A stripe is 64 bytes, one cache line (checked by a test), so that
+// appenders working on different stripes do not share one.
 type stripe struct {
 	mu     sync.RWMutex
-	byHash map[uint64][]*memSeries        // guarded by mu
+	byHash seriesTable                    // guarded by mu
 	byRef  map[model.SeriesRef]*memSeries // guarded by mu
-	_      [24]byte                       // pads the stripe to 64 bytes
 }
 
 // stripeSet is the power-of-two array of stripes. A series lives in the
@@ -33,7 +32,6 @@ func newStripeSet(n int) *stripeSet {
 	}
 	s := &stripeSet{stripes: make([]stripe, n), mask: uint64(n - 1)}
 	for i := range s.stripes {
-		s.stripes[i].byHash = map[uint64][]*memSeries{}
 		s.stripes[i].byRef = map[model.SeriesRef]*memSeries{}
 	}
 	return s
@@ -56,16 +54,11 @@ func (ss *stripeSet) getByHash(hash uint64, lset labels.Labels, syms *symbols) *
 	st := ss.hashStripe(hash)
 	st.mu.RLock()
 	defer st.mu.RUnlock()
-	return findSeries(st.byHash[hash], lset, syms)
+	return findSeries(&st.byHash, hash, lset, syms)
 }
 
-func findSeries(list []*memSeries, lset labels.Labels, syms *symbols) *memSeries {
-	for _, s := range list {
-		if syms.equal(s.lset, lset) {
-			return s
-		}
-	}
-	return nil
+func findSeries(t *seriesTable, hash uint64, lset labels.Labels, syms *symbols) *memSeries {
+	return t.find(hash, func(s *memSeries) bool { return syms.equal(s.lset, lset) })
 }
 
 // getOrSet returns the series with the labels of s if one exists, otherwise
@@ -73,11 +66,11 @@ func findSeries(list []*memSeries, lset labels.Labels, syms *symbols) *memSeries
 func (ss *stripeSet) getOrSet(hash uint64, lset labels.Labels, s *memSeries, syms *symbols) (*memSeries, bool) {
 	st := ss.hashStripe(hash)
 	st.mu.Lock()
-	if prev := findSeries(st.byHash[hash], lset, syms); prev != nil {
+	if prev := findSeries(&st.byHash, hash, lset, syms); prev != nil {
 		st.mu.Unlock()
 		return prev, false
 	}
-	st.byHash[hash] = append(st.byHash[hash], s)
+	st.byHash.insert(hash, s)
 	st.mu.Unlock()
 
 	rs := ss.refStripe(s.ref)
@@ -91,18 +84,7 @@ func (ss *stripeSet) getOrSet(hash uint64, lset labels.Labels, s *memSeries, sym
 func (ss *stripeSet) remove(s *memSeries) {
 	st := ss.hashStripe(s.hash)
 	st.mu.Lock()
-	list := st.byHash[s.hash]
-	for i, x := range list {
-		if x == s {
-			list = append(list[:i], list[i+1:]...)
-			break
-		}
-	}
-	if len(list) == 0 {
-		delete(st.byHash, s.hash)
-	} else {
-		st.byHash[s.hash] = list
-	}
+	st.byHash.remove(s.hash, s)
 	st.mu.Unlock()
 
 	rs := ss.refStripe(s.ref)
