@@ -17,6 +17,9 @@ type postings struct {
 	mu  sync.RWMutex
 	m   map[string]map[string][]model.SeriesRef // guarded by mu
 	all []model.SeriesRef                       // guarded by mu; every series, sorted
+	// unsorted is set during WAL replay: lists are appended to and sorted
+	// once at the end (see deferSorting).
+	unsorted bool // guarded by mu
 }
 
 func newPostings() *postings {
@@ -42,15 +45,51 @@ func insertSorted(list []model.SeriesRef, ref model.SeriesRef) []model.SeriesRef
 func (p *postings) add(ref model.SeriesRef, pairs []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	insert := insertSorted
+	if p.unsorted {
+		insert = appendRef
+	}
 	for i := 0; i+1 < len(pairs); i += 2 {
 		vals := p.m[pairs[i]]
 		if vals == nil {
 			vals = map[string][]model.SeriesRef{}
 			p.m[pairs[i]] = vals
 		}
-		vals[pairs[i+1]] = insertSorted(vals[pairs[i+1]], ref)
+		vals[pairs[i+1]] = insert(vals[pairs[i+1]], ref)
 	}
-	p.all = insertSorted(p.all, ref)
+	p.all = insert(p.all, ref)
+}
+
+func appendRef(list []model.SeriesRef, ref model.SeriesRef) []model.SeriesRef {
+	return append(list, ref)
+}
+
+// deferSorting makes add append without keeping lists sorted, until
+// sortAll: WAL replay creates series in log order, which is not ref order
+// when commits interleaved, and inserting each into place moved large
+// lists. Nothing may read the postings meanwhile.
+func (p *postings) deferSorting() {
+	p.mu.Lock()
+	p.unsorted = true
+	p.mu.Unlock()
+}
+
+// sortAll sorts every list once and returns add to sorted inserts.
+func (p *postings) sortAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.unsorted {
+		return
+	}
+	p.unsorted = false
+	for _, vals := range p.m {
+		for v, l := range vals {
+			slices.Sort(l)
+			vals[v] = slices.Compact(l)
+		}
+	}
+	slices.Sort(p.all)
+	p.all = slices.Compact(p.all)
 }
 
 // remove deletes a batch of series. Each affected list is filtered once, so

@@ -40,6 +40,8 @@ func (h *Head) replay(dir string) error {
 	if r.shards = newReplayShards(h); r.shards != nil {
 		defer r.shards.stop()
 	}
+	h.index.deferSorting()
+	defer h.index.sortAll()
 	cpPath, upTo, err := wal.LastCheckpoint(dir)
 	switch {
 	case errors.Is(err, wal.ErrNoCheckpoint):
