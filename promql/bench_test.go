@@ -3,6 +3,7 @@ package promql
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -14,7 +15,9 @@ import (
 	"github.com/thanos-io/objstore/providers/filesystem"
 
 	"github.com/gorilla-remote/gorilla-remote/block"
+	"github.com/gorilla-remote/gorilla-remote/chunkenc"
 	"github.com/gorilla-remote/gorilla-remote/head"
+	"github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/query"
 )
 
@@ -210,4 +213,78 @@ func BenchmarkBlocksQuery(b *testing.B) {
 			run(b, qa)
 		}
 	})
+}
+
+// BenchmarkMonthQuery runs `sum by (instance) (rate(x[2h]))` over 30 days
+// at a 1h step on 1,000 counters sampled every minute, stored as thirty
+// one-day blocks with their 5m and 1h roll-ups in a filesystem bucket:
+// from raw blocks and from roll-ups (auto resolution picks the 5m ones).
+//
+//	go test -run='^$' -bench=MonthQuery -benchtime=3x ./promql/
+func BenchmarkMonthQuery(b *testing.B) {
+	const series, days, scrape = 1000, 30, int64(60 * 1000)
+	day := (24 * time.Hour).Milliseconds()
+	bkt, err := filesystem.NewBucket(b.TempDir())
+	require.NoError(b, err)
+	staging := b.TempDir()
+	upload := func(mint, maxt int64, ss []model.ChunkSeries, res int64) {
+		meta, err := block.Write(staging, mint, maxt, ss, block.WriteOptions{Resolution: res})
+		require.NoError(b, err)
+		require.NoError(b, block.Upload(context.Background(), bkt, filepath.Join(staging, meta.ULID.String())))
+	}
+	for d := range int64(days) {
+		raw := make([]model.ChunkSeries, 0, series)
+		for i := range series {
+			c := chunkenc.NewXORChunk()
+			app, err := c.Appender()
+			require.NoError(b, err)
+			for t := d * day; t < (d+1)*day; t += scrape {
+				require.NoError(b, app.Append(t, float64((t/scrape)*int64(i%7+1))))
+			}
+			c.Compact()
+			raw = append(raw, model.ChunkSeries{
+				Labels: labels.FromStrings("__name__", "http_requests_total", "instance", "host-"+strconv.Itoa(i%benchInstances), "n", strconv.Itoa(i)),
+				Chunks: []model.Chunk{{MinT: d * day, MaxT: (d+1)*day - scrape, Data: c.Bytes()}},
+			})
+		}
+		slices.SortFunc(raw, func(x, y model.ChunkSeries) int { return labels.Compare(x.Labels, y.Labels) })
+		upload(d*day, (d+1)*day, raw, 0)
+		for _, res := range []int64{block.Resolution5m, block.Resolution1h} {
+			rolled, err := block.Downsample(raw, res)
+			require.NoError(b, err)
+			upload(d*day, (d+1)*day, rolled, res)
+		}
+	}
+	store, err := block.NewStore(block.StoreOptions{Bucket: bkt, CacheDir: b.TempDir()})
+	require.NoError(b, err)
+	defer store.Close()
+	require.NoError(b, store.Sync(context.Background()))
+	empty, err := head.Open(head.Options{Dir: b.TempDir(), MaintenanceInterval: -1})
+	require.NoError(b, err)
+	defer empty.Close()
+	qa := query.NewWithBlocks(empty, store)
+	eng := NewEngine(EngineOptions{})
+	for _, res := range []struct {
+		name string
+		res  int64
+	}{{"raw", 0}, {"rollups", query.AutoResolution}} {
+		b.Run(res.name, func(b *testing.B) {
+			ctx := query.WithMaxSourceResolution(context.Background(), res.res)
+			run := func() {
+				q, err := eng.NewRangeQuery(ctx, qa, nil, `sum by (instance) (rate(http_requests_total[2h]))`,
+					time.UnixMilli(day), time.UnixMilli(days*day-1), time.Hour)
+				require.NoError(b, err)
+				r := q.Exec(ctx)
+				require.NoError(b, r.Err)
+				m, err := r.Matrix()
+				require.NoError(b, err)
+				require.Len(b, m, benchInstances)
+				q.Close()
+			}
+			run() // fills the cache
+			for b.Loop() {
+				run()
+			}
+		})
+	}
 }
