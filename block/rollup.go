@@ -127,18 +127,7 @@ func (r *Rollups) Close() { r.metrics.unregister() }
 
 // Run calls Once every Interval until ctx is done; errors are logged.
 func (r *Rollups) Run(ctx context.Context) error {
-	tick := time.NewTicker(r.opts.Interval)
-	defer tick.Stop()
-	for {
-		if err := r.Once(ctx); err != nil && ctx.Err() == nil {
-			r.log.Error("block roll-ups", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
-	}
+	return runEvery(ctx, r.opts.Interval, r.log, "block roll-ups", r.Once)
 }
 
 // Once syncs the store, rolls up every raw block that lacks a roll-up at one

@@ -149,18 +149,7 @@ func (s *Shipper) Close() { s.metrics.unregister() }
 
 // Run seals and uploads every Interval until ctx is done.
 func (s *Shipper) Run(ctx context.Context) error {
-	tick := time.NewTicker(s.opts.Interval)
-	defer tick.Stop()
-	for {
-		if err := s.Once(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("block shipper", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
-	}
+	return runEvery(ctx, s.opts.Interval, s.log, "block shipper", s.Once)
 }
 
 // Once seals every due window, uploads what is pending (unless backing off

@@ -123,15 +123,7 @@ const promtoolReach = 9 * time.Second
 // the first sample gorilla-remote received.
 func comparePromtool(t *testing.T, c *http.Client, promtool, prom, gr string, t0, t1 int64) {
 	require.GreaterOrEqual(t, len(promtoolQueries), 50)
-	var status struct {
-		Data struct {
-			HeadStats struct {
-				MinTime int64 `json:"minTime"`
-			} `json:"headStats"`
-		} `json:"data"`
-	}
-	getJSON(t, c, gr+"/api/v1/status/tsdb", &status)
-	first := status.Data.HeadStats.MinTime
+	first := headMinTime(t, c, gr)
 	if from := (first+promtoolReach.Milliseconds())/1000*1000 + 1000; from > t0 {
 		t.Logf("first sample received at %d: range queries start at %d, not %d", first, from, t0)
 		t0 = from

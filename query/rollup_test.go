@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -114,7 +115,12 @@ func rangeQuery(t *testing.T, ctx context.Context, qa *Queryable, q string, step
 	m, err := res.Matrix()
 	require.NoError(t, err)
 	require.NotEmpty(t, m, q)
-	return m
+	// Close hands the points back to the engine: keep a copy.
+	out := make(upstream.Matrix, len(m))
+	for i, s := range m {
+		out[i] = upstream.Series{Metric: s.Metric, Floats: slices.Clone(s.Floats)}
+	}
+	return out
 }
 
 // requireClose compares two single-series results point by point within
@@ -126,7 +132,7 @@ func requireClose(t *testing.T, q string, raw, rolled upstream.Matrix, rel float
 		want, got := raw[i].Floats, rolled[i].Floats
 		require.Equal(t, len(want), len(got), "%s: points", q)
 		for j := range want {
-			require.Equal(t, want[j].T, got[j].T)
+			require.Equal(t, want[j].T, got[j].T, "%s: point %d of %d, series %s", q, j, len(want), raw[i].Metric)
 			require.InDelta(t, want[j].F, got[j].F, rel*math.Max(math.Abs(want[j].F), 1), "%s at %d", q, want[j].T)
 		}
 	}
