@@ -3,6 +3,8 @@ package head
 import (
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -30,6 +32,8 @@ type replayer struct {
 	chunks    []chunkRecord
 	meta      []metadataRecord
 	exemplars []exemplarRecord
+	newSeries []int        // indexes into series of refs not seen before
+	created   []*memSeries // their series, as createSeries made them
 
 	records, nSeries, nSamples, nChunks, unknownRefs int
 }
@@ -135,14 +139,19 @@ func (r *replayer) apply(rec []byte) error {
 
 func (r *replayer) applySeries() {
 	h := r.h
-	for _, sr := range r.series {
-		if r.byRef.get(sr.Ref) != nil {
-			continue
+	r.newSeries = r.newSeries[:0]
+	for i, sr := range r.series {
+		if r.byRef.get(sr.Ref) == nil {
+			r.newSeries = append(r.newSeries, i)
 		}
-		s, created := h.createSeries(sr.Ref, model.Hash(sr.Labels), sr.Labels)
-		if created {
-			r.nSeries++
-		}
+	}
+	if cap(r.created) < len(r.newSeries) {
+		r.created = make([]*memSeries, len(r.newSeries))
+	}
+	created := r.created[:len(r.newSeries)]
+	r.nSeries += r.createSeries(created)
+	for k, i := range r.newSeries {
+		sr, s := r.series[i], created[k]
 		s.mu.Lock() // shard workers may be appending to an existing series
 		s.logged = true
 		s.mu.Unlock()
@@ -151,6 +160,48 @@ func (r *replayer) applySeries() {
 			h.nextRef.Store(uint64(sr.Ref))
 		}
 	}
+	clear(created)
+}
+
+// minParallelSeries is the smallest batch of series created on several
+// cores; below it the goroutines cost more than they save.
+const minParallelSeries = 256
+
+// createSeries creates the series of r.series named by r.newSeries into
+// out, on every core when the replay has shard workers (series creation is
+// safe for concurrent use, as it is for concurrent appenders), and returns
+// how many were new to the head.
+func (r *replayer) createSeries(out []*memSeries) int {
+	var n atomic.Int64
+	create := func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			sr := r.series[r.newSeries[k]]
+			s, created := r.h.createSeries(sr.Ref, model.Hash(sr.Labels), sr.Labels)
+			out[k] = s
+			if created {
+				n.Add(1)
+			}
+		}
+	}
+	workers := 1
+	if r.shards != nil && len(out) >= minParallelSeries {
+		workers = len(r.shards.in)
+	}
+	if workers == 1 {
+		create(0, len(out))
+		return int(n.Load())
+	}
+	var wg sync.WaitGroup
+	per := (len(out) + workers - 1) / workers
+	for lo := 0; lo < len(out); lo += per {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			create(lo, hi)
+		}(lo, min(lo+per, len(out)))
+	}
+	wg.Wait()
+	return int(n.Load())
 }
 
 // applySamples appends the samples of the record just decoded, on the
