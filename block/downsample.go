@@ -57,8 +57,11 @@ var ErrRollupInput = errors.New("bad roll-up input")
 //
 //   - count: the number of those samples;
 //   - sum, min, max: of their values;
-//   - counter: the series' reset-adjusted running total, which starts at the
-//     first value and adds v-prev when v >= prev, else v (a reset).
+//   - counter: the raw value of the interval's last sample, plus, around
+//     each counter reset (a value lower than the one before it), the two
+//     raw samples of the drop, at their own timestamps. The engine's rate
+//     and increase then read every reset where it happened, within a
+//     window and across windows, as from the raw samples.
 //
 // A raw series whose samples are all NaN yields five series without chunks,
 // which Write skips. Each output series has one chunk unless it exceeds
@@ -119,9 +122,11 @@ type downsampler struct {
 	min, max float64
 
 	// The counter state across intervals; seen is false before the
-	// series' first non-NaN sample.
-	seen        bool
-	total, prev float64
+	// series' first non-NaN sample. prev and prevT are the last non-NaN
+	// sample; counterT is the timestamp of the counter's newest point.
+	seen            bool
+	prev            float64
+	prevT, counterT int64
 
 	apps [numAggr]rollupAppender
 }
@@ -129,7 +134,7 @@ type downsampler struct {
 // series aggregates one raw series into the chunks of its five roll-ups, in
 // the order of aggregates.
 func (d *downsampler) series(s model.ChunkSeries) ([numAggr][]model.Chunk, error) {
-	d.n, d.seen = 0, false
+	d.n, d.seen, d.counterT = 0, false, math.MinInt64
 	started, lastT := false, int64(math.MinInt64)
 	for i := range d.apps {
 		d.apps[i].reset()
@@ -173,17 +178,17 @@ func (d *downsampler) add(t int64, v float64) error {
 			return err
 		}
 	}
-	if !d.seen {
-		// First sample of the series: the counter starts at its value.
-		d.seen, d.total, d.prev = true, v, v
-	} else {
-		if v >= d.prev {
-			d.total += v - d.prev
-		} else {
-			d.total += v
+	if d.seen && v < d.prev {
+		// A reset: keep the value it dropped from and the one it dropped
+		// to, so that the rise after it cannot hide it.
+		if err := d.counterPoint(d.prevT, d.prev); err != nil {
+			return err
 		}
-		d.prev = v
+		if err := d.counterPoint(t, v); err != nil {
+			return err
+		}
 	}
+	d.seen, d.prev, d.prevT = true, v, t
 	if d.n == 0 {
 		d.end = (floorDiv(t, d.res) + 1) * d.res
 		d.sum, d.min, d.max = v, v, v
@@ -202,14 +207,27 @@ func (d *downsampler) flush() error {
 	if d.n == 0 {
 		return nil
 	}
-	vals := [numAggr]float64{float64(d.n), d.sum, d.min, d.max, d.total}
-	for i := range d.apps {
+	vals := [numAggr]float64{float64(d.n), d.sum, d.min, d.max}
+	for i := range slotCounter {
 		if err := d.apps[i].append(d.t, vals[i]); err != nil {
 			return err
 		}
 	}
+	if err := d.counterPoint(d.t, d.prev); err != nil {
+		return err
+	}
 	d.n = 0
 	return nil
+}
+
+// counterPoint adds a point to the counter roll-up unless one is already
+// at t (a reset's sample may also end its interval).
+func (d *downsampler) counterPoint(t int64, v float64) error {
+	if t <= d.counterT {
+		return nil
+	}
+	d.counterT = t
+	return d.apps[slotCounter].append(t, v)
 }
 
 // rollupAppender builds the chunks of one roll-up series, cutting a new

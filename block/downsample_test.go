@@ -77,9 +77,9 @@ func TestDownsampleValues(t *testing.T) {
 		AggrSum:   pts(52, 27, 9),
 		AggrMin:   pts(10, 3, 9),
 		AggrMax:   pts(15, 20, 9),
-		// 10 →12 →15 →15 = 15; +5 (20) =20, reset +3 =23, +1 (4) =24;
-		// 9 >= 4: +5 = 29.
-		AggrCounter: pts(15, 24, 29),
+		// The last raw value of each interval, and both sides of the
+		// reset from 20 to 3.
+		AggrCounter: []sample{{ts[0], 15}, {w + 5*m, 20}, {w + 6*m, 3}, {ts[1], 4}, {ts[2], 9}},
 	}
 	for _, aggr := range aggregates {
 		if !slices.Equal(got[aggr], want[aggr]) {
@@ -204,9 +204,16 @@ func TestDownsampleProperties(t *testing.T) {
 		if gotLo != lo || gotHi != hi {
 			t.Fatalf("res %d: min/max %v/%v, want %v/%v", res, gotLo, gotHi, lo, hi)
 		}
-		c := got[AggrCounter]
-		first := raw[slices.IndexFunc(raw, func(s sample) bool { return !math.IsNaN(s.V) })].V
-		if d := c[len(c)-1].V - first; math.Abs(d-increase) > 1e-9*math.Max(1, increase) {
+		// The increase PromQL reads from the first raw sample and the
+		// counter points is the raw one.
+		vals := []float64{raw[slices.IndexFunc(raw, func(s sample) bool { return !math.IsNaN(s.V) })].V}
+		for i, p := range got[AggrCounter] {
+			if i > 0 && p.T <= got[AggrCounter][i-1].T {
+				t.Fatalf("res %d: counter points out of order at %d", res, p.T)
+			}
+			vals = append(vals, p.V)
+		}
+		if d := promIncrease(vals); math.Abs(d-increase) > 1e-9*math.Max(1, increase) {
 			t.Fatalf("res %d: counter rose by %v, want %v", res, d, increase)
 		}
 	}
@@ -281,19 +288,19 @@ func promIncrease(vs []float64) float64 {
 	return inc
 }
 
-// TestDownsampleCounterAcrossWindows pins what docs/rollups.md says of
-// increases read across a window boundary from the counter roll-ups of two
-// windows, each of which restarts its running total at its first raw value.
+// TestDownsampleCounterAcrossWindows: increases read across a window
+// boundary from the counter roll-ups of two windows equal the raw ones,
+// whether the counter resets inside a window or between them.
 func TestDownsampleCounterAcrossWindows(t *testing.T) {
 	m := int64(60_000)
-	// One raw sample every 5m, so each is its own roll-up interval.
+	// Raw samples every 2 minutes: several per roll-up interval.
 	counters := func(vals ...float64) (raw, rolled []float64) {
 		var a, b []sample
 		for i, v := range vals[:4] {
-			a = append(a, sample{testMint + int64(i)*5*m, v})
+			a = append(a, sample{testMint + int64(i)*2*m, v})
 		}
 		for i, v := range vals[4:] {
-			b = append(b, sample{testMaxt + int64(i)*5*m, v})
+			b = append(b, sample{testMaxt + int64(i)*2*m, v})
 		}
 		for _, win := range [][]sample{a, b} {
 			got := downsampleOne(t, labels.FromStrings("c", "x"), []model.Chunk{buildChunk(t, win)}, Resolution5m)
@@ -306,23 +313,20 @@ func TestDownsampleCounterAcrossWindows(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		vals []float64
-		// err is the roll-up increase minus the raw one.
-		err float64
 	}{
-		{"no reset", []float64{100, 110, 120, 130, 140, 150}, 0},
-		{"reset between windows", []float64{100, 110, 120, 130, 7, 17}, 0},
-		{"reset in the second window", []float64{100, 110, 120, 130, 140, 3}, 0},
-		// A's total ends at 125 against a raw 15: B's first value, 20,
-		// reads as a reset and adds 20 instead of 5; over by A's last
-		// raw value.
-		{"reset in the first window, small next value", []float64{100, 110, 5, 15, 20, 30}, 15},
-		// B starts at 200 >= 125: the increase across the boundary reads
-		// 75 instead of 185; under by A's total minus its last raw value.
-		{"reset in the first window, large next value", []float64{100, 110, 5, 15, 200, 210}, -110},
+		{"no reset", []float64{100, 110, 120, 130, 140, 150}},
+		{"reset between windows", []float64{100, 110, 120, 130, 7, 17}},
+		{"reset in the second window", []float64{100, 110, 120, 130, 140, 3}},
+		{"reset in the first window, small next value", []float64{100, 110, 5, 15, 20, 30}},
+		{"reset in the first window, large next value", []float64{100, 110, 5, 15, 200, 210}},
+		{"two resets in one interval", []float64{100, 2, 1, 15, 20, 30}},
+		{"a reset hidden by the rise after it", []float64{100, 5, 200, 210, 220, 230}},
 	} {
 		raw, rolled := counters(tc.vals...)
-		if got := promIncrease(rolled) - promIncrease(raw); got != tc.err {
-			t.Errorf("%s: roll-up increase %v, raw %v: error %v, want %v", tc.name, promIncrease(rolled), promIncrease(raw), got, tc.err)
+		// The first raw sample opens both reads.
+		rolled = append([]float64{raw[0]}, rolled...)
+		if got, want := promIncrease(rolled), promIncrease(raw); got != want {
+			t.Errorf("%s: roll-up increase %v (from %v), raw %v", tc.name, got, rolled, want)
 		}
 	}
 }
