@@ -51,11 +51,17 @@ func monthOfBlocks(t *testing.T, withRaw bool) *countingBlocks {
 	for d := range int64(rollupDays) {
 		mint, maxt := d*day, (d+1)*day
 		var raw []model.ChunkSeries
-		for _, name := range []string{"requests_total", "rising", "temperature"} {
+		for _, name := range []string{"requests_total", "restarts_total", "rising", "temperature"} {
 			var samples []model.Sample
 			for ts := mint; ts < maxt; ts += 60_000 {
 				m := float64(ts / 60_000)
-				v := map[string]float64{"requests_total": 2 * m, "rising": m, "temperature": 20 + 5*math.Sin(m/500)}[name]
+				v := map[string]float64{
+					"requests_total": 2 * m,
+					// Restarts every 5h (not on a window boundary), counting 3 a minute.
+					"restarts_total": 3 * float64(int64(m)%300),
+					"rising":         m,
+					"temperature":    20 + 5*math.Sin(m/500),
+				}[name]
 				samples = append(samples, model.Sample{T: ts, V: v})
 			}
 			raw = append(raw, model.ChunkSeries{Labels: labels.FromStrings("__name__", name, "job", "x"), Chunks: encodeChunks(t, samples)})
@@ -154,6 +160,9 @@ func TestMonthAtHourStepReadsRollups(t *testing.T) {
 		// Counter-aware increase keeps rate and increase right.
 		{`rate(requests_total[1h])`, 1e-9},
 		{`increase(requests_total[2h])`, 1e-9},
+		// Resets, also in the last interval before a window boundary.
+		{`rate(restarts_total[1h])`, 0.01},
+		{`increase(restarts_total[6h])`, 0.01},
 		// Extremes are kept exactly; interval edges may shift one sample.
 		{`max_over_time(rising[1h])`, 0.01},
 		{`min_over_time(rising[1h])`, 0.01},
