@@ -87,7 +87,7 @@ func (q *Queryable) selectBlocks(ctx context.Context, mint, maxt int64, ms []*la
 		case aggr != "" && maxRes > 0 && ok:
 			series, err = q.selectRollup(ctx, rollup, aggr, mint, maxt, ms)
 		case w.hasRaw:
-			series, err = q.withBlock(ctx, w.raw.ULID, func(b *block.Block) ([]model.ChunkSeries, error) {
+			series, err = withBlock(ctx, q, w.raw.ULID, func(b *block.Block) ([]model.ChunkSeries, error) {
 				return b.Select(ctx, mint, maxt, ms...)
 			})
 		default:
@@ -131,11 +131,12 @@ func windows(metas []block.Meta) []blockWindow {
 	return out
 }
 
-// withBlock opens a block for the duration of fn.
-func (q *Queryable) withBlock(ctx context.Context, id ulid.ULID, fn func(*block.Block) ([]model.ChunkSeries, error)) ([]model.ChunkSeries, error) {
+// withBlock opens the block id of q's blocks for the duration of fn.
+func withBlock[T any](ctx context.Context, q *Queryable, id ulid.ULID, fn func(*block.Block) (T, error)) (T, error) {
 	b, release, err := q.blocks.Open(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("open block %s: %w", id, err)
+		var zero T
+		return zero, fmt.Errorf("open block %s: %w", id, err)
 	}
 	defer release()
 	return fn(b)

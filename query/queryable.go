@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/util/annotations"
 
+	"github.com/gorilla-remote/gorilla-remote/block"
 	"github.com/gorilla-remote/gorilla-remote/head"
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
@@ -65,44 +66,79 @@ func (q *labelQuerier) selectRange(hints *storage.SelectHints) (int64, int64) {
 }
 
 func (q *labelQuerier) LabelValues(ctx context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
-	return q.labels(ctx, hints, ms, func() []string { return q.q.head.LabelValues(name) }, func(ls labels.Labels, out []string) []string {
-		if v := ls.Get(name); v != "" {
-			out = append(out, v)
-		}
-		return out
+	return q.labels(ctx, hints, ms, labelSource{
+		index: func() []string { return q.q.head.LabelValues(name) },
+		series: func(ls labels.Labels, out []string) []string {
+			if v := ls.Get(name); v != "" {
+				out = append(out, v)
+			}
+			return out
+		},
+		block: func(b *block.Block) ([]string, error) {
+			if name == block.RollupLabel {
+				return nil, nil
+			}
+			return b.LabelValues(ctx, name, ms...)
+		},
 	})
 }
 
 func (q *labelQuerier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
-	return q.labels(ctx, hints, ms, q.q.head.LabelNames, func(ls labels.Labels, out []string) []string {
-		ls.Range(func(l labels.Label) { out = append(out, l.Name) })
-		return out
+	return q.labels(ctx, hints, ms, labelSource{
+		index: q.q.head.LabelNames,
+		series: func(ls labels.Labels, out []string) []string {
+			ls.Range(func(l labels.Label) { out = append(out, l.Name) })
+			return out
+		},
+		block: func(b *block.Block) ([]string, error) {
+			names, err := b.LabelNames(ctx, ms...)
+			// Roll-up blocks (read where raw blocks are gone) add their
+			// aggregate label, which no raw series has.
+			return slices.DeleteFunc(names, func(n string) bool { return n == block.RollupLabel }), err
+		},
 	})
 }
 
-// labels answers a label question: from the head's index when there are
-// no matchers and no blocks to read, else from the matching series' labels.
-func (q *labelQuerier) labels(ctx context.Context, hints *storage.LabelHints, ms []*labels.Matcher,
-	fromIndex func() []string, collect func(labels.Labels, []string) []string,
-) ([]string, annotations.Annotations, error) {
+// labelSource answers one label question from each store: the head's
+// index (no matchers), the labels of matching head series, and a block's
+// index.
+type labelSource struct {
+	index  func() []string
+	series func(labels.Labels, []string) []string
+	block  func(*block.Block) ([]string, error)
+}
+
+// labels answers a label question over the querier's range: the head
+// after the boundary, the blocks' indexes before it.
+func (q *labelQuerier) labels(ctx context.Context, hints *storage.LabelHints, ms []*labels.Matcher, src labelSource) ([]string, annotations.Annotations, error) {
 	b := q.q.boundary()
 	var out []string
-	if len(ms) == 0 {
-		if q.maxt >= b {
-			out = fromIndex()
+	if q.maxt >= b {
+		if len(ms) == 0 {
+			out = append(out, src.index()...)
+		} else {
+			series, err := q.q.head.Select(ctx, max(q.mint, b), q.maxt, ms...)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, s := range series {
+				out = src.series(s.Labels, out)
+			}
 		}
-		if q.mint >= b {
-			return limit(out, hints), nil, nil
+	}
+	if q.mint < b && q.q.blocks != nil {
+		all := q.q.blocks.Metas(q.mint, min(q.maxt, b-1))
+		for _, w := range windows(all) {
+			id := w.raw.ULID
+			if !w.hasRaw {
+				id = finestRollup(w.raw, all).ULID
+			}
+			vals, err := withBlock(ctx, q.q, id, src.block)
+			if err != nil {
+				return nil, nil, err
+			}
+			out = append(out, vals...)
 		}
-		// Blocks need a selector: every series has a name.
-		ms = []*labels.Matcher{labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+")}
-	}
-	parts, err := q.q.selectParts(ctx, q.mint, q.maxt, ms, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, p := range parts {
-		out = collect(p.labels, out)
 	}
 	slices.Sort(out)
 	return limit(slices.Compact(out), hints), nil, nil

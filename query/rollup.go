@@ -111,7 +111,7 @@ func finestRollup(w block.Meta, all []block.Meta) block.Meta {
 func (q *Queryable) selectRollup(ctx context.Context, m block.Meta, aggr string, mint, maxt int64, ms []*labels.Matcher) ([]model.ChunkSeries, error) {
 	sel := func(a string) ([]model.ChunkSeries, error) {
 		with := append(ms[:len(ms):len(ms)], labels.MustNewMatcher(labels.MatchEqual, block.RollupLabel, a))
-		series, err := q.withBlock(ctx, m.ULID, func(b *block.Block) ([]model.ChunkSeries, error) {
+		series, err := withBlock(ctx, q, m.ULID, func(b *block.Block) ([]model.ChunkSeries, error) {
 			return b.Select(ctx, mint, maxt, with...)
 		})
 		if err != nil {

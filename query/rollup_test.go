@@ -206,3 +206,19 @@ func TestRollupsWhenRawIsGone(t *testing.T) {
 	requireClose(t, "max_over_time without raw blocks", want, got, 0.01)
 	require.Zero(t, rollupsOnly.opens[block.Resolution1h], "the finest roll-up answers")
 }
+
+// TestLabelsFromRollupOnlyWindows: label questions over windows left with
+// roll-ups only answer the raw series' labels.
+func TestLabelsFromRollupOnlyWindows(t *testing.T) {
+	q, err := NewWithBlocks(emptyHead(t), monthOfBlocks(t, false)).Querier(0, rollupDays*day)
+	require.NoError(t, err)
+	names, _, err := q.LabelNames(context.Background(), nil)
+	require.NoError(t, err)
+	require.Equal(t, []string{"__name__", "job"}, names)
+	vals, _, err := q.LabelValues(context.Background(), "__name__", nil, labels.MustNewMatcher(labels.MatchEqual, "job", "x"))
+	require.NoError(t, err)
+	require.Equal(t, []string{"requests_total", "restarts_total", "rising", "temperature"}, vals)
+	vals, _, err = q.LabelValues(context.Background(), block.RollupLabel, nil)
+	require.NoError(t, err)
+	require.Empty(t, vals)
+}
