@@ -167,7 +167,10 @@ func (s *Shipper) Once(ctx context.Context) error {
 	return errors.Join(uploadErr, s.applyRetention(ctx))
 }
 
-// sealDue seals the closed windows from the oldest not yet sealed.
+// sealDue seals every closed window from the oldest not yet sealed: one
+// snapshot of the head for all of them, then a block for each window that
+// holds data (a head with a stray sample decades old seals two blocks, not
+// every empty window in between).
 func (s *Shipper) sealDue(ctx context.Context) error {
 	bd := s.opts.BlockDuration.Milliseconds()
 	maxT, minT := s.opts.Source.MaxTime(), s.opts.Source.MinTime()
@@ -175,38 +178,74 @@ func (s *Shipper) sealDue(ctx context.Context) error {
 		return nil
 	}
 	start := max(s.sealedBefore, floorDiv(minT, bd)*bd)
-	for w := start; w+bd+s.opts.OutOfOrderWindow.Milliseconds() <= maxT; w += bd {
-		if err := s.seal(ctx, w, w+bd); err != nil {
-			return fmt.Errorf("seal window [%d, %d): %w", w, w+bd, err)
+	// A window is due once the newest sample is the out-of-order window
+	// past its end.
+	end := floorDiv(maxT-s.opts.OutOfOrderWindow.Milliseconds(), bd) * bd
+	if start >= end {
+		return nil
+	}
+	src := s.opts.Source
+	src.HoldCheckpoints(true)
+	src.SealBefore(end)
+	series, err := src.WindowSeries(ctx, start, end-1)
+	if err != nil {
+		return fmt.Errorf("seal windows [%d, %d): %w", start, end, err)
+	}
+	for _, w := range byWindow(series, bd) {
+		if err := s.seal(w.start, w.start+bd, w.series); err != nil {
+			return fmt.Errorf("seal window [%d, %d): %w", w.start, w.start+bd, err)
 		}
 	}
+	if err := s.saveState(end); err != nil {
+		return err
+	}
+	s.sealedBefore = end
 	return nil
 }
 
-// seal writes the block of [mint, maxt) and records the window as sealed.
-func (s *Shipper) seal(ctx context.Context, mint, maxt int64) error {
+// windowSeries are the series of one window.
+type windowSeries struct {
+	start  int64
+	series []model.ChunkSeries
+}
+
+// byWindow splits series (sorted by labels) by the window of their chunks,
+// which never cross a window boundary; each window's list stays sorted.
+func byWindow(series []model.ChunkSeries, bd int64) []windowSeries {
+	index := map[int64]int{}
+	var out []windowSeries
+	for _, s := range series {
+		for i := 0; i < len(s.Chunks); {
+			w := floorDiv(s.Chunks[i].MinT, bd) * bd
+			j := i + 1
+			for j < len(s.Chunks) && floorDiv(s.Chunks[j].MinT, bd)*bd == w {
+				j++
+			}
+			k, ok := index[w]
+			if !ok {
+				k = len(out)
+				index[w] = k
+				out = append(out, windowSeries{start: w})
+			}
+			out[k].series = append(out[k].series, model.ChunkSeries{Labels: s.Labels, Chunks: s.Chunks[i:j]})
+			i = j
+		}
+	}
+	slices.SortFunc(out, func(a, b windowSeries) int { return cmp.Compare(a.start, b.start) })
+	return out
+}
+
+// seal writes the block of one window, to be uploaded.
+func (s *Shipper) seal(mint, maxt int64, series []model.ChunkSeries) error {
 	began := time.Now()
-	src := s.opts.Source
-	src.HoldCheckpoints(true)
-	src.SealBefore(maxt)
-	series, err := src.WindowSeries(ctx, mint, maxt-1)
+	meta, err := Write(s.opts.Dir, mint, maxt, series, WriteOptions{})
 	if err != nil {
 		return err
 	}
-	if len(series) > 0 {
-		meta, err := Write(s.opts.Dir, mint, maxt, series, WriteOptions{})
-		if err != nil {
-			return err
-		}
-		s.metrics.pending.Inc()
-		s.metrics.sealed.Inc()
-		s.log.Info("sealed block", "ulid", meta.ULID, "mint", mint, "maxt", maxt,
-			"series", meta.Stats.NumSeries, "samples", meta.Stats.NumSamples, "duration", time.Since(began))
-	}
-	if err := s.saveState(maxt); err != nil {
-		return err
-	}
-	s.sealedBefore = maxt
+	s.metrics.pending.Inc()
+	s.metrics.sealed.Inc()
+	s.log.Info("sealed block", "ulid", meta.ULID, "mint", mint, "maxt", maxt,
+		"series", meta.Stats.NumSeries, "samples", meta.Stats.NumSamples, "duration", time.Since(began))
 	return nil
 }
 

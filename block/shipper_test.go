@@ -276,6 +276,21 @@ func TestShipperFinishesInterruptedUpload(t *testing.T) {
 	require.Len(t, f.store.AllMetas(), 1, "the block is in the bucket once")
 }
 
+// TestShipperSkipsEmptyWindows: a stray sample decades before the rest
+// seals one block for its window and one for the recent data, without
+// visiting the empty windows between.
+func TestShipperSkipsEmptyWindows(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.write(t, 0, time.Minute)
+	recent := 20 * 365 * 24 * time.Hour
+	f.write(t, recent, recent+5*time.Hour)
+	require.NoError(t, f.shipper.Once(ctx))
+	got := f.bucketSamples(t)
+	require.Equal(t, map[int64]int{0: 2, recent.Milliseconds(): 240}, got)
+	require.Equal(t, (recent + win).Milliseconds(), f.head.SealedBefore())
+}
+
 func TestShipperRemovesHalfWrittenBlocks(t *testing.T) {
 	f := newFixture(t)
 	f.close()
