@@ -18,7 +18,8 @@ var errAlreadyStored = errors.New("sample already stored")
 // safe for concurrent use; take one per request. Refs it returns are valid
 // for the whole head, not only this appender.
 type Appender struct {
-	h *Head
+	h  *Head
+	id uint64 // marks the series this batch created (memSeries.createdBy)
 	// The buffers come from the head's pool on first use and go back at
 	// Commit or Rollback, so a request costs no fresh buffers; the appender
 	// may be used again after either.
@@ -52,6 +53,9 @@ func (h *Head) Appender() *Appender {
 func (a *Appender) use() {
 	if a.appendBufs == nil {
 		a.appendBufs = a.h.bufPool.Get().(*appendBufs)
+		// Each batch has its own id: series a rolled-back batch created
+		// are not this batch's to log.
+		a.id = a.h.appenderIDs.Add(1)
 	}
 }
 
@@ -92,9 +96,18 @@ func (a *Appender) lookup(ref model.SeriesRef, lset labels.Labels) (*memSeries, 
 	}
 	s, created := a.h.getOrCreate(model.Hash(lset), lset)
 	if created {
-		a.created = append(a.created, s)
+		a.noteCreated(s)
 	}
 	return s, nil
+}
+
+// noteCreated records a series this batch created: its commit logs the
+// series record.
+func (a *Appender) noteCreated(s *memSeries) {
+	s.mu.Lock()
+	s.createdBy = a.id
+	s.mu.Unlock()
+	a.created = append(a.created, s)
 }
 
 // AppendExemplar keeps an exemplar for the series with ref (or lset).
@@ -215,9 +228,9 @@ func (a *Appender) encode() [][]byte {
 			continue
 		}
 		s.mu.Lock()
-		logged := s.logged
+		logged, mine := s.logged, s.createdBy == a.id
 		s.mu.Unlock()
-		if !logged && !a.isCreated(s) {
+		if !logged && !mine {
 			a.series = append(a.series, seriesRecord{Ref: s.ref, Labels: a.h.syms.labels(s.lset, &a.scratch)})
 		}
 	}
@@ -266,7 +279,7 @@ func (a *Appender) resolveRemoved() {
 		lset := a.h.syms.labels(s.lset, &a.scratch)
 		ns, created := a.h.getOrCreate(model.Hash(lset), lset)
 		if created {
-			a.created = append(a.created, ns)
+			a.noteCreated(ns)
 		}
 		for j := i; j < len(a.samples); j++ {
 			if a.samples[j].s == s {
@@ -274,15 +287,6 @@ func (a *Appender) resolveRemoved() {
 			}
 		}
 	}
-}
-
-func (a *Appender) isCreated(s *memSeries) bool {
-	for _, c := range a.created {
-		if c == s {
-			return true
-		}
-	}
-	return false
 }
 
 // apply puts the logged data into memory. Consecutive samples of one series

@@ -28,11 +28,12 @@ type Head struct {
 	metrics *metrics
 
 	nextRef       atomic.Uint64
-	maxTime       atomic.Int64 // newest in-order timestamp in the head
-	minTime       atomic.Int64 // the head holds every sample it took from here on; see MinTime
-	minValidTime  atomic.Int64 // samples older than this were released or are refused
-	sealedBefore  atomic.Int64 // samples older than this are in a sealed block: refused
-	shippedBefore atomic.Int64 // samples older than this are uploaded: retention may release them
+	appenderIDs   atomic.Uint64 // hands out Appender.id
+	maxTime       atomic.Int64  // newest in-order timestamp in the head
+	minTime       atomic.Int64  // the head holds every sample it took from here on; see MinTime
+	minValidTime  atomic.Int64  // samples older than this were released or are refused
+	sealedBefore  atomic.Int64  // samples older than this are in a sealed block: refused
+	shippedBefore atomic.Int64  // samples older than this are uploaded: retention may release them
 
 	checkpointHold atomic.Bool // set while a sealed block waits for its upload
 

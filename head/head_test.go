@@ -377,3 +377,19 @@ func TestCheckpointKeepsSeriesWithoutData(t *testing.T) {
 	require.NoError(t, h.Append(lset, 100_000, 2))
 	requireSamples(t, []model.Sample{{T: 100_000, V: 2}}, mustRange(t, reopen(t, h), lset))
 }
+
+// TestSeriesOfRolledBackBatchIsLogged: a series created by a batch that was
+// rolled back is logged by the next batch that uses it, even on the same
+// appender, so its samples survive a restart.
+func TestSeriesOfRolledBackBatchIsLogged(t *testing.T) {
+	h := openTest(t, nil)
+	lset := labels.FromStrings("__name__", "x")
+	app := h.Appender()
+	_, err := app.Append(0, lset, 1000, 1)
+	require.NoError(t, err)
+	require.NoError(t, app.Rollback())
+	_, err = app.Append(0, lset, 2000, 2)
+	require.NoError(t, err)
+	require.NoError(t, app.Commit())
+	requireSamples(t, []model.Sample{{T: 2000, V: 2}}, mustRange(t, reopen(t, h), lset))
+}

@@ -24,18 +24,21 @@ type memSeries struct {
 	hash uint64
 	lset []uint32 // symbol pairs; immutable
 
-	mu      sync.Mutex
-	chunks  []*memChunk    // guarded by mu; sorted by time, non-overlapping
-	ooo     []model.Sample // guarded by mu; out-of-order samples, sorted by T, older than maxT
-	maxT    int64          // guarded by mu; newest in-order timestamp (valid when len(chunks) > 0)
-	lastV   float64        // guarded by mu; value at maxT
-	logged  bool           // guarded by mu; the series record is in the WAL
-	removed bool           // guarded by mu; dropped by retention, no longer in the maps
+	mu     sync.Mutex
+	chunks []*memChunk    // guarded by mu; sorted by time, non-overlapping
+	ooo    []model.Sample // guarded by mu; out-of-order samples, sorted by T, older than maxT
+	maxT   int64          // guarded by mu; newest in-order timestamp (valid when len(chunks) > 0)
+	lastV  float64        // guarded by mu; value at maxT
 	// lastAppend is the head time (newest timestamp seen by the head) when
 	// the series last received a sample; series silent for a whole window
 	// are dropped by retention.
 	lastAppend int64         // guarded by mu
 	exemplars  *exemplarRing // guarded by mu; nil until the first exemplar
+	// createdBy is the id of the appender batch that created the series;
+	// until the series is logged, that batch's commit writes its record.
+	createdBy uint64 // guarded by mu
+	logged    bool   // guarded by mu; the series record is in the WAL
+	removed   bool   // guarded by mu; dropped by retention, no longer in the maps
 }
 
 func newMemSeries(ref model.SeriesRef, hash uint64, lset []uint32) *memSeries {
