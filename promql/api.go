@@ -201,26 +201,9 @@ func (a *API) instantQuery(r *http.Request) (any, *apiError) {
 }
 
 func (a *API) rangeQuery(r *http.Request) (any, *apiError) {
-	start, aerr := requiredTime(r, "start")
+	rs, aerr := rangeParams(r)
 	if aerr != nil {
 		return nil, aerr
-	}
-	end, aerr := requiredTime(r, "end")
-	if aerr != nil {
-		return nil, aerr
-	}
-	if end < start {
-		return nil, badData("invalid parameter \"end\": end timestamp must not be before start time")
-	}
-	step, err := parseDuration(r.FormValue("step"))
-	if err != nil {
-		return nil, badData("invalid parameter \"step\": %v", err)
-	}
-	if step <= 0 {
-		return nil, badData("zero or negative query resolution step widths are not accepted. Try a positive integer")
-	}
-	if float64(end-start)/float64(step.Milliseconds()) > maxPoints {
-		return nil, badData("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
 	}
 	opts, aerr := queryOpts(r)
 	if aerr != nil {
@@ -232,7 +215,8 @@ func (a *API) rangeQuery(r *http.Request) (any, *apiError) {
 	}
 	defer cancel()
 	qs := r.FormValue("query")
-	q, err := a.opts.Engine.NewRangeQuery(ctx, a.opts.Queryable, opts, qs, time.UnixMilli(start), time.UnixMilli(end), step)
+	q, err := a.opts.Engine.NewRangeQuery(ctx, a.opts.Queryable, opts, qs,
+		time.UnixMilli(rs.start), time.UnixMilli(rs.end), time.Duration(rs.step)*time.Millisecond)
 	if err != nil {
 		return nil, a.prepareError(err)
 	}

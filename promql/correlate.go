@@ -34,38 +34,6 @@ type grid struct {
 	vals   []float64
 }
 
-// rangeSpec is the start, end and step of an analytics request, in ms.
-type rangeSpec struct{ start, end, step int64 }
-
-// points is the number of steps of the grid.
-func (s rangeSpec) points() int { return int((s.end-s.start)/s.step) + 1 }
-
-// rangeParams reads start, end and step with the checks of query_range.
-func rangeParams(r *http.Request) (rangeSpec, *apiError) {
-	start, aerr := requiredTime(r, "start")
-	if aerr != nil {
-		return rangeSpec{}, aerr
-	}
-	end, aerr := requiredTime(r, "end")
-	if aerr != nil {
-		return rangeSpec{}, aerr
-	}
-	if end < start {
-		return rangeSpec{}, badData("invalid parameter \"end\": end timestamp must not be before start time")
-	}
-	step, err := parseDuration(r.FormValue("step"))
-	if err != nil {
-		return rangeSpec{}, badData("invalid parameter \"step\": %v", err)
-	}
-	if step.Milliseconds() <= 0 {
-		return rangeSpec{}, badData("invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer")
-	}
-	if float64(end-start)/float64(step.Milliseconds()) > maxPoints {
-		return rangeSpec{}, badData("invalid parameter \"step\": exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
-	}
-	return rangeSpec{start, end, step.Milliseconds()}, nil
-}
-
 // intParam reads an integer parameter in [lo, hi], def when absent.
 func intParam(r *http.Request, name string, def, lo, hi int) (int, *apiError) {
 	v := r.FormValue(name)

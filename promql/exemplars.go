@@ -22,29 +22,21 @@ type ExemplarQuerier interface {
 type exemplarsJSON []model.SeriesExemplars
 
 func (e exemplarsJSON) MarshalJSON() ([]byte, error) {
-	b := []byte{'['}
-	for i, se := range e {
-		if i > 0 {
-			b = append(b, ',')
-		}
+	return appendList(nil, e, func(b []byte, se model.SeriesExemplars) []byte {
 		b = append(b, `{"seriesLabels":`...)
 		b = appendLabels(b, se.Labels)
-		b = append(b, `,"exemplars":[`...)
-		for j, ex := range se.Exemplars {
-			if j > 0 {
-				b = append(b, ',')
-			}
+		b = append(b, `,"exemplars":`...)
+		b = appendList(b, se.Exemplars, func(b []byte, ex model.Exemplar) []byte {
 			b = append(b, `{"labels":`...)
 			b = appendLabels(b, ex.Labels)
 			b = append(b, `,"value":"`...)
 			b = appendFloat(b, ex.V)
 			b = append(b, `","timestamp":`...)
 			b = appendTimestamp(b, ex.T)
-			b = append(b, '}')
-		}
-		b = append(b, "]}"...)
-	}
-	return append(b, ']'), nil
+			return append(b, '}')
+		})
+		return append(b, '}')
+	}), nil
 }
 
 // queryExemplars answers /api/v1/query_exemplars: the exemplars of every

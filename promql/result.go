@@ -31,26 +31,24 @@ func appendValue(b []byte, v parser.Value) []byte {
 		b = strconv.AppendQuote(b, v.V)
 		return append(b, ']')
 	case upstream.Vector:
-		b = append(b, '[')
-		for i, s := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendSample(b, s)
-		}
-		return append(b, ']')
+		return appendList(b, v, appendSample)
 	case upstream.Matrix:
-		b = append(b, '[')
-		for i, s := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendSeries(b, s)
-		}
-		return append(b, ']')
+		return appendList(b, v, appendSeries)
 	default:
 		return append(b, "[]"...)
 	}
+}
+
+// appendList writes items as a JSON array, each with appendItem.
+func appendList[T any](b []byte, items []T, appendItem func([]byte, T) []byte) []byte {
+	b = append(b, '[')
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendItem(b, it)
+	}
+	return append(b, ']')
 }
 
 func appendSample(b []byte, s upstream.Sample) []byte {
