@@ -73,13 +73,7 @@ func Delete(ctx context.Context, bkt objstore.Bucket, id ulid.ULID) error {
 	if err := bkt.Delete(ctx, metaName); err != nil && !bkt.IsObjNotFoundErr(err) {
 		return fmt.Errorf("delete %s: %w", metaName, err)
 	}
-	var names []string
-	err := bkt.Iter(ctx, id.String()+"/", func(name string) error {
-		if !strings.HasSuffix(name, "/") {
-			names = append(names, name)
-		}
-		return nil
-	}, objstore.WithRecursiveIter())
+	names, err := objects(ctx, bkt, id)
 	if err != nil {
 		return fmt.Errorf("delete %s: list: %w", id, err)
 	}
@@ -91,9 +85,8 @@ func Delete(ctx context.Context, bkt objstore.Bucket, id ulid.ULID) error {
 	return nil
 }
 
-// download copies every object of block id from bkt into the directory dst,
-// meta.json last, and reports each file's size to count.
-func download(ctx context.Context, bkt objstore.BucketReader, id ulid.ULID, dst string, count func(int64)) error {
+// objects lists every object of block id in bkt.
+func objects(ctx context.Context, bkt objstore.BucketReader, id ulid.ULID) ([]string, error) {
 	var names []string
 	err := bkt.Iter(ctx, id.String()+"/", func(name string) error {
 		if !strings.HasSuffix(name, "/") {
@@ -101,6 +94,13 @@ func download(ctx context.Context, bkt objstore.BucketReader, id ulid.ULID, dst 
 		}
 		return nil
 	}, objstore.WithRecursiveIter())
+	return names, err
+}
+
+// download copies every object of block id from bkt into the directory dst,
+// meta.json last, and reports each file's size to count.
+func download(ctx context.Context, bkt objstore.BucketReader, id ulid.ULID, dst string, count func(int64)) error {
+	names, err := objects(ctx, bkt, id)
 	if err != nil {
 		return fmt.Errorf("list: %w", err)
 	}

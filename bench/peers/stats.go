@@ -21,19 +21,6 @@ func median(ds []time.Duration) time.Duration {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-// percentile is the nearest-rank p-th percentile of ds (p in [0, 100]); 0 for
-// none. ds is not modified.
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	rank := int(math.Ceil(p / 100 * float64(len(s))))
-	rank = min(max(rank, 1), len(s))
-	return s[rank-1]
-}
-
 // geomean is the geometric mean of the positive values of xs, and how many
 // there were; NaN for none.
 func geomean(xs []float64) (float64, int) {
