@@ -188,7 +188,7 @@ func TestDownsampleProperties(t *testing.T) {
 			gotN += p.V
 			gotSum += got[AggrSum][i].V
 			gotLo, gotHi = min(gotLo, got[AggrMin][i].V), max(gotHi, got[AggrMax][i].V)
-			if k := floorDiv(p.T, res); i > 0 && floorDiv(got[AggrCount][i-1].T, res) >= k {
+			if k := model.FloorDiv(p.T, res); i > 0 && model.FloorDiv(got[AggrCount][i-1].T, res) >= k {
 				t.Fatalf("res %d: two points in interval %d", res, k)
 			}
 		}

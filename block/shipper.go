@@ -177,10 +177,10 @@ func (s *Shipper) sealDue(ctx context.Context) error {
 	if maxT == math.MinInt64 || minT == math.MaxInt64 {
 		return nil
 	}
-	start := max(s.sealedBefore, floorDiv(minT, bd)*bd)
+	start := max(s.sealedBefore, model.FloorDiv(minT, bd)*bd)
 	// A window is due once the newest sample is the out-of-order window
 	// past its end.
-	end := floorDiv(maxT-s.opts.OutOfOrderWindow.Milliseconds(), bd) * bd
+	end := model.FloorDiv(maxT-s.opts.OutOfOrderWindow.Milliseconds(), bd) * bd
 	if start >= end {
 		return nil
 	}
@@ -216,9 +216,9 @@ func byWindow(series []model.ChunkSeries, bd int64) []windowSeries {
 	var out []windowSeries
 	for _, s := range series {
 		for i := 0; i < len(s.Chunks); {
-			w := floorDiv(s.Chunks[i].MinT, bd) * bd
+			w := model.FloorDiv(s.Chunks[i].MinT, bd) * bd
 			j := i + 1
-			for j < len(s.Chunks) && floorDiv(s.Chunks[j].MinT, bd)*bd == w {
+			for j < len(s.Chunks) && model.FloorDiv(s.Chunks[j].MinT, bd)*bd == w {
 				j++
 			}
 			k, ok := index[w]
@@ -396,12 +396,4 @@ func (s *Shipper) saveState(sealedBefore int64) error {
 		return fmt.Errorf("replace shipper state: %w", err)
 	}
 	return syncPath(s.opts.Dir)
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }

@@ -12,34 +12,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 )
-
-// lookGoTool finds a program on PATH or in the Go bin directory, where
-// `go install` puts it.
-func lookGoTool(t *testing.T, name, pkg string) string {
-	if path, err := exec.LookPath(name); err == nil {
-		return path
-	}
-	gobin := os.Getenv("GOBIN")
-	if gobin == "" {
-		out, err := exec.Command("go", "env", "GOPATH").Output()
-		require.NoError(t, err)
-		gobin = filepath.Join(strings.TrimSpace(string(out)), "bin")
-	}
-	path := filepath.Join(gobin, name)
-	if _, err := os.Stat(path); err != nil {
-		requireOrSkip(t, "%s is not installed (go install %s): %v", name, pkg, err)
-	}
-	return path
-}
 
 // fakeServiceAccount returns a service-account key whose token endpoint is
 // a local server handing out a fixed token: the GCS client signs in as it

@@ -46,6 +46,25 @@ func requireOrSkip(t *testing.T, format string, args ...any) {
 	t.Skipf(format, args...)
 }
 
+// lookGoTool finds a program on PATH or in the Go bin directory, where
+// `go install` puts it.
+func lookGoTool(t *testing.T, name, pkg string) string {
+	if path, err := exec.LookPath(name); err == nil {
+		return path
+	}
+	gobin := os.Getenv("GOBIN")
+	if gobin == "" {
+		out, err := exec.Command("go", "env", "GOPATH").Output()
+		require.NoError(t, err)
+		gobin = filepath.Join(strings.TrimSpace(string(out)), "bin")
+	}
+	path := filepath.Join(gobin, name)
+	if _, err := os.Stat(path); err != nil {
+		requireOrSkip(t, "%s is not installed (go install %s): %v", name, pkg, err)
+	}
+	return path
+}
+
 // build holds the gorilla-remote binary built once for the test run.
 var build struct {
 	once sync.Once

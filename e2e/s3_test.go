@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -37,27 +36,8 @@ type s3Server struct {
 	proc     *process
 }
 
-// lookVersitygw finds versitygw on PATH or in the Go bin directory, where
-// `go install github.com/versity/versitygw/cmd/versitygw@v1.8.0` puts it.
-func lookVersitygw(t *testing.T) string {
-	if path, err := exec.LookPath("versitygw"); err == nil {
-		return path
-	}
-	gobin := os.Getenv("GOBIN")
-	if gobin == "" {
-		out, err := exec.Command("go", "env", "GOPATH").Output()
-		require.NoError(t, err)
-		gobin = filepath.Join(string(out[:len(out)-1]), "bin")
-	}
-	path := filepath.Join(gobin, "versitygw")
-	if _, err := os.Stat(path); err != nil {
-		requireOrSkip(t, "versitygw is not installed (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0): %v", err)
-	}
-	return path
-}
-
 func newS3Server(t *testing.T) *s3Server {
-	s := &s3Server{bin: lookVersitygw(t), dir: t.TempDir(), port: freePort(t)}
+	s := &s3Server{bin: lookGoTool(t, "versitygw", "github.com/versity/versitygw/cmd/versitygw@v1.8.0"), dir: t.TempDir(), port: freePort(t)}
 	require.NoError(t, os.MkdirAll(filepath.Join(s.dir, s3Bucket), 0o755))
 	s.start(t)
 	return s

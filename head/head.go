@@ -183,7 +183,7 @@ func (h *Head) currentAppendOpts() appendOpts {
 // closedWindow returns the newest block window that is closed at head time
 // t: its end plus the out-of-order window lies at or before t.
 func (h *Head) closedWindow(t int64) int64 {
-	return floorDiv(t-h.appOpts.oooWindow, h.appOpts.blockDuration) - 1
+	return model.FloorDiv(t-h.appOpts.oooWindow, h.appOpts.blockDuration) - 1
 }
 
 // releaseBound is the time before which retention releases data when the

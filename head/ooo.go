@@ -17,8 +17,8 @@ import (
 // s.mu.
 func (s *memSeries) mergeOOO(blockDuration int64) {
 	for len(s.ooo) > 0 {
-		w := floorDiv(s.ooo[0].T, blockDuration)
-		n := sort.Search(len(s.ooo), func(i int) bool { return floorDiv(s.ooo[i].T, blockDuration) > w })
+		w := model.FloorDiv(s.ooo[0].T, blockDuration)
+		n := sort.Search(len(s.ooo), func(i int) bool { return model.FloorDiv(s.ooo[i].T, blockDuration) > w })
 		s.mergeWindow(w, s.ooo[:n])
 		s.ooo = s.ooo[n:]
 	}

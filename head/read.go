@@ -104,7 +104,7 @@ func (s *Series) Chunks(blockDuration int64) []ChunkMeta {
 		if err != nil {
 			continue
 		}
-		ms.chunks = append(ms.chunks, &memChunk{chunk: cc, mint: c.MinT, maxt: c.MaxT, window: floorDiv(c.MinT, blockDuration)})
+		ms.chunks = append(ms.chunks, &memChunk{chunk: cc, mint: c.MinT, maxt: c.MaxT, window: model.FloorDiv(c.MinT, blockDuration)})
 	}
 	ms.mergeOOO(blockDuration)
 	out := make([]ChunkMeta, len(ms.chunks))

@@ -53,15 +53,6 @@ type appendOpts struct {
 	oooCompactAt  int   // merge the out-of-order buffer into chunks at this size
 }
 
-// floorDiv returns floor(t / d) for d > 0, also for negative t.
-func floorDiv(t, d int64) int64 {
-	q := t / d
-	if t%d != 0 && t < 0 {
-		q--
-	}
-	return q
-}
-
 // check reports whether t, v could be appended now: nil for a new sample,
 // errAlreadyStored for an exact retry, or a typed error. It does not change
 // the series. The caller holds s.mu.
@@ -116,7 +107,7 @@ func (s *memSeries) append(t int64, v float64, o *appendOpts) error {
 // appendInOrder appends a sample newer than every stored one, cutting a new
 // chunk at a block-window boundary or when the open chunk is full.
 func (s *memSeries) appendInOrder(t int64, v float64, blockDuration int64) {
-	w := floorDiv(t, blockDuration)
+	w := model.FloorDiv(t, blockDuration)
 	var c *memChunk
 	if n := len(s.chunks); n > 0 {
 		c = s.chunks[n-1]

@@ -43,7 +43,7 @@ func (q *Queryable) boundary() int64 {
 		return math.MaxInt64
 	}
 	bd := q.head.BlockDuration()
-	floor := floorDiv(minT, bd) * bd
+	floor := model.FloorDiv(minT, bd) * bd
 	if floor == minT {
 		return floor
 	}
@@ -310,12 +310,4 @@ func (c *concatIterator) AtHistogram(h *histogram.Histogram) (int64, *histogram.
 
 func (c *concatIterator) AtFloatHistogram(h *histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
 	return c.cur().AtFloatHistogram(h)
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }
