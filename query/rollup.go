@@ -109,31 +109,28 @@ func finestRollup(w block.Meta, all []block.Meta) block.Meta {
 // selectRollup reads the aggregate aggr of the series matching ms from a
 // roll-up block, as series with their raw labels.
 func (q *Queryable) selectRollup(ctx context.Context, m block.Meta, aggr string, mint, maxt int64, ms []*labels.Matcher) ([]model.ChunkSeries, error) {
-	sel := func(a string) ([]model.ChunkSeries, error) {
-		with := append(ms[:len(ms):len(ms)], labels.MustNewMatcher(labels.MatchEqual, block.RollupLabel, a))
-		series, err := withBlock(ctx, q, m.ULID, func(b *block.Block) ([]model.ChunkSeries, error) {
-			return b.Select(ctx, mint, maxt, with...)
-		})
+	return withBlock(ctx, q, m.ULID, func(b *block.Block) ([]model.ChunkSeries, error) {
+		sel := func(a string) ([]model.ChunkSeries, error) {
+			with := append(ms[:len(ms):len(ms)], labels.MustNewMatcher(labels.MatchEqual, block.RollupLabel, a))
+			series, err := b.Select(ctx, mint, maxt, with...)
+			for i := range series {
+				series[i].Labels = withoutRollupLabel(series[i].Labels)
+			}
+			return series, err
+		}
+		if aggr != aggrAvg {
+			return sel(aggr)
+		}
+		sums, err := sel(block.AggrSum)
 		if err != nil {
 			return nil, err
 		}
-		for i := range series {
-			series[i].Labels = withoutRollupLabel(series[i].Labels)
+		counts, err := sel(block.AggrCount)
+		if err != nil {
+			return nil, err
 		}
-		return series, nil
-	}
-	if aggr != aggrAvg {
-		return sel(aggr)
-	}
-	sums, err := sel(block.AggrSum)
-	if err != nil {
-		return nil, err
-	}
-	counts, err := sel(block.AggrCount)
-	if err != nil {
-		return nil, err
-	}
-	return averages(sums, counts)
+		return averages(sums, counts)
+	})
 }
 
 func withoutRollupLabel(ls labels.Labels) labels.Labels {
