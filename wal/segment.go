@@ -129,7 +129,7 @@ func checkGaps(dir string, upTo int, segs []int) error {
 	if upTo >= 0 {
 		covered = fmt.Sprintf("the checkpoint covers segments up to %d", upTo)
 	}
-	return fmt.Errorf("%w: segments %d..%d missing from %s (%s); start with repair to accept the loss",
+	return fmt.Errorf("%w: segments %d..%d missing from %s (%s): their records are lost",
 		ErrMissingSegment, g[0].first, g[0].last, dir, covered)
 }
 

@@ -48,9 +48,10 @@ type WAL struct {
 	lostSeg   int   // the segment a failure left, for the next Recovery
 	lostAcked int64 // acknowledged bytes cut back since the last Recovery
 	// Guarded by segMu.
-	segSynced  int64        // offset of seg covered by its last good fsync
-	syncFailed bool         // an fsync of seg failed: what is past segSynced is in doubt
-	segEnd     atomic.Int64 // segSize, for fsyncs running beside the leader
+	segSynced  int64 // offset of seg covered by its last good fsync
+	syncFailed bool  // an fsync of seg failed: what is past segSynced is in doubt
+
+	segEnd atomic.Int64 // segSize, for fsyncs running beside the leader
 
 	written    atomic.Uint64 // bytes written to segments since Open
 	synced     atomic.Uint64 // value of written covered by the last fsync
@@ -132,9 +133,9 @@ func Open(dir string, opts Options) (*WAL, error) {
 	return w, nil
 }
 
-// checkSegments checks and repairs the segments of dir after the newest
-// checkpoint, up to upTo (-1 for none), as Open describes, and returns
-// them.
+// checkSegments checks and repairs the segments of dir that follow the
+// newest checkpoint, which covers segments up to upTo (-1 for none), as
+// Open describes, and returns them.
 func checkSegments(dir string, upTo int, opts Options) ([]int, error) {
 	segs, err := listSegments(dir)
 	if err != nil {
