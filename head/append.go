@@ -185,7 +185,7 @@ func (a *Appender) Commit() error {
 	sealed := a.dropSealed()
 	recs := a.encode()
 	if err := h.wal.Log(recs...); err != nil {
-		return fmt.Errorf("write WAL: %w", err)
+		return walWriteError(err)
 	}
 	a.apply()
 	if sealed > 0 {

@@ -54,6 +54,7 @@ type Head struct {
 	closeOnce sync.Once
 	closing   chan struct{}
 	loopDone  chan struct{}
+	walDone   chan struct{} // closed when watchWAL has returned
 	closed    atomic.Bool
 }
 
@@ -78,6 +79,7 @@ func Open(opts Options) (*Head, error) {
 		meta:     map[string]model.Metadata{},
 		closing:  make(chan struct{}),
 		loopDone: make(chan struct{}),
+		walDone:  make(chan struct{}),
 	}
 	h.bufPool.New = func() any { return &appendBufs{} }
 	h.maxTime.Store(math.MinInt64)
@@ -102,6 +104,8 @@ func Open(opts Options) (*Head, error) {
 	if err := h.replay(dir); err != nil {
 		return nil, errors.Join(fmt.Errorf("replay WAL: %w", err), h.wal.Close())
 	}
+	h.metrics.registerWAL(h.wal)
+	go h.watchWAL()
 	if mt := h.maxTime.Load(); mt != math.MinInt64 {
 		h.checkpointWindow = h.closedWindow(mt)
 		h.Truncate(h.releaseBound(mt))
@@ -114,13 +118,15 @@ func Open(opts Options) (*Head, error) {
 	return h, nil
 }
 
-// Close stops background work and closes the WAL (flushing and syncing it).
+// Close stops background work (maintenance, WAL recovery) and closes the
+// WAL (flushing and syncing it).
 // Commits after Close fail with ErrClosed. Close is idempotent.
 func (h *Head) Close() error {
 	var err error
 	h.closeOnce.Do(func() {
 		close(h.closing)
 		<-h.loopDone
+		<-h.walDone
 		h.commitMu.Lock()
 		h.closed.Store(true)
 		h.commitMu.Unlock()

@@ -44,7 +44,8 @@ type Options struct {
 	// (see SealBefore and SetShipped): retention then releases only data
 	// the shipper reported uploaded.
 	Shipping bool
-	// WAL configures the write-ahead log (segment size, fsync policy).
+	// WAL configures the write-ahead log (segment size, fsync policy, and
+	// Repair to start on a damaged WAL: see wal.Options).
 	WAL wal.Options
 	// Logger receives progress and warnings. Default: discard.
 	Logger *slog.Logger

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gorilla-remote/gorilla-remote/wal"
 )
 
 // Stats summarises what the head holds.
@@ -92,6 +94,33 @@ func newMetrics(h *Head, reg prometheus.Registerer) *metrics {
 		}
 	}
 	return m
+}
+
+// registerWAL adds the metrics of the WAL's health, once it is open.
+func (m *metrics) registerWAL(w *wal.WAL) {
+	cs := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gorilla_wal_unavailable",
+			Help: "1 while the WAL cannot write (a full disk, a failed fsync) and commits are refused, else 0.",
+		}, func() float64 {
+			if errors.Is(w.Err(), wal.ErrUnavailable) {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gorilla_wal_failures_total", Help: "Times the WAL became unavailable after a failed write or fsync.",
+		}, func() float64 { return float64(w.Stats().Failures) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gorilla_wal_recoveries_total", Help: "Times the WAL wrote again after being unavailable.",
+		}, func() float64 { return float64(w.Stats().Recoveries) }),
+	}
+	m.cs = append(m.cs, cs...)
+	if m.reg != nil {
+		for _, c := range cs {
+			m.reg.MustRegister(c)
+		}
+	}
 }
 
 func (m *metrics) unregister() {

@@ -70,10 +70,10 @@ func (h *writeHandler) store(st *writeState) (appendResult, *httpError) {
 }
 
 // storeError maps a store error that ends the request to its status: 503
-// when the store is closing (the sender should retry elsewhere or later),
-// 500 otherwise.
+// when the store is closing or its WAL cannot write for now (a full disk:
+// the sender should retry elsewhere or later), 500 otherwise.
 func storeError(op string, err error) *httpError {
-	if errors.Is(err, head.ErrClosed) {
+	if errors.Is(err, head.ErrClosed) || errors.Is(err, head.ErrUnavailable) {
 		return errorf(http.StatusServiceUnavailable, "%s: store unavailable: %v", op, err)
 	}
 	if errors.Is(err, head.ErrOutOfWindow) {

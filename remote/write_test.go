@@ -191,6 +191,7 @@ func TestWriteStoreErrors(t *testing.T) {
 		"closed":          {appendErr: head.ErrClosed, code: http.StatusServiceUnavailable},
 		"other":           {appendErr: errString, code: http.StatusInternalServerError},
 		"commit closed":   {commitErr: head.ErrClosed, code: http.StatusServiceUnavailable},
+		"WAL unavailable": {commitErr: errWrap(head.ErrUnavailable), code: http.StatusServiceUnavailable},
 		"commit failed":   {commitErr: errString, code: http.StatusInternalServerError},
 		"wrapped in call": {appendErr: errWrap(head.ErrOutOfWindow), code: http.StatusBadRequest, stored: 1},
 	} {

@@ -157,7 +157,8 @@ func LastCheckpoint(dir string) (path string, upTo int, err error) {
 }
 
 // NewCheckpointReader returns a Reader over all segments of the checkpoint
-// directory at path, as returned by LastCheckpoint.
+// directory at path, as returned by LastCheckpoint. They must run from
+// segment 0 without a gap, or the error matches ErrMissingSegment.
 func NewCheckpointReader(path string) (*Reader, error) {
 	segs, err := listSegments(path)
 	if err != nil {
@@ -166,7 +167,7 @@ func NewCheckpointReader(path string) (*Reader, error) {
 	if len(segs) == 0 {
 		return &Reader{dir: path}, nil
 	}
-	return NewReader(path, segs[0], segs[len(segs)-1])
+	return NewReader(path, 0, segs[len(segs)-1])
 }
 
 // segmentWriter writes the records of a checkpoint, one caller at a time,

@@ -26,11 +26,26 @@
 //	w, err := wal.Open(dir, wal.Options{Fsync: wal.FsyncInterval})
 //	...
 //	if err := w.Log(rec1, rec2); err != nil { // both written, adjacent
-//		return err // after an I/O error the WAL refuses everything
+//		return err // after an I/O error: ErrUnavailable until Recover
 //	}
 //	defer w.Close()
 //
-// Replaying, after Open has repaired the tail of the last segment:
+// Recovering from a full disk or a failed fsync, in the owner's goroutine:
+//
+//	<-w.Failed()
+//	for {
+//		rec, err := w.Recover() // cuts the torn tail, starts a new segment
+//		if err == nil {
+//			if rec.AckedBytesCut > 0 {
+//				// checkpoint from memory: see Recovery
+//			}
+//			break
+//		}
+//		time.Sleep(backoff)
+//	}
+//
+// Replaying, after Open has repaired the last segment (and, with
+// Options.Repair, every segment):
 //
 //	path, upTo, err := wal.LastCheckpoint(dir)
 //	if err == nil {

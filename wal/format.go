@@ -46,6 +46,18 @@ var (
 	// ErrNoCheckpoint is returned by LastCheckpoint when the directory holds
 	// no completed checkpoint.
 	ErrNoCheckpoint = errors.New("wal: no checkpoint")
+
+	// ErrMissingSegment is matched by the errors of Open, NewReader and
+	// NewCheckpointReader for a segment that should be there and is not:
+	// a gap between segments, a first segment after the one the newest
+	// checkpoint (or, without one, segment 0) leaves off at, or a
+	// checkpoint not starting at its segment 0. Its records are lost;
+	// Options.Repair accepts that and goes on.
+	ErrMissingSegment = errors.New("wal: missing segment")
+
+	// ErrUnavailable is matched by every *UnavailableError: the error of
+	// Log, Cut and Sync while the WAL cannot write.
+	ErrUnavailable = errors.New("wal: unavailable")
 )
 
 // CorruptionError reports a record that cannot be read back: a torn or

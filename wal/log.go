@@ -10,6 +10,15 @@ import (
 // that memory for nothing.
 const maxSpare = 16 << 20
 
+// failedBatch is a run of Log calls, by sequence number, whose records a
+// failure kept from being written. It is kept until each of those calls
+// has read its error, whatever happened to the WAL since.
+type failedBatch struct {
+	from, to uint64 // sequence numbers of the calls, inclusive
+	left     uint64 // calls that have not read err yet
+	err      error
+}
+
 // Log appends recs, in order and with no other caller's records between
 // them, and returns once they have been written to the segment file (and
 // fsynced under FsyncAlways). A batch may continue in the next segment when
@@ -21,7 +30,11 @@ const maxSpare = 16 << 20
 //
 // Concurrent calls are batched into one write (and one fsync): the first
 // caller to find no write in progress writes everything pending. After an
-// I/O error the WAL is failed and every later call returns that error.
+// I/O error the WAL is unavailable: the calls whose records were not
+// written, and every later call until Recover succeeds, return an
+// *UnavailableError (matching ErrUnavailable). Records of a failed call may
+// still be found on replay, as a sender's retry may be; records of a call
+// that returned nil always are.
 func (w *WAL) Log(recs ...[]byte) error {
 	for _, r := range recs {
 		if err := checkRecord(r, w.opts.SegmentSize); err != nil {
@@ -30,7 +43,7 @@ func (w *WAL) Log(recs ...[]byte) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.usableLocked(); err != nil {
+	if err := w.usableLocked(); err != nil || len(recs) == 0 {
 		return err
 	}
 	// Framing under the lock is what makes a caller's records contiguous.
@@ -51,8 +64,22 @@ func (w *WAL) Log(recs ...[]byte) error {
 		w.flushLocked(w.opts.Fsync == FsyncAlways)
 		w.releaseLocked()
 	}
-	if w.err != nil && seq >= w.errSeq {
-		return w.err
+	return w.resultLocked(seq)
+}
+
+// resultLocked returns the error of the written-or-refused Log call seq,
+// and forgets a failed batch once all its calls have read it.
+func (w *WAL) resultLocked(seq uint64) error {
+	for i := range w.failedBatches {
+		fb := &w.failedBatches[i]
+		if seq < fb.from || seq > fb.to {
+			continue
+		}
+		err := fb.err
+		if fb.left--; fb.left == 0 {
+			w.failedBatches = append(w.failedBatches[:i], w.failedBatches[i+1:]...)
+		}
+		return err
 	}
 	return nil
 }
@@ -82,7 +109,8 @@ func (w *WAL) Cut() (int, error) {
 	return int(w.current.Load()), nil
 }
 
-// Sync writes what is pending and fsyncs the current segment.
+// Sync writes what is pending and fsyncs the current segment. A failed
+// fsync makes the WAL unavailable, as a failed write does.
 func (w *WAL) Sync() error {
 	w.mu.Lock()
 	if err := w.usableLocked(); err != nil {
@@ -101,8 +129,15 @@ func (w *WAL) Sync() error {
 	// up by it; what was flushed above is in this segment or in one that
 	// a cut has fsynced already.
 	w.segMu.Lock()
-	defer w.segMu.Unlock()
-	return w.syncLocked()
+	err = w.syncLocked()
+	w.segMu.Unlock()
+	if err != nil {
+		w.mu.Lock()
+		w.failLocked(err)
+		err = w.err
+		w.mu.Unlock()
+	}
+	return err
 }
 
 // usableLocked returns why the WAL cannot take work, if it cannot.
@@ -128,28 +163,21 @@ func (w *WAL) releaseLocked() {
 	w.cond.Broadcast()
 }
 
-// failLocked records the first I/O failure. Log calls that were not fully
-// flushed when it happened will report it.
-func (w *WAL) failLocked(err error) {
-	if w.err != nil {
-		return
-	}
-	w.err = fmt.Errorf("wal %s failed: %w", w.dir, err)
-	w.errSeq = w.flushedSeq + 1
-	w.log.Error("WAL write failed; refusing further records", "dir", w.dir, "err", err)
-}
-
 // flushLocked writes the pending buffer, and fsyncs if sync is set. The
 // caller holds w.mu and the leader role; w.mu is released during the I/O so
 // that other callers can fill the next batch meanwhile.
 func (w *WAL) flushLocked(sync bool) {
-	if len(w.pending) == 0 || w.err != nil {
-		w.flushedSeq = w.pendingSeq
-		w.pending, w.pendingRecs = w.pending[:0], 0
+	if len(w.pending) == 0 {
 		return
 	}
-	buf, recs, seq := w.pending, w.pendingRecs, w.pendingSeq
+	buf, recs, from, to := w.pending, w.pendingRecs, w.flushedSeq+1, w.pendingSeq
 	w.pending, w.spare, w.pendingRecs = w.spare[:0], nil, 0
+	if w.err != nil {
+		// Framed before the WAL failed; nothing is written now.
+		w.refuseLocked(from, to)
+		w.spare = buf[:0]
+		return
+	}
 	w.mu.Unlock()
 
 	err := w.write(buf)
@@ -158,18 +186,30 @@ func (w *WAL) flushLocked(sync bool) {
 		err = w.syncLocked()
 		w.segMu.Unlock()
 	}
-	if err == nil {
-		w.records.Add(uint64(recs))
-	}
 
 	w.mu.Lock()
-	if cap(buf) <= maxSpare {
-		w.spare = buf[:0]
-	}
 	if err != nil {
 		w.failLocked(err)
 	}
-	w.flushedSeq = seq
+	if w.err != nil {
+		// Failed here, or the background fsync failed meanwhile: the bytes
+		// past its last good fsync will be cut by Recover, so this batch
+		// is not acknowledged.
+		w.refuseLocked(from, to)
+	} else {
+		w.records.Add(uint64(recs))
+		w.ackedEnd = w.segSize
+		w.flushedSeq = to
+	}
+	if cap(buf) <= maxSpare {
+		w.spare = buf[:0]
+	}
+}
+
+// refuseLocked marks the Log calls from..to as done with the WAL's error.
+func (w *WAL) refuseLocked(from, to uint64) {
+	w.failedBatches = append(w.failedBatches, failedBatch{from: from, to: to, left: to - from + 1, err: w.err})
+	w.flushedSeq = to
 }
 
 // write appends buf, whole framed records, to the segments, cutting a new
@@ -188,11 +228,14 @@ func (w *WAL) write(buf []byte) error {
 			continue
 		}
 		m, err := w.seg.Write(buf[:n])
-		w.segSize += int64(m)
 		w.written.Add(uint64(m))
 		if err != nil {
+			// segSize stays at the last whole frame: Recover cuts the torn
+			// bytes after it.
 			return fmt.Errorf("write segment %d at offset %d: %w", w.segIdx, w.segSize, err)
 		}
+		w.segSize += int64(n)
+		w.segEnd.Store(w.segSize)
 		buf = buf[n:]
 	}
 	return nil
@@ -213,14 +256,22 @@ func (w *WAL) cut() error {
 	if err != nil {
 		return fmt.Errorf("close segment %d: %w", w.segIdx, err)
 	}
-	f, err := createSegment(w.dir, w.segIdx+1)
+	f, err := createSegment(w.opts.CreateFile, w.dir, w.segIdx+1)
 	if err != nil {
 		return err
 	}
-	w.seg, w.segIdx, w.segSize = f, w.segIdx+1, 0
-	w.current.Store(int64(w.segIdx))
+	w.setSegmentLocked(f, w.segIdx+1)
 	w.cuts.Add(1)
 	return nil
+}
+
+// setSegmentLocked makes f, new and empty, segment i and the one written.
+// The caller holds the leader role and w.segMu.
+func (w *WAL) setSegmentLocked(f File, i int) {
+	w.seg, w.segIdx, w.segSize, w.ackedEnd = f, i, 0, 0
+	w.segSynced, w.syncFailed = 0, false
+	w.segEnd.Store(0)
+	w.current.Store(int64(i))
 }
 
 // syncLocked fsyncs the current segment. w.segMu must be held.
@@ -228,15 +279,22 @@ func (w *WAL) syncLocked() error {
 	if w.seg == nil {
 		return fmt.Errorf("fsync: no open segment after segment %d", w.segIdx)
 	}
-	target := w.written.Load()
+	target, end := w.written.Load(), w.segEnd.Load()
 	start := w.opts.Now()
 	if err := w.seg.Sync(); err != nil {
+		// The kernel may have dropped the pages it failed to write and
+		// will not report it again: nothing past the last good fsync can
+		// be trusted to be on disk.
+		w.syncFailed = true
 		return fmt.Errorf("fsync segment %d: %w", w.segIdx, err)
 	}
 	d := w.opts.Now().Sub(start)
 	// Counters first, so an observer that reads Stats sees this fsync.
 	w.fsyncs.Add(1)
 	w.synced.Store(target)
+	if !w.syncFailed {
+		w.segSynced = end
+	}
 	if obs := w.opts.ObserveFsync; obs != nil {
 		obs(d)
 	}
@@ -263,9 +321,8 @@ func (w *WAL) syncLoop() {
 		err := w.syncLocked()
 		w.segMu.Unlock()
 		if err != nil {
-			// The next write or Close reports the failure to callers; a
-			// failed fsync may have dropped dirty pages, so stop trusting
-			// the file.
+			// The next Log reports the failure to callers; Recover cuts
+			// the segment back to its last good fsync.
 			w.mu.Lock()
 			w.failLocked(err)
 			w.mu.Unlock()

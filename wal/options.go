@@ -59,8 +59,26 @@ type Options struct {
 	// the time it took, for a latency histogram. It must be cheap and safe
 	// for concurrent use.
 	ObserveFsync func(time.Duration)
-	// Now is the clock used to time fsyncs. nil means time.Now.
+	// Now is the clock used to time fsyncs and unavailability. nil means
+	// time.Now.
 	Now func() time.Time
+	// Repair makes Open accept a damaged WAL and drop only what is damaged
+	// (docs/format/wal.md, "Repair rules"): every segment after the newest
+	// checkpoint and every segment of that checkpoint is checked and, if a
+	// record in it cannot be read back, rewritten without the damaged bytes;
+	// missing segments are recreated empty. Each drop is logged. Without
+	// Repair only the last segment is repaired (a crash can damage only
+	// that one), and Open fails with ErrMissingSegment on a gap, while a
+	// Reader reports damage elsewhere as a *CorruptionError. Repair reads
+	// the whole WAL once more at Open; it is meant for one start after an
+	// error, not to be left on.
+	Repair bool
+	// CreateFile, if set, creates the file at path for writing, failing if
+	// it exists, in place of os.OpenFile(path, O_WRONLY|O_CREATE|O_EXCL,
+	// 0o666). The WAL creates its segments and its write probe (see
+	// Recover) through it; checkpoints and repairs use the os package. A
+	// seam for injecting write and fsync failures in tests.
+	CreateFile func(path string) (File, error)
 }
 
 // withDefaults validates o and fills in its defaults.
@@ -87,6 +105,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.CreateFile == nil {
+		o.CreateFile = createFile
 	}
 	return o, nil
 }

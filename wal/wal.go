@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 )
 
 // WAL appends records to the segment files of one directory. Log, Cut,
-// Sync, Stats, Segments and Dir are safe for concurrent use.
+// Sync, Recover, Err, Failed, Stats, Segments and Dir are safe for
+// concurrent use.
 //
 // Writers follow a leader protocol (see log.go): every caller frames its
 // records into the shared pending buffer under mu; whichever caller finds
@@ -24,30 +26,41 @@ type WAL struct {
 	mu   sync.Mutex
 	cond sync.Cond // on mu; signalled whenever the leader role is released
 	// Guarded by mu.
-	pending     []byte // framed records waiting for the leader
-	pendingRecs int    // records in pending
-	spare       []byte // the previous batch's buffer, reused for the next one
-	pendingSeq  uint64 // sequence number of the last Log call appended to pending
-	flushedSeq  uint64 // every Log call up to this sequence has been written
-	leading     bool   // a goroutine holds the leader role
-	err         error  // sticky: the first I/O failure; the WAL accepts nothing after it
-	errSeq      uint64 // Log calls from this sequence on were not (fully) written
-	closed      bool
+	pending       []byte        // framed records waiting for the leader
+	pendingRecs   int           // records in pending
+	spare         []byte        // the previous batch's buffer, reused for the next one
+	pendingSeq    uint64        // sequence number of the last Log call appended to pending
+	flushedSeq    uint64        // every Log call up to this sequence is written or refused
+	failedBatches []failedBatch // refused calls that have not read their error yet
+	leading       bool          // a goroutine holds the leader role
+	err           error         // nil, or the *UnavailableError: nothing is written until Recover
+	failed        chan struct{} // closed when err is set; replaced by Recover
+	closed        bool
 
 	// Owned by the goroutine holding the leader role. seg is also replaced
 	// only by the leader, under segMu, so the background syncer can read it
 	// under segMu alone.
-	segMu   sync.Mutex
-	seg     *os.File
-	segIdx  int
-	segSize int64
+	segMu     sync.Mutex
+	seg       File
+	segIdx    int
+	segSize   int64 // end of the whole frames written to seg
+	ackedEnd  int64 // end of the records acknowledged in seg
+	lostSeg   int   // the segment a failure left, for the next Recovery
+	lostAcked int64 // acknowledged bytes cut back since the last Recovery
+	// Guarded by segMu.
+	segSynced  int64 // offset of seg covered by its last good fsync
+	syncFailed bool  // an fsync of seg failed: what is past segSynced is in doubt
 
-	written atomic.Uint64 // bytes written to segments since Open
-	synced  atomic.Uint64 // value of written covered by the last fsync
-	records atomic.Uint64
-	fsyncs  atomic.Uint64
-	cuts    atomic.Uint64
-	current atomic.Int64 // index of the segment being written
+	segEnd atomic.Int64 // segSize, for fsyncs running beside the leader
+
+	written    atomic.Uint64 // bytes written to segments since Open
+	synced     atomic.Uint64 // value of written covered by the last fsync
+	records    atomic.Uint64
+	fsyncs     atomic.Uint64
+	cuts       atomic.Uint64
+	failures   atomic.Uint64
+	recoveries atomic.Uint64
+	current    atomic.Int64 // index of the segment being written
 
 	stop chan struct{} // closed by Close to stop the background syncer
 	done chan struct{} // closed when the background syncer has returned
@@ -59,6 +72,8 @@ type Stats struct {
 	BytesWritten uint64 // bytes written to segment files, frames included
 	Fsyncs       uint64 // fsyncs of segment files
 	SegmentsCut  uint64 // segments closed and replaced by a new one
+	Failures     uint64 // times the WAL became unavailable
+	Recoveries   uint64 // successful Recover calls that ended a failure
 	Segment      int    // index of the segment being written
 }
 
@@ -67,14 +82,20 @@ type Stats struct {
 //
 //   - leftover checkpoint.*.tmp directories of an interrupted Checkpoint are
 //     removed, as are checkpoints older than the newest and segments it
-//     covers (left behind by a crash before Checkpoint's cleanup);
+//     covers (left behind by a crash before Checkpoint's cleanup), and the
+//     temporary files of an interrupted repair or write probe;
+//   - the segments must run without a gap from the one after the newest
+//     checkpoint (segment 0 without one), or Open fails with an error
+//     matching ErrMissingSegment;
 //   - the last segment is repaired: a torn or corrupt tail is cut at the end
-//     of the last good record, and a warning gives the segment, the offset
-//     and the number of bytes dropped;
+//     of the last good record, and damage followed by intact records is
+//     cut out of the segment, the records after it kept; a warning gives
+//     the segment, the offsets and the number of bytes dropped;
 //   - appending starts in a new segment after both the last segment and the
 //     newest checkpoint, so existing segments are never written again.
 //
-// Corruption in earlier segments is not repaired; a Reader reports it.
+// Corruption in earlier segments is not repaired unless opts.Repair is set
+// (which also accepts gaps); without it a Reader reports it.
 func Open(dir string, opts Options) (*WAL, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -87,23 +108,22 @@ func Open(dir string, opts Options) (*WAL, error) {
 	if err != nil {
 		return nil, err
 	}
-	segs, err := listSegments(dir)
+	if err := cleanTemp(dir, opts.Logger); err != nil {
+		return nil, err
+	}
+	segs, err := checkSegments(dir, upTo, opts)
 	if err != nil {
 		return nil, err
 	}
 	next := upTo + 1
 	if len(segs) > 0 {
-		last := segs[len(segs)-1]
-		if err := repairTail(dir, last, opts.Logger); err != nil {
-			return nil, err
-		}
-		next = max(next, last+1)
+		next = max(next, segs[len(segs)-1]+1)
 	}
-	f, err := createSegment(dir, next)
+	f, err := createSegment(opts.CreateFile, dir, next)
 	if err != nil {
 		return nil, err
 	}
-	w := &WAL{dir: dir, opts: opts, log: opts.Logger, seg: f, segIdx: next}
+	w := &WAL{dir: dir, opts: opts, log: opts.Logger, seg: f, segIdx: next, failed: make(chan struct{})}
 	w.cond.L = &w.mu
 	w.current.Store(int64(next))
 	if opts.Fsync == FsyncInterval {
@@ -111,6 +131,60 @@ func Open(dir string, opts Options) (*WAL, error) {
 		go w.syncLoop()
 	}
 	return w, nil
+}
+
+// checkSegments checks and repairs the segments of dir that follow the
+// newest checkpoint, which covers segments up to upTo (-1 for none), as
+// Open describes, and returns them.
+func checkSegments(dir string, upTo int, opts Options) ([]int, error) {
+	segs, err := listSegments(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.Repair {
+		if err := checkGaps(dir, upTo, segs); err != nil {
+			return nil, err
+		}
+		if len(segs) > 0 {
+			return segs, repairSegment(dir, segs[len(segs)-1], opts.Logger)
+		}
+		return segs, nil
+	}
+	if upTo >= 0 {
+		if err := repairDir(filepath.Join(dir, checkpointName(upTo)), 0, opts.Logger); err != nil {
+			return nil, err
+		}
+	}
+	if segs, err = fillGaps(dir, upTo+1, segs, opts.Logger); err != nil {
+		return nil, err
+	}
+	for _, s := range segs {
+		if err := repairSegment(dir, s, opts.Logger); err != nil {
+			return nil, err
+		}
+	}
+	return segs, nil
+}
+
+// repairDir repairs every segment of a checkpoint directory, from its
+// segment from on.
+func repairDir(dir string, from int, logger *slog.Logger) error {
+	if err := cleanTemp(dir, logger); err != nil {
+		return err
+	}
+	segs, err := listSegments(dir)
+	if err != nil {
+		return err
+	}
+	if segs, err = fillGaps(dir, from, segs, logger); err != nil {
+		return err
+	}
+	for _, s := range segs {
+		if err := repairSegment(dir, s, logger); err != nil {
+			return fmt.Errorf("checkpoint %s: %w", dir, err)
+		}
+	}
+	return nil
 }
 
 // Dir returns the directory the WAL was opened in.
@@ -136,6 +210,8 @@ func (w *WAL) Stats() Stats {
 		BytesWritten: w.written.Load(),
 		Fsyncs:       w.fsyncs.Load(),
 		SegmentsCut:  w.cuts.Load(),
+		Failures:     w.failures.Load(),
+		Recoveries:   w.recoveries.Load(),
 		Segment:      int(w.current.Load()),
 	}
 }

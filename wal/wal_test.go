@@ -226,18 +226,22 @@ func TestFailedWALRefusesRecords(t *testing.T) {
 	w.segMu.Lock()
 	_ = w.seg.Close() // every later write to it fails
 	w.segMu.Unlock()
-	if err := w.Log([]byte("lost")); err == nil {
-		t.Fatal("Log on a broken segment succeeded")
+	if err := w.Log([]byte("lost")); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Log on a broken segment: got %v, want ErrUnavailable", err)
 	}
 	err = w.Log([]byte("later"))
-	if err == nil || !strings.Contains(err.Error(), "failed") {
-		t.Fatalf("Log after failure: got %v", err)
+	var ue *UnavailableError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "unavailable") || !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("Log after failure: got %v, want an *UnavailableError wrapping the write error", err)
 	}
-	if _, err := w.Cut(); err == nil {
-		t.Fatal("Cut on a failed WAL succeeded")
+	if _, err := w.Cut(); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Cut on a failed WAL: got %v", err)
 	}
-	if s := w.Stats(); s.Records != 1 {
-		t.Fatalf("Records = %d, want 1", s.Records)
+	if err := w.Sync(); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Sync on a failed WAL: got %v", err)
+	}
+	if s := w.Stats(); s.Records != 1 || s.Failures != 1 {
+		t.Fatalf("Stats = %+v, want 1 record and 1 failure", s)
 	}
 	if err := w.Close(); err == nil {
 		t.Fatal("Close of a failed WAL returned nil")

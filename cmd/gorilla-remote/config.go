@@ -20,6 +20,7 @@ type settings struct {
 	HeadRetention    time.Duration
 	BlockDuration    time.Duration
 	WALFsync         string
+	WALRepair        bool
 	LogLevel         string
 	LogFormat        string
 	MaxDecodedBytes  int
@@ -71,7 +72,8 @@ type fileConfig struct {
 		RollupInterval *model.Duration `yaml:"rollup_interval"`
 	} `yaml:"block"`
 	WAL struct {
-		Fsync *string `yaml:"fsync"`
+		Fsync  *string `yaml:"fsync"`
+		Repair *bool   `yaml:"repair"`
 	} `yaml:"wal"`
 	Log struct {
 		Level  *string `yaml:"level"`
@@ -133,6 +135,8 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		Hidden().Default("1m").DurationVar(&f.s.MaintenanceInterval)
 	flag("wal.fsync", "WAL fsync policy: interval (every second and on segment cut) or always (before each write is acknowledged).").
 		Default("interval").EnumVar(&f.s.WALFsync, "interval", "always")
+	flag("wal.repair", "Start even if the WAL is damaged beyond its last segment or has missing segments: drop only the damaged records, logging what is dropped (docs/format/wal.md). For one start after an error.").
+		Default("false").BoolVar(&f.s.WALRepair)
 	flag("log.level", "Log level: debug, info, warn, error.").
 		Default("info").EnumVar(&f.s.LogLevel, "debug", "info", "warn", "error")
 	flag("log.format", "Log format: logfmt or json.").
@@ -194,6 +198,9 @@ func (f *flagSet) resolve() (settings, error) {
 		s.BlockCacheBytes = *fc.Block.CacheSize
 	}
 	setStr("wal.fsync", &s.WALFsync, fc.WAL.Fsync)
+	if fc.WAL.Repair != nil && !*f.given["wal.repair"] {
+		s.WALRepair = *fc.WAL.Repair
+	}
 	setStr("log.level", &s.LogLevel, fc.Log.Level)
 	setStr("log.format", &s.LogFormat, fc.Log.Format)
 	setDur("query.lookback-delta", &s.LookbackDelta, fc.Query.LookbackDelta)

@@ -33,6 +33,19 @@ func TestSettingsDefaults(t *testing.T) {
 	require.Equal(t, 26*time.Hour, s.HeadRetention)
 	require.Equal(t, 2*time.Hour, s.BlockDuration)
 	require.Equal(t, "interval", s.WALFsync)
+	require.False(t, s.WALRepair)
+}
+
+func TestWALRepairSetting(t *testing.T) {
+	s, err := parseSettings(t, "", "--wal.repair")
+	require.NoError(t, err)
+	require.True(t, s.WALRepair)
+	s, err = parseSettings(t, "wal:\n  repair: true\n")
+	require.NoError(t, err)
+	require.True(t, s.WALRepair, "from the file")
+	s, err = parseSettings(t, "wal:\n  repair: true\n", "--no-wal.repair")
+	require.NoError(t, err)
+	require.False(t, s.WALRepair, "a flag given on the command line wins")
 }
 
 func TestConfigFileUnderFlags(t *testing.T) {

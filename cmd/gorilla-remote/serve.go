@@ -70,9 +70,13 @@ type server struct {
 	log    *slog.Logger
 	reg    *prometheus.Registry
 	api    atomic.Pointer[http.Handler] // set once the head is open
+	opened atomic.Pointer[head.Head]    // set once the head is open, for /-/ready
 	ready  atomic.Bool
-	closed chan struct{} // closed when the HTTP server has stopped
-	once   sync.Once
+	// walCreate, if set, creates the WAL's files (wal.Options.CreateFile):
+	// tests inject disk faults through it.
+	walCreate func(path string) (wal.File, error)
+	closed    chan struct{} // closed when the HTTP server has stopped
+	once      sync.Once
 }
 
 func newServer(s settings, logger *slog.Logger, reg *prometheus.Registry) *server {
@@ -128,13 +132,17 @@ func (srv *server) runStorage() error {
 		Retention:           srv.s.HeadRetention,
 		Shipping:            true,
 		MaintenanceInterval: srv.s.MaintenanceInterval,
-		WAL:                 wal.Options{Fsync: pol},
+		WAL:                 wal.Options{Fsync: pol, Repair: srv.s.WALRepair, CreateFile: srv.walCreate},
 		Logger:              srv.log,
 		Registerer:          srv.reg,
 	})
+	if errors.Is(err, wal.ErrCorrupt) || errors.Is(err, wal.ErrMissingSegment) {
+		return fmt.Errorf("open storage: %w (--wal.repair starts anyway, dropping only the damaged records)", err)
+	}
 	if err != nil {
 		return fmt.Errorf("open storage: %w", err)
 	}
+	srv.opened.Store(h)
 	blks, err := srv.openBlocks(h)
 	if err != nil {
 		return errors.Join(err, h.Close())
@@ -223,6 +231,14 @@ func (srv *server) routes() http.Handler {
 		if !srv.ready.Load() {
 			http.Error(w, "gorilla-remote is not ready: replaying the write-ahead log.", http.StatusServiceUnavailable)
 			return
+		}
+		// Writes are refused while the WAL cannot write; the head retries
+		// it and this turns ready again by itself.
+		if h := srv.opened.Load(); h != nil {
+			if err := h.WALError(); err != nil {
+				http.Error(w, "gorilla-remote is not ready: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
 		}
 		fmt.Fprintln(w, "gorilla-remote is Ready.")
 	})
