@@ -245,11 +245,13 @@ func (h *readHandler) queryError(i int, err error) *httpError {
 	return errorf(http.StatusInternalServerError, "query %d: %v", i, err)
 }
 
-// fail writes e as a plain-text answer and returns its status code.
+// fail writes e as a plain-text answer of at most about maxErrorBody
+// bytes (matcher errors quote the client's regular expressions) and
+// returns its status code.
 func (h *readHandler) fail(w http.ResponseWriter, e *httpError) int {
 	if e.code >= 500 {
 		h.opts.Logger.Error("remote read failed", slog.Int("code", e.code), slog.String("err", e.msg))
 	}
-	http.Error(w, e.msg, e.code)
+	http.Error(w, truncateMessage(e.msg, maxErrorBody), e.code)
 	return e.code
 }
