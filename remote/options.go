@@ -106,6 +106,13 @@ type ReadOptions struct {
 	// MaxBytesInFrame bounds the chunk bytes of one streamed frame.
 	// Default 1 MiB.
 	MaxBytesInFrame int
+	// WriteTimeout bounds the sending of an answer: the connection's write
+	// deadline is set to now plus WriteTimeout before an answer is written
+	// and again before each frame of a streamed one. A stream to a client
+	// that keeps reading is never cut, however long; one to a client that
+	// stopped reading fails after WriteTimeout and frees its slot. 0 leaves
+	// the server's write timeout in force.
+	WriteTimeout time.Duration
 }
 
 // withDefaults returns o with every zero field set to its default.
