@@ -66,6 +66,15 @@ func TestQueryTooLong(t *testing.T) {
 			require.Less(t, len(body), 1024, "the answer does not echo the query")
 		}
 	}
+	// The chain that kept a core busy for minutes is refused at once.
+	huge := chain(200_000)
+	for _, send := range []func(*testing.T, *httptest.Server, string, url.Values) (int, string){get, post} {
+		code, body := send(t, srv, "/api/v1/query", url.Values{"query": {huge}})
+		require.Equal(t, http.StatusBadRequest, code)
+		typ, msg := errorOf(t, body)
+		require.Equal(t, "bad_data", typ)
+		require.Contains(t, msg, "expression of 599999 bytes")
+	}
 	// Right at the limit is accepted.
 	atLimit := `{__name__=~"` + strings.Repeat("a", DefaultMaxQueryLength-14) + `"}`
 	require.Len(t, atLimit, DefaultMaxQueryLength)
