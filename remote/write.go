@@ -273,12 +273,14 @@ func (h *writeHandler) release(st *writeState) {
 }
 
 // fail writes e as a plain-text answer of at most about maxErrorBody
-// bytes and returns its status code.
+// bytes and returns its status code. A 503 (overload, shutdown) is logged
+// at debug level only: logging each refusal would add to the overload.
 func (h *writeHandler) fail(w http.ResponseWriter, e *httpError) int {
-	if e.code == http.StatusServiceUnavailable {
+	switch {
+	case e.code == http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", strconv.Itoa(int(h.opts.RetryAfter.Round(time.Second)/time.Second)))
-	}
-	if e.code >= 500 {
+		h.opts.Logger.Debug("remote write refused", slog.Int("code", e.code), slog.String("err", e.msg))
+	case e.code >= 500:
 		h.opts.Logger.Error("remote write failed", slog.Int("code", e.code), slog.String("err", e.msg))
 	}
 	http.Error(w, truncateMessage(e.msg, maxErrorBody), e.code)
