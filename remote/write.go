@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -200,6 +201,11 @@ func (h *writeHandler) readBody(r *http.Request, st *writeState) ([]byte, *httpE
 	st.compressed = buf
 	if errors.Is(err, errTooLarge) {
 		return nil, errorf(http.StatusRequestEntityTooLarge, "body is larger than the limit of %d bytes", limit)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The server's read timeout passed: the data may be good, the
+		// connection was too slow, and the server closes it.
+		return nil, errorf(http.StatusRequestTimeout, "request body not received in time: %v", err)
 	}
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "read body: %v", err)

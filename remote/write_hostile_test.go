@@ -2,7 +2,10 @@ package remote
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -160,4 +163,19 @@ func TestWriteInflightLimit(t *testing.T) {
 	// The slot is free again.
 	require.Equal(t, http.StatusNoContent, post(h, body).Code)
 	require.Equal(t, []model.Sample{{T: 1, V: 1}}, s.get(labels.FromStrings("__name__", "up")))
+}
+
+// timeoutBody fails as a connection past its read deadline does.
+type timeoutBody struct{}
+
+func (timeoutBody) Read([]byte) (int, error) { return 0, os.ErrDeadlineExceeded }
+
+func TestWriteBodyReadTimeout(t *testing.T) {
+	h := newHandler(t, newMemStore(), fixedOpts())
+	r := httptest.NewRequest(http.MethodPost, "/api/v1/write", io.NopCloser(timeoutBody{}))
+	r.Header.Set("Content-Encoding", "snappy")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	require.Equal(t, http.StatusRequestTimeout, w.Code, w.Body.String())
+	require.Contains(t, w.Body.String(), "request body not received in time")
 }
