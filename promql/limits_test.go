@@ -2,6 +2,7 @@ package promql
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/prometheus/promql/parser"
@@ -67,4 +68,34 @@ up`,
 			t.Fatalf("%q: tree depth %d, bound %d", q, d, bound)
 		}
 	})
+}
+
+// BenchmarkCheckExpr measures the bounds check on expressions of the
+// largest accepted length: the cost every query pays before parsing.
+func BenchmarkCheckExpr(b *testing.B) {
+	a, err := NewAPI(APIOptions{Engine: NewEngine(EngineOptions{}), Queryable: emptyQueryable})
+	require.NoError(b, err)
+	group := "(" + chain(DefaultMaxQueryDepth/2) + ")"
+	var sb strings.Builder
+	for sb.Len()+len(group)+1 <= DefaultMaxQueryLength {
+		if sb.Len() > 0 {
+			sb.WriteByte('+')
+		}
+		sb.WriteString(group)
+	}
+	for name, q := range map[string]string{
+		"chains":     sb.String(),
+		"long_regex": `up{a=~"` + strings.Repeat("x|", DefaultMaxQueryLength/2-8) + `"}`,
+		"grafana":    `sum by (instance) (rate(http_requests_total{job="api", instance=~"a|b|c"}[5m]))`,
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if aerr := a.checkExpr("query", q); aerr != nil {
+					b.Fatal(aerr)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(q)), "ns/byte")
+		})
+	}
 }
