@@ -45,7 +45,7 @@ func (a *API) checkExprs(r *http.Request) *apiError {
 // grows faster than the length of qs.
 func (a *API) checkExpr(name, qs string) *apiError {
 	if len(qs) > a.opts.MaxQueryLength {
-		return badData("invalid parameter %q: expression of %d bytes, more than the limit of %d bytes",
+		return badData("invalid parameter %q: expression of %d bytes, more than the limit of %d bytes (--query.max-length)",
 			name, len(qs), a.opts.MaxQueryLength)
 	}
 	if depthBound(qs, a.opts.MaxQueryDepth) > a.opts.MaxQueryDepth {
