@@ -55,13 +55,35 @@ type APIOptions struct {
 	Logger    *slog.Logger
 	// Now is the clock for queries without a time; time.Now when nil.
 	Now func() time.Time
+
+	// MaxInflight bounds the requests served at once, from the moment
+	// their headers are read until they are answered; one more is answered
+	// 503 (errorType unavailable) with Retry-After at once, rather than
+	// queued without limit. Queries past the engine's MaxConcurrent wait
+	// for an engine slot inside this bound. Default DefaultMaxInflight.
+	MaxInflight int
+	// MaxQueryLength bounds each expression parameter in bytes (bad_data
+	// above it). Default DefaultMaxQueryLength.
+	MaxQueryLength int
+	// MaxQueryDepth bounds how deeply an expression nests (bad_data above
+	// it; see depthBound). Default DefaultMaxQueryDepth.
+	MaxQueryDepth int
+	// WriteTimeout, when positive, sets each request's write deadline as
+	// it arrives to the engine's timeout plus WriteTimeout: a query may
+	// run for its whole timeout and still have WriteTimeout to send its
+	// answer. 0 leaves the server's write timeout in force.
+	WriteTimeout time.Duration
 }
+
+// DefaultMaxInflight is the default of APIOptions.MaxInflight.
+const DefaultMaxInflight = 128
 
 // API serves the Prometheus HTTP query API under /api/v1/.
 type API struct {
-	opts   APIOptions
-	parser parser.Parser
-	mux    *http.ServeMux
+	opts     APIOptions
+	parser   parser.Parser
+	mux      *http.ServeMux
+	inflight chan struct{} // one token per request being served
 }
 
 // maxPoints is the most points per series a range query may ask for, as
@@ -79,7 +101,15 @@ func NewAPI(opts APIOptions) (*API, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &API{opts: opts, parser: parser.NewParser(parser.Options{Functions: nativeFunctions(true)}), mux: http.NewServeMux()}
+	setDefault(&opts.MaxInflight, DefaultMaxInflight)
+	setDefault(&opts.MaxQueryLength, DefaultMaxQueryLength)
+	setDefault(&opts.MaxQueryDepth, DefaultMaxQueryDepth)
+	a := &API{
+		opts:     opts,
+		parser:   parser.NewParser(parser.Options{Functions: nativeFunctions(true)}),
+		mux:      http.NewServeMux(),
+		inflight: make(chan struct{}, opts.MaxInflight),
+	}
 	routes := map[string]func(*http.Request) (any, *apiError){
 		"/api/v1/query":               a.instantQuery,
 		"/api/v1/query_range":         a.rangeQuery,
@@ -113,8 +143,9 @@ type result struct {
 	query string
 }
 
-// wrap parses the form (query string and urlencoded POST body), runs fn
-// and writes the envelope.
+// wrap admits the request (MaxInflight), parses the form (query string
+// and urlencoded POST body), checks its expressions, runs fn and writes
+// the envelope.
 func (a *API) wrap(fn func(*http.Request) (any, *apiError)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodPost {
@@ -122,8 +153,18 @@ func (a *API) wrap(fn func(*http.Request) (any, *apiError)) http.Handler {
 			writeJSON(w, http.StatusMethodNotAllowed, response{Status: "error", ErrorType: errBadData, Error: "method " + r.Method + " not allowed"})
 			return
 		}
+		release, ok := a.admit(w)
+		if !ok {
+			return
+		}
+		defer release()
+		a.setWriteDeadline(w)
 		if err := r.ParseForm(); err != nil {
 			writeError(w, badData("parse form: %v", err))
+			return
+		}
+		if aerr := a.checkExprs(r); aerr != nil {
+			writeError(w, aerr)
 			return
 		}
 		data, aerr := fn(r)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 
 	upstream "github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/util/annotations"
@@ -16,12 +17,13 @@ type errorType string
 
 // The error types of the Prometheus API.
 const (
-	errBadData  errorType = "bad_data"
-	errExec     errorType = "execution"
-	errTimeout  errorType = "timeout"
-	errCanceled errorType = "canceled"
-	errInternal errorType = "internal"
-	errNotFound errorType = "not_found"
+	errBadData     errorType = "bad_data"
+	errExec        errorType = "execution"
+	errTimeout     errorType = "timeout"
+	errCanceled    errorType = "canceled"
+	errInternal    errorType = "internal"
+	errNotFound    errorType = "not_found"
+	errUnavailable errorType = "unavailable"
 )
 
 // statusClientClosed is the nginx convention Prometheus uses when the client
@@ -34,7 +36,7 @@ func (t errorType) status() int {
 		return http.StatusBadRequest
 	case errExec:
 		return http.StatusUnprocessableEntity
-	case errTimeout:
+	case errTimeout, errUnavailable:
 		return http.StatusServiceUnavailable
 	case errCanceled:
 		return statusClientClosed
@@ -76,10 +78,29 @@ func writeData(w http.ResponseWriter, data any, annos annotations.Annotations, q
 	writeJSON(w, http.StatusOK, response{Status: "success", Data: data, Warnings: warns, Infos: infos})
 }
 
+// maxErrorMessage bounds the error field of an answer. Messages quote
+// parameters (a time, a step, a label name, a piece of the query) and a
+// client must not get back a copy of a huge request.
+const maxErrorMessage = 1024
+
 // writeError answers with the error envelope. The data field is kept on
 // errors that carry partial results in Prometheus; we have none.
 func writeError(w http.ResponseWriter, err *apiError) {
-	writeJSON(w, err.typ.status(), response{Status: "error", ErrorType: err.typ, Error: err.err.Error()})
+	writeJSON(w, err.typ.status(), response{Status: "error", ErrorType: err.typ, Error: truncateMessage(err.err.Error(), maxErrorMessage)})
+}
+
+// truncateMessage returns s when it has at most n bytes; otherwise its
+// first n bytes or fewer, cut at a UTF-8 boundary, and how many bytes were
+// left out. The result may exceed n by the length of that note.
+func truncateMessage(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d more bytes)", s[:cut], len(s)-cut)
 }
 
 func writeJSON(w http.ResponseWriter, code int, r response) {

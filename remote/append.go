@@ -30,7 +30,7 @@ func (res *appendResult) reject(ls []labelRef, reason, msg string, n int) {
 		return
 	}
 	if res.rejected == 0 {
-		res.first = fmt.Sprintf("series %s: %s", formatLabels(ls), msg)
+		res.first = fmt.Sprintf("series %s: %s", formatLabels(ls), truncateMessage(msg, maxReasonBytes))
 	}
 	res.rejected += n
 	if res.reasons == nil {

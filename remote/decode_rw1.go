@@ -133,6 +133,19 @@ func (r *writeBatch) decodeRW1(buf []byte) error {
 	return nil
 }
 
+// checkRW1 refuses a decoded body of size bytes that is not empty yet
+// held no field of a prometheus.WriteRequest: most likely a remote-write
+// 2.0 message sent without its proto parameter. gogo skips the unknown
+// fields, so 204 would tell the sender that data it never sent us in a
+// form we read was stored.
+func (r *writeBatch) checkRW1(size int) error {
+	if size > 0 && len(r.series) == 0 && len(r.metadata) == 0 {
+		return fmt.Errorf("body of %d bytes holds no field of %s; a %s is sent with Content-Type application/x-protobuf;proto=%s",
+			size, protoV1, protoV2, protoV2)
+	}
+	return nil
+}
+
 // decodeSeries parses one prometheus.TimeSeries.
 func (r *writeBatch) decodeSeries(buf []byte) error {
 	// Each kind goes to its own flat slice, and only this series appends to

@@ -1,6 +1,8 @@
 package remote
 
 import (
+	"fmt"
+
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 )
 
@@ -10,6 +12,26 @@ import (
 // to a start timestamp per sample), so the value is read from the unknown
 // fields; both forms are honoured.
 const rw2CreatedTimestampField = 6
+
+// checkRW2 refuses a decoded remote-write 2.0 request that the spec
+// forbids or that cannot be what the sender meant; size is the length of
+// the decoded body.
+//
+// The spec makes "" the first symbol, so that reference 0 means the empty
+// string. A body that is not empty yet holds neither symbols nor series
+// is a message of another type (the fields of a prometheus.WriteRequest
+// are reserved numbers here, so gogo skips them): answering 204 would
+// make the sender drop data that was never stored.
+func checkRW2(req *writev2.Request, size int) error {
+	if len(req.Symbols) > 0 && req.Symbols[0] != "" {
+		return fmt.Errorf("symbols[0] must be the empty string, got %q", truncateMessage(req.Symbols[0], maxMessageValue))
+	}
+	if size > 0 && len(req.Symbols) == 0 && len(req.Timeseries) == 0 {
+		return fmt.Errorf("body of %d bytes holds no field of %s; a %s is sent with Content-Type application/x-protobuf;proto=%s",
+			size, protoV2, protoV1, protoV1)
+	}
+	return nil
+}
 
 // fromRW2 fills r from a decoded remote-write 2.0 request. Strings alias the
 // request's symbols. A series with a symbol reference out of range is kept
@@ -64,8 +86,8 @@ func (r *writeBatch) appendRefs(dst *[]labelRef, syms []string, refs []uint32) b
 	return ok
 }
 
-// symbol returns syms[ref]; reference 0 is the empty string even when the
-// sender forgot to put "" first in the table.
+// symbol returns syms[ref]. Reference 0 is the empty string, also when
+// the table is empty; checkRW2 has refused a table starting otherwise.
 func symbol(syms []string, ref uint32) (string, bool) {
 	if ref == 0 {
 		return "", true

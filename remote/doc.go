@@ -25,9 +25,11 @@
 //
 //	method POST ─────────────────────────── 405
 //	Content-Type / Content-Encoding ──────── 415 (before the body is read)
+//	requests in flight < MaxInflight ─────── 503 + Retry-After
 //	compressed size ≤ MaxCompressedBytes ─── 413
 //	snappy declared length ≤ MaxDecodedBytes 413 (before allocating)
 //	snappy + protobuf decode ─────────────── 400
+//	a field of the declared message ──────── 400 (and, 2.0, symbols[0] == "")
 //	per series: labels, limits, timestamps ─ 400 for the bad ones only
 //	store: Append / Commit ───────────────── 400, 503 or 500
 //

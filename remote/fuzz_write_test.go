@@ -2,6 +2,7 @@ package remote
 
 import (
 	"math"
+	"net/http"
 	"testing"
 
 	"github.com/golang/snappy"
@@ -78,8 +79,10 @@ func seedRW1(t testing.TB) []byte {
 }
 
 // FuzzWriteDecode feeds arbitrary bodies to the write path: the hand-written
-// remote write 1.0 decoder must agree with the generated one, and neither
-// protocol may panic the handler.
+// remote write 1.0 decoder must agree with the generated one, neither
+// protocol may panic the handler, and a 204 is only ever given to an empty
+// message or one holding a field of the declared type (and, in 2.0, a
+// symbol table starting with "").
 func FuzzWriteDecode(f *testing.F) {
 	f.Add(seedRW1(f), false)
 	f.Add([]byte{}, false)
@@ -94,6 +97,9 @@ func FuzzWriteDecode(f *testing.F) {
 	}).Marshal()
 	require.NoError(f, err)
 	f.Add(v2, true)
+	f.Add(v2, false)                                  // a 2.0 body sent as 1.0
+	f.Add(seedRW1(f), true)                           // a 1.0 body sent as 2.0
+	f.Add([]byte{0x22, 0x01, 0x61, 0x22, 0x00}, true) // symbols ["a", ""]
 
 	s := newMemStore()
 	opts := fixedOpts()
@@ -112,9 +118,23 @@ func FuzzWriteDecode(f *testing.F) {
 				require.Equal(t, ws, gs)
 				require.Equal(t, wm, gm)
 			}
-			post(h, snappy.Encode(nil, data))
+			w := post(h, snappy.Encode(nil, data))
+			if w.Code == http.StatusNoContent && len(data) > 0 {
+				require.NotZero(t, len(want.Timeseries)+len(want.Metadata), "204 for a body with no 1.0 field")
+			}
 			return
 		}
-		post(h, snappy.Encode(nil, data), v2Header...)
+		w := post(h, snappy.Encode(nil, data), v2Header...)
+		if w.Code != http.StatusNoContent {
+			return
+		}
+		var req writev2.Request
+		require.NoError(t, req.Unmarshal(data), "204 for a body gogo refuses")
+		if len(data) > 0 {
+			require.NotZero(t, len(req.Symbols)+len(req.Timeseries), "204 for a body with no 2.0 field")
+		}
+		if len(req.Symbols) > 0 {
+			require.Empty(t, req.Symbols[0], "204 with a first symbol that is not empty")
+		}
 	})
 }

@@ -17,6 +17,7 @@ const (
 	DefaultMaxLabelValueLength    = 2048
 	DefaultMaxFutureSkew          = 10 * time.Minute
 	DefaultRetryAfter             = 5 * time.Second
+	DefaultMaxInflightWrites      = 256
 
 	DefaultMaxSamplesPerQuery = 50_000_000
 	DefaultMaxConcurrentReads = 10
@@ -52,6 +53,12 @@ type WriteOptions struct {
 	MaxFutureSkew time.Duration
 	// RetryAfter is sent with 503 answers. Default 5s; whole seconds.
 	RetryAfter time.Duration
+	// MaxInflight bounds the requests handled at once, from the moment
+	// their headers are read until they are answered. One more is answered
+	// 503 with Retry-After at once rather than queued, so that overload
+	// sheds to the senders' retries instead of piling up memory.
+	// Default DefaultMaxInflightWrites.
+	MaxInflight int
 
 	// CreatedTimestampZeroIngestion makes a remote-write 2.0 series whose
 	// created (start) timestamp is set and older than its first sample get
@@ -75,6 +82,7 @@ func (o WriteOptions) withDefaults() WriteOptions {
 	setDefault(&o.MaxLabelValueLength, DefaultMaxLabelValueLength)
 	setDefault(&o.MaxFutureSkew, DefaultMaxFutureSkew)
 	setDefault(&o.RetryAfter, DefaultRetryAfter)
+	setDefault(&o.MaxInflight, DefaultMaxInflightWrites)
 	return o
 }
 
@@ -98,6 +106,13 @@ type ReadOptions struct {
 	// MaxBytesInFrame bounds the chunk bytes of one streamed frame.
 	// Default 1 MiB.
 	MaxBytesInFrame int
+	// WriteTimeout bounds the sending of an answer: the connection's write
+	// deadline is set to now plus WriteTimeout before an answer is written
+	// and again before each frame of a streamed one. A stream to a client
+	// that keeps reading is never cut, however long; one to a client that
+	// stopped reading fails after WriteTimeout and frees its slot. 0 leaves
+	// the server's write timeout in force.
+	WriteTimeout time.Duration
 }
 
 // withDefaults returns o with every zero field set to its default.

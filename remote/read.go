@@ -190,6 +190,7 @@ func (h *readHandler) serveSamples(w http.ResponseWriter, ctx context.Context, q
 	}
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	w.Header().Set("Content-Encoding", "snappy")
+	h.extendWrite(http.NewResponseController(w))
 	if _, err := w.Write(snappy.Encode(nil, raw)); err != nil {
 		h.opts.Logger.Debug("write read response", slog.Any("err", err))
 	}
@@ -245,11 +246,26 @@ func (h *readHandler) queryError(i int, err error) *httpError {
 	return errorf(http.StatusInternalServerError, "query %d: %v", i, err)
 }
 
-// fail writes e as a plain-text answer and returns its status code.
+// fail writes e as a plain-text answer of at most about maxErrorBody
+// bytes (matcher errors quote the client's regular expressions) and
+// returns its status code.
 func (h *readHandler) fail(w http.ResponseWriter, e *httpError) int {
 	if e.code >= 500 {
 		h.opts.Logger.Error("remote read failed", slog.Int("code", e.code), slog.String("err", e.msg))
 	}
-	http.Error(w, e.msg, e.code)
+	h.extendWrite(http.NewResponseController(w))
+	http.Error(w, truncateMessage(e.msg, maxErrorBody), e.code)
 	return e.code
+}
+
+// extendWrite gives the next write WriteTimeout from now, when set. The
+// time spent reading the store before is not counted: it is bounded by the
+// client's own timeout, which cancels the request.
+func (h *readHandler) extendWrite(rc *http.ResponseController) {
+	if h.opts.WriteTimeout <= 0 {
+		return
+	}
+	if err := rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		h.opts.Logger.Debug("set remote-read write deadline", slog.Any("err", err))
+	}
 }

@@ -32,6 +32,8 @@ type frameWriter struct {
 	table   *crc32.Table
 	buf     []byte
 	written bool // whether any byte was sent, after which the status is fixed
+	// extend sets the write deadline of the next frame.
+	extend func(*http.ResponseController)
 }
 
 // write sends resp as one frame.
@@ -49,6 +51,7 @@ func (f *frameWriter) write(resp *prompb.ChunkedReadResponse) error {
 		f.w.Header().Set("Content-Type", streamedContentType)
 		f.written = true
 	}
+	f.extend(f.rc)
 	if _, err := f.w.Write(f.buf); err != nil {
 		return fmt.Errorf("write frame: %w", err)
 	}
@@ -63,7 +66,7 @@ func (f *frameWriter) write(resp *prompb.ChunkedReadResponse) error {
 // error answer; after it, the connection is aborted so the client sees a
 // broken stream rather than a short one it could take for complete.
 func (h *readHandler) serveStreamed(w http.ResponseWriter, ctx context.Context, queries []query) int {
-	fw := &frameWriter{w: w, rc: http.NewResponseController(w), table: crc32.MakeTable(crc32.Castagnoli)}
+	fw := &frameWriter{w: w, rc: http.NewResponseController(w), table: crc32.MakeTable(crc32.Castagnoli), extend: h.extendWrite}
 	for i := range queries {
 		err := h.streamQuery(ctx, fw, int64(i), &queries[i])
 		if err == nil {
@@ -78,6 +81,7 @@ func (h *readHandler) serveStreamed(w http.ResponseWriter, ctx context.Context, 
 	if !fw.written {
 		// No series at all: still a valid, empty stream.
 		w.Header().Set("Content-Type", streamedContentType)
+		h.extendWrite(fw.rc)
 		w.WriteHeader(http.StatusOK)
 	}
 	return http.StatusOK

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/model/histogram"
@@ -349,4 +350,45 @@ func FuzzReadRequestDecode(f *testing.F) {
 		w := postRead(h, snappy.Encode(nil, data))
 		require.Contains(t, []int{http.StatusOK, http.StatusBadRequest, http.StatusRequestEntityTooLarge}, w.Code)
 	})
+}
+
+// deadlineRecorder is a ResponseRecorder that records the write deadlines
+// set through http.ResponseController.
+type deadlineRecorder struct {
+	*httptest.ResponseRecorder
+	deadlines []time.Time
+}
+
+func (d *deadlineRecorder) SetWriteDeadline(t time.Time) error {
+	d.deadlines = append(d.deadlines, t)
+	return nil
+}
+
+func TestReadWriteDeadlinePerFrame(t *testing.T) {
+	a := labels.FromStrings("__name__", "up", "job", "a")
+	store := newListStore(300, 120, a)
+	const wt = time.Hour
+	h := newReadHandler(t, store, ReadOptions{MaxBytesInFrame: 10, WriteTimeout: wt})
+	send := func(types ...prompb.ReadRequest_ResponseType) (*deadlineRecorder, time.Time) {
+		req := &prompb.ReadRequest{
+			AcceptedResponseTypes: types,
+			Queries:               []*prompb.Query{{StartTimestampMs: 0, EndTimestampMs: 5000, Matchers: []*prompb.LabelMatcher{eq("__name__", "up")}}},
+		}
+		w := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder()}
+		before := time.Now()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/api/v1/read", bytes.NewReader(readReq(t, req))))
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		return w, before
+	}
+
+	w, before := send(prompb.ReadRequest_STREAMED_XOR_CHUNKS)
+	frames := readFrames(t, w.Body.Bytes())
+	require.Greater(t, len(frames), 1)
+	require.Len(t, w.deadlines, len(frames), "one deadline per frame")
+	for i, d := range w.deadlines {
+		require.False(t, d.Before(before.Add(wt)), "deadline %d is %v, want WriteTimeout after the frame", i, d)
+	}
+
+	w, _ = send(prompb.ReadRequest_SAMPLES)
+	require.Len(t, w.deadlines, 1, "a samples answer is one write")
 }

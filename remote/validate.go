@@ -119,28 +119,6 @@ func addLabels(b *labels.ScratchBuilder, ls []labelRef) {
 	}
 }
 
-// maxMessageValue bounds each label value quoted in an error message, so a
-// series refused for a huge value does not make a huge response.
-const maxMessageValue = 128
-
-// formatLabels renders ls like {a="b", c="d"} for an error message.
-func formatLabels(ls []labelRef) string {
-	var sb strings.Builder
-	sb.WriteByte('{')
-	for i, l := range ls {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		v := l.value
-		if len(v) > maxMessageValue {
-			v = v[:maxMessageValue] + "..."
-		}
-		fmt.Fprintf(&sb, "%s=%q", l.name, v)
-	}
-	sb.WriteByte('}')
-	return sb.String()
-}
-
 // metricType returns the lower-case name of a metric type enum value; the
 // enums of both protocol versions share their numbering.
 func metricType(t int32) string {

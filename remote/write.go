@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -36,10 +37,11 @@ const maxPooledBytes = 16 << 20
 
 // writeHandler serves POST /api/v1/write.
 type writeHandler struct {
-	app     Appendable
-	opts    WriteOptions
-	metrics *writeMetrics
-	states  sync.Pool // of *writeState
+	app      Appendable
+	opts     WriteOptions
+	metrics  *writeMetrics
+	states   sync.Pool     // of *writeState
+	inflight chan struct{} // one token per request being handled
 }
 
 // writeState is the memory one request needs, reused through a pool.
@@ -62,7 +64,7 @@ func NewWriteHandler(app Appendable, opts WriteOptions) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &writeHandler{app: app, opts: opts, metrics: m}
+	h := &writeHandler{app: app, opts: opts, metrics: m, inflight: make(chan struct{}, opts.MaxInflight)}
 	h.states.New = func() any {
 		return &writeState{
 			builder:   labels.NewScratchBuilder(16),
@@ -107,6 +109,15 @@ func (h *writeHandler) serve(w http.ResponseWriter, r *http.Request, version *st
 	}
 	if v2 {
 		*version = "2.0"
+	}
+	// Refused before the body is read: an overloaded server must not
+	// spend memory on requests it will not handle.
+	select {
+	case h.inflight <- struct{}{}:
+		defer func() { <-h.inflight }()
+	default:
+		return h.fail(w, errorf(http.StatusServiceUnavailable,
+			"%d write requests in flight, the most handled at once (MaxInflight); retry later", cap(h.inflight)))
 	}
 	st := h.states.Get().(*writeState)
 	defer h.release(st)
@@ -165,9 +176,17 @@ func (h *writeHandler) handle(r *http.Request, st *writeState, v2 bool) (res app
 		if err := st.v2.Unmarshal(body); err != nil {
 			return res, errorf(http.StatusBadRequest, "decode remote write 2.0 request: %v", err)
 		}
+		if err := checkRW2(&st.v2, len(body)); err != nil {
+			return res, errorf(http.StatusBadRequest, "remote write 2.0 request: %v", err)
+		}
 		st.batch.fromRW2(&st.v2)
-	} else if err := st.batch.decodeRW1(body); err != nil {
-		return res, errorf(http.StatusBadRequest, "decode remote write 1.0 request: %v", err)
+	} else {
+		if err := st.batch.decodeRW1(body); err != nil {
+			return res, errorf(http.StatusBadRequest, "decode remote write 1.0 request: %v", err)
+		}
+		if err := st.batch.checkRW1(len(body)); err != nil {
+			return res, errorf(http.StatusBadRequest, "remote write 1.0 request: %v", err)
+		}
 	}
 	return h.store(st)
 }
@@ -182,6 +201,11 @@ func (h *writeHandler) readBody(r *http.Request, st *writeState) ([]byte, *httpE
 	st.compressed = buf
 	if errors.Is(err, errTooLarge) {
 		return nil, errorf(http.StatusRequestEntityTooLarge, "body is larger than the limit of %d bytes", limit)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The server's read timeout passed: the data may be good, the
+		// connection was too slow, and the server closes it.
+		return nil, errorf(http.StatusRequestTimeout, "request body not received in time: %v", err)
 	}
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "read body: %v", err)
@@ -254,14 +278,17 @@ func (h *writeHandler) release(st *writeState) {
 	h.states.Put(st)
 }
 
-// fail writes e as a plain-text answer and returns its status code.
+// fail writes e as a plain-text answer of at most about maxErrorBody
+// bytes and returns its status code. A 503 (overload, shutdown) is logged
+// at debug level only: logging each refusal would add to the overload.
 func (h *writeHandler) fail(w http.ResponseWriter, e *httpError) int {
-	if e.code == http.StatusServiceUnavailable {
+	switch {
+	case e.code == http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", strconv.Itoa(int(h.opts.RetryAfter.Round(time.Second)/time.Second)))
-	}
-	if e.code >= 500 {
+		h.opts.Logger.Debug("remote write refused", slog.Int("code", e.code), slog.String("err", e.msg))
+	case e.code >= 500:
 		h.opts.Logger.Error("remote write failed", slog.Int("code", e.code), slog.String("err", e.msg))
 	}
-	http.Error(w, e.msg, e.code)
+	http.Error(w, truncateMessage(e.msg, maxErrorBody), e.code)
 	return e.code
 }

@@ -29,6 +29,14 @@ type settings struct {
 	QueryTimeout     time.Duration
 	QueryMaxSamples  int
 	QueryConcurrency int
+	QueryMaxInflight int
+	QueryMaxLength   int
+	// The HTTP server's bounds against slow and greedy clients.
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxConnections    int
+	MaxInflightWrites int
 	// Blocks in object storage.
 	ObjstoreConfigFile string
 	StorageRetention   time.Duration
@@ -48,7 +56,12 @@ type settings struct {
 // parts become nested keys, with dashes turned into underscores.
 type fileConfig struct {
 	Web struct {
-		ListenAddress *string `yaml:"listen_address"`
+		ListenAddress     *string         `yaml:"listen_address"`
+		ReadTimeout       *model.Duration `yaml:"read_timeout"`
+		WriteTimeout      *model.Duration `yaml:"write_timeout"`
+		IdleTimeout       *model.Duration `yaml:"idle_timeout"`
+		MaxConnections    *int            `yaml:"max_connections"`
+		MaxInflightWrites *int            `yaml:"max_inflight_writes"`
 	} `yaml:"web"`
 	Storage struct {
 		Path             *string         `yaml:"path"`
@@ -84,6 +97,8 @@ type fileConfig struct {
 		Timeout        *model.Duration `yaml:"timeout"`
 		MaxSamples     *int            `yaml:"max_samples"`
 		MaxConcurrency *int            `yaml:"max_concurrency"`
+		MaxInflight    *int            `yaml:"max_inflight"`
+		MaxLength      *int            `yaml:"max_length"`
 	} `yaml:"query"`
 }
 
@@ -105,6 +120,7 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		StringVar(&f.configFile)
 	flag("web.listen-address", "Address to listen on for remote write, remote read and the API.").
 		Default(":9201").StringVar(&f.s.ListenAddress)
+	f.registerWeb(flag)
 	flag("storage.path", "Directory for the write-ahead log and blocks.").
 		Default("data").StringVar(&f.s.StoragePath)
 	flag("storage.out-of-order-window", "How far behind the newest sample of its series a sample may be and still be accepted.").
@@ -153,6 +169,26 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		Default("50000000").IntVar(&f.s.QueryMaxSamples)
 	flag("query.max-concurrency", "Most PromQL queries evaluated at once; the others wait.").
 		Default("20").IntVar(&f.s.QueryConcurrency)
+	flag("query.max-inflight", "Most query API requests served at once, those waiting for --query.max-concurrency included; more are answered 503 with Retry-After.").
+		Default("128").IntVar(&f.s.QueryMaxInflight)
+	flag("query.max-length", "Longest PromQL expression or selector accepted, in bytes (400 bad_data above it).").
+		Default("262144").IntVar(&f.s.QueryMaxLength)
+}
+
+// registerWeb binds the HTTP server's bounds against slow and greedy
+// clients. The defaults stay above what a Prometheus sender needs: its
+// remote_timeout is 30s and its shards send one request at a time.
+func (f *flagSet) registerWeb(flag func(name, help string) *kingpin.FlagClause) {
+	flag("web.read-timeout", "Longest time to read a whole request, headers and body; a client sending slower is cut off. 0 disables.").
+		Default("1m").DurationVar(&f.s.ReadTimeout)
+	flag("web.write-timeout", "Longest time to answer a request; queries get --query.timeout on top, remote read gets it per streamed frame. 0 disables.").
+		Default("1m").DurationVar(&f.s.WriteTimeout)
+	flag("web.idle-timeout", "How long an idle keep-alive connection is kept open. 0 falls back to --web.read-timeout.").
+		Default("2m").DurationVar(&f.s.IdleTimeout)
+	flag("web.max-connections", "Most connections open at once; more wait to be accepted. 0 means no limit.").
+		Default("512").IntVar(&f.s.MaxConnections)
+	flag("web.max-inflight-writes", "Most remote-write requests handled at once; more are answered 503 with Retry-After.").
+		Default("256").IntVar(&f.s.MaxInflightWrites)
 }
 
 // resolve applies the config file, if any, under the flags the user gave.
@@ -180,6 +216,9 @@ func (f *flagSet) resolve() (settings, error) {
 		}
 	}
 	setStr("web.listen-address", &s.ListenAddress, fc.Web.ListenAddress)
+	setDur("web.read-timeout", &s.ReadTimeout, fc.Web.ReadTimeout)
+	setDur("web.write-timeout", &s.WriteTimeout, fc.Web.WriteTimeout)
+	setDur("web.idle-timeout", &s.IdleTimeout, fc.Web.IdleTimeout)
 	setStr("storage.path", &s.StoragePath, fc.Storage.Path)
 	setDur("storage.out-of-order-window", &s.OutOfOrderWindow, fc.Storage.OutOfOrderWindow)
 	setDur("head.retention", &s.HeadRetention, fc.Head.Retention)
@@ -212,6 +251,10 @@ func (f *flagSet) resolve() (settings, error) {
 	}
 	setInt("query.max-samples", &s.QueryMaxSamples, fc.Query.MaxSamples)
 	setInt("query.max-concurrency", &s.QueryConcurrency, fc.Query.MaxConcurrency)
+	setInt("query.max-inflight", &s.QueryMaxInflight, fc.Query.MaxInflight)
+	setInt("query.max-length", &s.QueryMaxLength, fc.Query.MaxLength)
+	setInt("web.max-connections", &s.MaxConnections, fc.Web.MaxConnections)
+	setInt("web.max-inflight-writes", &s.MaxInflightWrites, fc.Web.MaxInflightWrites)
 	if s.WALFsync != "interval" && s.WALFsync != "always" {
 		return s, fmt.Errorf("config file %s: wal.fsync must be interval or always, not %q", f.configFile, s.WALFsync)
 	}

@@ -76,3 +76,36 @@ func TestConfigFileErrors(t *testing.T) {
 	_, err = parseSettings(t, "wal:\n  fsync: sometimes\n")
 	require.ErrorContains(t, err, "wal.fsync")
 }
+
+func TestClientBoundSettings(t *testing.T) {
+	s, err := parseSettings(t, "")
+	require.NoError(t, err)
+	require.Equal(t, time.Minute, s.ReadTimeout)
+	require.Equal(t, time.Minute, s.WriteTimeout)
+	require.Equal(t, 2*time.Minute, s.IdleTimeout)
+	require.Equal(t, 512, s.MaxConnections)
+	require.Equal(t, 256, s.MaxInflightWrites)
+	require.Equal(t, 128, s.QueryMaxInflight)
+	require.Equal(t, 256<<10, s.QueryMaxLength)
+
+	file := `
+web:
+  read_timeout: 10s
+  write_timeout: 20s
+  idle_timeout: 30s
+  max_connections: 64
+  max_inflight_writes: 32
+query:
+  max_inflight: 16
+  max_length: 4096
+`
+	s, err = parseSettings(t, file, "--web.write-timeout=5s", "--query.max-length=100")
+	require.NoError(t, err)
+	require.Equal(t, 10*time.Second, s.ReadTimeout)
+	require.Equal(t, 5*time.Second, s.WriteTimeout, "the flag wins")
+	require.Equal(t, 30*time.Second, s.IdleTimeout)
+	require.Equal(t, 64, s.MaxConnections)
+	require.Equal(t, 32, s.MaxInflightWrites)
+	require.Equal(t, 16, s.QueryMaxInflight)
+	require.Equal(t, 100, s.QueryMaxLength, "the flag wins")
+}

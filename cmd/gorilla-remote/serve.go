@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 
 	"github.com/gorilla-remote/gorilla-remote/head"
 	"github.com/gorilla-remote/gorilla-remote/promql"
@@ -84,12 +85,12 @@ func newServer(s settings, logger *slog.Logger, reg *prometheus.Registry) *serve
 }
 
 func (srv *server) run() error {
-	ln, err := net.Listen("tcp", srv.s.ListenAddress)
+	ln, err := listen(srv.s)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", srv.s.ListenAddress, err)
+		return err
 	}
 	srv.log.Info("starting gorilla-remote", "version", version, "listen", ln.Addr().String(), "storage", srv.s.StoragePath)
-	hs := &http.Server{Handler: srv.routes(), ReadHeaderTimeout: 30 * time.Second}
+	hs := newHTTPServer(srv.s, srv.routes(), srv.log)
 
 	var g run.Group
 	g.Add(run.SignalHandler(context.Background(), os.Interrupt, syscall.SIGTERM))
@@ -114,6 +115,44 @@ func (srv *server) run() error {
 		return nil
 	}
 	return err
+}
+
+// maxHeaderTimeout bounds the reading of request headers when
+// --web.read-timeout is longer or disabled.
+const maxHeaderTimeout = 30 * time.Second
+
+// listen opens the server's listening socket, accepting at most
+// s.MaxConnections connections at once (as Prometheus does: the next ones
+// wait in the kernel's backlog).
+func listen(s settings) (net.Listener, error) {
+	ln, err := net.Listen("tcp", s.ListenAddress)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", s.ListenAddress, err)
+	}
+	if s.MaxConnections > 0 {
+		ln = netutil.LimitListener(ln, s.MaxConnections)
+	}
+	return ln, nil
+}
+
+// newHTTPServer builds the HTTP server serving h with the timeouts of s:
+// a client sending its request slowly is cut off after ReadTimeout, one
+// reading its answer slowly after WriteTimeout (the query API and remote
+// read extend it per request, see apiHandler), and an idle keep-alive
+// connection is closed after IdleTimeout.
+func newHTTPServer(s settings, h http.Handler, logger *slog.Logger) *http.Server {
+	header := maxHeaderTimeout
+	if s.ReadTimeout > 0 {
+		header = min(header, s.ReadTimeout)
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: header,
+		ReadTimeout:       s.ReadTimeout,
+		WriteTimeout:      s.WriteTimeout,
+		IdleTimeout:       s.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // runStorage opens the head (replaying the WAL), serves the API until the
@@ -168,12 +207,14 @@ func (srv *server) runStorage() error {
 func (srv *server) apiHandler(h *head.Head, q *query.Queryable) (http.Handler, error) {
 	write, err := remote.NewWriteHandler(appendable{h}, remote.WriteOptions{
 		Registerer: srv.reg, Logger: srv.log, MaxDecodedBytes: srv.s.MaxDecodedBytes,
+		MaxInflight: srv.s.MaxInflightWrites,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("remote-write handler: %w", err)
 	}
 	read, err := remote.NewReadHandler(q, remote.ReadOptions{
 		Registerer: srv.reg, Logger: srv.log, MaxSamplesPerQuery: srv.s.MaxSamplesRead,
+		WriteTimeout: srv.s.WriteTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("remote-read handler: %w", err)
@@ -211,8 +252,11 @@ func (srv *server) queryAPI(h *head.Head, q *query.Queryable) (http.Handler, err
 				BytesPerSample: st.BytesPerSample, MinTime: st.MinTime, MaxTime: st.MaxTime,
 			}
 		},
-		BuildInfo: promql.BuildInfo{Version: version, GoVersion: runtime.Version()},
-		Logger:    srv.log,
+		BuildInfo:      promql.BuildInfo{Version: version, GoVersion: runtime.Version()},
+		Logger:         srv.log,
+		MaxInflight:    srv.s.QueryMaxInflight,
+		MaxQueryLength: srv.s.QueryMaxLength,
+		WriteTimeout:   srv.s.WriteTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("query API: %w", err)
