@@ -36,6 +36,7 @@ type replayer struct {
 	created   []*memSeries // their series, as createSeries made them
 
 	records, nSeries, nSamples, nChunks, unknownRefs int
+	outOfRange                                       outOfRange
 }
 
 func (h *Head) replay(dir string) error {
@@ -85,6 +86,7 @@ func (h *Head) replay(dir string) error {
 	if r.shards != nil {
 		r.nSamples += int(r.shards.appended.Load())
 	}
+	r.outOfRange.report(h.opts.Logger)
 	secs := time.Since(start).Seconds()
 	h.opts.Logger.Info("WAL replay done", "records", r.records, "series", r.nSeries, "samples", r.nSamples,
 		"chunks", r.nChunks, "unknown_refs", r.unknownRefs, "seconds", secs)
@@ -126,7 +128,7 @@ func (r *replayer) apply(rec []byte) error {
 	case recExemplars:
 		r.exemplars, err = decodeExemplars(rec, r.exemplars[:0], &r.scratch)
 		for _, e := range r.exemplars {
-			if s := r.byRef.get(e.Ref); s != nil {
+			if s := r.byRef.get(e.Ref); s != nil && r.outOfRange.keep(r.h, s, e.E.T, &r.outOfRange.exemplars) {
 				e.Ref = s.ref
 				r.h.addExemplar(e)
 			}
@@ -214,6 +216,9 @@ func (r *replayer) applySamples() {
 			r.unknownRefs++
 			continue
 		}
+		if !r.outOfRange.keep(r.h, s, smp.T, &r.outOfRange.samples) {
+			continue
+		}
 		if r.shards != nil {
 			r.shards.add(resolvedSample{s: s, t: smp.T, v: smp.V})
 			continue
@@ -243,6 +248,11 @@ func (r *replayer) applyChunks() error {
 		s := r.byRef.get(cr.Ref)
 		if s == nil {
 			r.unknownRefs++
+			continue
+		}
+		// A chunk holds one window; one outside the range holds nothing
+		// the head may keep.
+		if !r.outOfRange.keep(h, s, cr.MinT, &r.outOfRange.chunks) || !r.outOfRange.keep(h, s, cr.MaxT, &r.outOfRange.chunks) {
 			continue
 		}
 		c, err := chunkenc.FromBytes(append([]byte(nil), cr.Data...))

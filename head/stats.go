@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
 // Stats summarises what the head holds.
@@ -111,6 +113,8 @@ func (m *metrics) rejectedN(err error, n int) {
 		reason = "out_of_window"
 	case errors.Is(err, ErrDuplicateSample):
 		reason = "duplicate"
+	case errors.Is(err, model.ErrTimestampOutOfRange):
+		reason = "timestamp_out_of_range"
 	}
 	m.rejectedBy.WithLabelValues(reason).Add(float64(n))
 }

@@ -40,14 +40,18 @@ func New(h Head) *Queryable { return &Queryable{head: h} }
 // boundary), so no sample is read twice.
 func NewWithBlocks(h Head, b Blocks) *Queryable { return &Queryable{head: h, blocks: b} }
 
-// Querier returns a querier over [mint, maxt].
+// Querier returns a querier over [mint, maxt]. Any int64 bounds are
+// accepted: they are clamped to [model.MinTime, model.MaxTime], which holds
+// every sample the store keeps, so math.MinInt64 and math.MaxInt64 (or
+// Prometheus's own "unbounded" times) mean all data.
 func (q *Queryable) Querier(mint, maxt int64) (storage.Querier, error) {
-	return &querier{labelQuerier{q, mint, maxt}}, nil
+	return &querier{newLabelQuerier(q, mint, maxt)}, nil
 }
 
-// ChunkQuerier returns a chunk querier over [mint, maxt].
+// ChunkQuerier returns a chunk querier over [mint, maxt], clamped as in
+// Querier.
 func (q *Queryable) ChunkQuerier(mint, maxt int64) (storage.ChunkQuerier, error) {
-	return &chunkQuerier{labelQuerier{q, mint, maxt}}, nil
+	return &chunkQuerier{newLabelQuerier(q, mint, maxt)}, nil
 }
 
 // labelQuerier answers label questions; both queriers embed it.
@@ -56,11 +60,19 @@ type labelQuerier struct {
 	mint, maxt int64
 }
 
-// selectRange narrows the querier's range by the hints.
+// newLabelQuerier returns the label querier over [mint, maxt] clamped to
+// the timestamp range: past this point every bound is in the range, so
+// arithmetic on it (block windows, the boundary) cannot overflow.
+func newLabelQuerier(q *Queryable, mint, maxt int64) labelQuerier {
+	return labelQuerier{q, model.ClampTime(mint), model.ClampTime(maxt)}
+}
+
+// selectRange narrows the querier's range by the hints (clamped like the
+// querier's own bounds).
 func (q *labelQuerier) selectRange(hints *storage.SelectHints) (int64, int64) {
 	mint, maxt := q.mint, q.maxt
 	if hints != nil {
-		mint, maxt = max(mint, hints.Start), min(maxt, hints.End)
+		mint, maxt = max(mint, model.ClampTime(hints.Start)), min(maxt, model.ClampTime(hints.End))
 	}
 	return mint, maxt
 }
