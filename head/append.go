@@ -36,6 +36,7 @@ type appendBufs struct {
 	series    []seriesRecord
 	recs      []sampleRecord
 	scratch   labels.ScratchBuilder
+	ooo       oooBatch // out-of-order samples held back by apply
 }
 
 type pendingSample struct {
@@ -79,7 +80,7 @@ func (a *Appender) Append(ref model.SeriesRef, lset labels.Labels, t int64, v fl
 	}
 	o := a.h.currentAppendOpts()
 	s.mu.Lock()
-	err = s.check(t, v, &o)
+	err = s.check(t, v, &o, &a.ooo.cache)
 	s.mu.Unlock()
 	switch {
 	case errors.Is(err, errAlreadyStored):
@@ -156,9 +157,10 @@ func (a *Appender) reset() {
 		return
 	}
 	a.appendBufs = nil
-	if cap(b.buf) > maxPooledBuf {
+	if cap(b.buf) > maxPooledBuf || cap(b.ooo.samples) > maxPooledOOO {
 		return
 	}
+	b.ooo.reset()
 	clear(b.created)
 	clear(b.samples)
 	clear(b.exemplars)
@@ -168,8 +170,12 @@ func (a *Appender) reset() {
 	a.h.bufPool.Put(b)
 }
 
-// maxPooledBuf bounds the record buffer of pooled appender buffers.
-const maxPooledBuf = 4 << 20
+// maxPooledBuf bounds the record buffer of pooled appender buffers, and
+// maxPooledOOO their out-of-order samples.
+const (
+	maxPooledBuf = 4 << 20
+	maxPooledOOO = 1 << 16
+)
 
 // Commit writes the appended data to the WAL and then into memory. It
 // returns only after the WAL write (and its fsync, under the always policy):
@@ -303,7 +309,8 @@ func (a *Appender) resolveRemoved() {
 }
 
 // apply puts the logged data into memory. Consecutive samples of one series
-// share one lock acquisition.
+// share one lock acquisition; out-of-order samples are held back and stored
+// together at the end (see oooBatch).
 func (a *Appender) apply() {
 	h := a.h
 	o := h.currentAppendOpts()
@@ -314,7 +321,9 @@ func (a *Appender) apply() {
 		s.logged = true
 		for ; i < len(a.samples) && a.samples[i].s == s; i++ {
 			p := a.samples[i]
-			switch err := s.append(p.t, p.v, &o); {
+			switch deferred, err := s.appendOrDefer(p.t, p.v, &o); {
+			case deferred:
+				a.ooo.add(s, p.t, p.v)
 			case err == nil:
 				appended++
 				maxT = max(maxT, p.t)
@@ -329,6 +338,10 @@ func (a *Appender) apply() {
 		}
 		s.mu.Unlock()
 	}
+	r := a.ooo.apply(&o)
+	appended += r.appended
+	minT = min(minT, r.minT)
+	h.metrics.oooStored(r)
 	for _, s := range a.created {
 		s.mu.Lock()
 		s.logged = true

@@ -5,9 +5,18 @@
 // their labels or by ref; their labels are interned symbol pairs. Each series
 // holds Gorilla XOR chunks (package chunkenc), one or more per block window
 // (2h by default, aligned to multiples of the window since the epoch), the
-// newest one open for appending. Samples older than the newest of their
-// series but inside the out-of-order window wait in a small sorted buffer
-// that reads merge in and that is folded into the chunks when it fills.
+// newest one open for appending.
+//
+// Samples older than the newest of their series but inside the out-of-order
+// window are held back to the end of their batch (a commit, or a WAL record
+// during replay), sorted per series, checked against each other and against
+// what is stored, and merged into the chunks of each block window they touch
+// with one re-encoding of that window: O(N log N) for N such samples, plus
+// one pass over each window touched. A batch bringing only a few leaves them
+// in a small sorted buffer per series, which reads merge in and which is
+// merged the same way once it holds 32 samples. Merging keeps every chunk
+// inside its window and at most chunkenc.MaxSamples long, and the newest
+// chunk open.
 //
 // Writes go through an Appender: Append checks each sample, Commit writes
 // one batch of WAL records (package wal; the record layout is in

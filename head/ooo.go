@@ -8,34 +8,61 @@ import (
 )
 
 // Out-of-order samples (older than the newest sample of their series but
-// inside the out-of-order window) first go to a small sorted buffer per
-// series, which reads merge in. When the buffer fills, mergeOOO re-encodes
-// the chunks of the windows it touches with the buffered samples merged in,
-// so the cost of re-encoding is paid once per oooCompactAt samples.
+// inside the out-of-order window) are stored by re-encoding the chunks of
+// their block window with them merged in. A batch's out-of-order samples of
+// one series are sorted and merged together (ooo_batch.go), so a window is
+// re-encoded once per batch, not once per sample. When a batch brings only a
+// few, they wait in a small sorted buffer per series, which reads merge in;
+// once oooCompactAt samples wait, the buffer is merged, so the cost of
+// re-encoding is shared by that many samples.
 
-// mergeOOO empties the out-of-order buffer into the chunks. The caller holds
-// s.mu.
-func (s *memSeries) mergeOOO(blockDuration int64) {
+// mergeOOO empties the out-of-order buffer into the chunks and returns the
+// number of samples it encoded. The caller holds s.mu.
+func (s *memSeries) mergeOOO(blockDuration int64) int {
+	n := 0
 	for len(s.ooo) > 0 {
 		w := model.FloorDiv(s.ooo[0].T, blockDuration)
-		n := sort.Search(len(s.ooo), func(i int) bool { return model.FloorDiv(s.ooo[i].T, blockDuration) > w })
-		s.mergeWindow(w, s.ooo[:n])
-		s.ooo = s.ooo[n:]
+		k := inWindow(s.ooo, w, blockDuration)
+		n += s.mergeWindow(w, s.ooo[:k])
+		s.ooo = s.ooo[k:]
 	}
 	s.ooo = nil
+	return n
 }
 
-// mergeWindow re-encodes the chunks of window w with extra samples merged in.
-func (s *memSeries) mergeWindow(w int64, extra []model.Sample) {
-	i := sort.Search(len(s.chunks), func(i int) bool { return s.chunks[i].window >= w })
-	j := i
+// inWindow returns how many of the leading samples of ss, sorted by time,
+// fall in window w or before it.
+func inWindow(ss []model.Sample, w, blockDuration int64) int {
+	return sort.Search(len(ss), func(i int) bool { return model.FloorDiv(ss[i].T, blockDuration) > w })
+}
+
+// mergeWindow re-encodes the chunks of window w with extra merged in and
+// returns the number of samples encoded. extra is sorted by time and holds
+// no timestamp the chunks hold.
+func (s *memSeries) mergeWindow(w int64, extra []model.Sample) int {
+	i, j := s.windowChunks(w)
+	merged := mergeSamples(decodeChunks(s.chunks[i:j]), extra)
+	s.replaceChunks(i, j, w, merged)
+	return len(merged)
+}
+
+// windowChunks returns the range [i, j) of s.chunks in window w; i == j when
+// the window has none, at the place its chunks would go.
+func (s *memSeries) windowChunks(w int64) (i, j int) {
+	i = sort.Search(len(s.chunks), func(i int) bool { return s.chunks[i].window >= w })
+	j = i
 	for j < len(s.chunks) && s.chunks[j].window == w {
 		j++
 	}
-	wasOpen := j == len(s.chunks) && j > i && s.chunks[j-1].app != nil
+	return i, j
+}
 
-	merged := mergeSamples(decodeChunks(s.chunks[i:j]), extra)
-	repl := encodeChunks(w, merged)
+// replaceChunks replaces s.chunks[i:j], the chunks of window w, by chunks
+// holding samples, which is sorted and not empty. When the last of the old
+// chunks was the open one, the last new chunk is open.
+func (s *memSeries) replaceChunks(i, j int, w int64, samples []model.Sample) {
+	wasOpen := j == len(s.chunks) && j > i && s.chunks[j-1].app != nil
+	repl := encodeChunks(w, samples)
 	if wasOpen {
 		last := repl[len(repl)-1]
 		app, err := last.chunk.Appender()
@@ -67,8 +94,15 @@ func decodeChunks(cs []*memChunk) []model.Sample {
 }
 
 // mergeSamples merges two sorted sample lists. On equal timestamps the first
-// list wins (the append path never lets both hold one timestamp).
+// list wins (the append path never lets both hold one timestamp). When one
+// list is empty it returns the other, not a copy.
 func mergeSamples(a, b []model.Sample) []model.Sample {
+	switch {
+	case len(b) == 0:
+		return a
+	case len(a) == 0:
+		return b
+	}
 	out := make([]model.Sample, 0, len(a)+len(b))
 	for len(a) > 0 && len(b) > 0 {
 		switch {

@@ -25,6 +25,7 @@ type replayer struct {
 	reopen   map[*memSeries]struct{} // series whose newest chunk came from a checkpoint
 	shards   *replayShards           // nil: samples are appended inline
 	resolved []resolvedSample
+	ooo      oooBatch // out-of-order samples of the record being appended inline
 	scratch  labels.ScratchBuilder
 
 	series    []seriesRecord
@@ -229,7 +230,7 @@ func (r *replayer) applySamples() {
 		r.shards.send()
 		return
 	}
-	r.nSamples += int(r.h.appendResolved(r.resolved))
+	r.nSamples += int(r.h.appendResolved(r.resolved, &r.ooo))
 }
 
 // settle waits until every dispatched sample is appended.

@@ -48,8 +48,9 @@ func newReplayShards(h *Head) *replayShards {
 
 func (rs *replayShards) work(in chan []resolvedSample) {
 	defer rs.running.Done()
+	var ooo oooBatch
 	for batch := range in {
-		rs.appended.Add(rs.h.appendResolved(batch))
+		rs.appended.Add(rs.h.appendResolved(batch, &ooo))
 		clear(batch)
 		rs.pool.Put(batch[:0])
 		rs.pending.Done()
@@ -89,14 +90,19 @@ func (rs *replayShards) stop() {
 }
 
 // appendResolved appends replayed samples and returns how many were stored.
-func (h *Head) appendResolved(batch []resolvedSample) int64 {
+// Out-of-order samples are held back in ooo and stored together at the end,
+// as a commit stores them.
+func (h *Head) appendResolved(batch []resolvedSample, ooo *oooBatch) int64 {
 	o := h.currentAppendOpts()
 	maxT, minT := h.maxTime.Load(), int64(math.MaxInt64)
 	var n int64
 	for _, smp := range batch {
 		s := smp.s
 		s.mu.Lock()
-		if err := s.append(smp.t, smp.v, &o); err == nil {
+		switch deferred, err := s.appendOrDefer(smp.t, smp.v, &o); {
+		case deferred:
+			ooo.add(s, smp.t, smp.v)
+		case err == nil:
 			n++
 			s.lastAppend = max(s.lastAppend, smp.t)
 			maxT = max(maxT, smp.t)
@@ -104,6 +110,10 @@ func (h *Head) appendResolved(batch []resolvedSample) int64 {
 		}
 		s.mu.Unlock()
 	}
+	r := ooo.apply(&o)
+	n += r.appended
+	minT = min(minT, r.minT)
+	h.metrics.oooReencoded.Add(float64(r.reencoded))
 	h.noteTime(maxT)
 	h.noteMinTime(minT)
 	return n

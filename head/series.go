@@ -26,7 +26,7 @@ type memSeries struct {
 
 	mu     sync.Mutex
 	chunks []*memChunk    // guarded by mu; sorted by time, non-overlapping
-	ooo    []model.Sample // guarded by mu; out-of-order samples, sorted by T, older than maxT
+	ooo    []model.Sample // guarded by mu; out-of-order samples not yet merged, sorted by T, older than maxT
 	maxT   int64          // guarded by mu; newest in-order timestamp (valid when len(chunks) > 0)
 	lastV  float64        // guarded by mu; value at maxT
 	// lastAppend is the head time (newest timestamp seen by the head) when
@@ -50,29 +50,21 @@ type appendOpts struct {
 	blockDuration int64 // milliseconds
 	oooWindow     int64 // milliseconds
 	minValidTime  int64 // samples older than this are out of the window (retention)
-	oooCompactAt  int   // merge the out-of-order buffer into chunks at this size
+	oooCompactAt  int   // merge out-of-order samples into chunks once this many wait
 }
 
 // check reports whether t, v could be appended now: nil for a new sample,
 // errAlreadyStored for an exact retry, or a typed error. It does not change
-// the series. The caller holds s.mu.
-func (s *memSeries) check(t int64, v float64, o *appendOpts) error {
-	if t < o.minValidTime {
-		return ErrOutOfWindow
-	}
-	if len(s.chunks) == 0 || t > s.maxT {
+// the series. cc, which may be nil, caches the chunks it decodes for the
+// checks of a whole batch. The caller holds s.mu.
+func (s *memSeries) check(t int64, v float64, o *appendOpts, cc *chunkCache) error {
+	switch deferred, err := s.classify(t, v, o); {
+	case err != nil:
+		return err
+	case !deferred:
 		return nil
 	}
-	if t == s.maxT {
-		if model.SameValue(v, s.lastV) {
-			return errAlreadyStored
-		}
-		return ErrDuplicateSample
-	}
-	if t < s.maxT-o.oooWindow {
-		return ErrOutOfWindow
-	}
-	if old, ok := s.lookup(t); ok {
+	if old, ok := s.lookup(t, cc); ok {
 		if model.SameValue(v, old) {
 			return errAlreadyStored
 		}
@@ -81,27 +73,43 @@ func (s *memSeries) check(t int64, v float64, o *appendOpts) error {
 	return nil
 }
 
-// append stores one sample. It returns errAlreadyStored for an exact retry
-// (the caller treats it as success). The caller holds s.mu.
-func (s *memSeries) append(t int64, v float64, o *appendOpts) error {
+// classify judges a sample by the series' newest one alone. It returns
+// deferred == false and err == nil for a sample newer than every stored one;
+// errAlreadyStored or a typed error for one refused at once; deferred ==
+// true for an out-of-order sample inside the window, which may still
+// collide with a stored sample. The caller holds s.mu.
+func (s *memSeries) classify(t int64, v float64, o *appendOpts) (deferred bool, err error) {
 	if len(s.chunks) == 0 || t > s.maxT {
 		if t < o.minValidTime {
-			return ErrOutOfWindow
+			return false, ErrOutOfWindow
 		}
+		return false, nil
+	}
+	switch {
+	case t < o.minValidTime:
+		return false, ErrOutOfWindow
+	case t == s.maxT:
+		if model.SameValue(v, s.lastV) {
+			return false, errAlreadyStored
+		}
+		return false, ErrDuplicateSample
+	case t < s.maxT-o.oooWindow:
+		return false, ErrOutOfWindow
+	}
+	return true, nil
+}
+
+// appendOrDefer stores a sample newer than every stored one at once. An
+// out-of-order sample inside the window is not stored: it returns deferred
+// == true, and the caller passes it to appendOOO with the other
+// out-of-order samples of its batch. Refused samples get classify's error.
+// The caller holds s.mu.
+func (s *memSeries) appendOrDefer(t int64, v float64, o *appendOpts) (deferred bool, err error) {
+	deferred, err = s.classify(t, v, o)
+	if err == nil && !deferred {
 		s.appendInOrder(t, v, o.blockDuration)
-		return nil
 	}
-	if err := s.check(t, v, o); err != nil {
-		return err
-	}
-	i := sort.Search(len(s.ooo), func(i int) bool { return s.ooo[i].T >= t })
-	s.ooo = append(s.ooo, model.Sample{})
-	copy(s.ooo[i+1:], s.ooo[i:])
-	s.ooo[i] = model.Sample{T: t, V: v}
-	if len(s.ooo) >= o.oooCompactAt {
-		s.mergeOOO(o.blockDuration)
-	}
-	return nil
+	return deferred, err
 }
 
 // appendInOrder appends a sample newer than every stored one, cutting a new
@@ -157,25 +165,22 @@ func (c *memChunk) close() {
 }
 
 // lookup finds the value stored at exactly t, in the chunks or the
-// out-of-order buffer. The caller holds s.mu.
-func (s *memSeries) lookup(t int64) (float64, bool) {
+// out-of-order buffer. cc may be nil. The caller holds s.mu.
+func (s *memSeries) lookup(t int64, cc *chunkCache) (float64, bool) {
 	i := sort.Search(len(s.ooo), func(i int) bool { return s.ooo[i].T >= t })
 	if i < len(s.ooo) && s.ooo[i].T == t {
 		return s.ooo[i].V, true
 	}
-	for _, c := range s.chunks {
-		if t < c.mint || t > c.maxt {
-			continue
-		}
-		it := chunkenc.NewIterator(c.chunk.Bytes())
-		if it.Seek(t) {
-			if ct, cv := it.At(); ct == t {
-				return cv, true
-			}
-		}
+	// Chunks are sorted and do not overlap: the first one ending at or
+	// after t is the only one that may hold it.
+	i = sort.Search(len(s.chunks), func(i int) bool { return s.chunks[i].maxt >= t })
+	if i == len(s.chunks) || s.chunks[i].mint > t {
 		return 0, false
 	}
-	return 0, false
+	if cc != nil {
+		return cc.find(s.chunks[i], t)
+	}
+	return seekChunk(s.chunks[i], t)
 }
 
 // headSample returns the newest sample of the series.

@@ -60,6 +60,7 @@ type metrics struct {
 	rejectedBy      *prometheus.CounterVec
 	checkpoints     prometheus.Counter
 	fsync           prometheus.Histogram
+	oooReencoded    prometheus.Counter
 }
 
 func newMetrics(h *Head, reg prometheus.Registerer) *metrics {
@@ -75,11 +76,14 @@ func newMetrics(h *Head, reg prometheus.Registerer) *metrics {
 			Name: "gorilla_head_samples_rejected_total", Help: "Samples the head refused, by reason."}, []string{"reason"}),
 		checkpoints: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gorilla_head_checkpoints_total", Help: "WAL checkpoints written."}),
+		oooReencoded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gorilla_head_ooo_reencoded_samples_total",
+			Help: "Samples re-encoded to merge out-of-order samples into chunks."}),
 		fsync: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "gorilla_wal_fsync_duration_seconds", Help: "Duration of WAL fsyncs.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)}),
 	}
-	m.cs = []prometheus.Collector{m.series, m.seriesRemoved, m.samplesAppended, m.rejectedBy, m.checkpoints, m.fsync,
+	m.cs = []prometheus.Collector{m.series, m.seriesRemoved, m.samplesAppended, m.rejectedBy, m.checkpoints, m.fsync, m.oooReencoded,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "gorilla_head_max_time_seconds", Help: "Newest sample timestamp in the head."},
 			func() float64 { return float64(h.maxTime.Load()) / 1000 }),
@@ -102,6 +106,15 @@ func (m *metrics) unregister() {
 }
 
 func (m *metrics) observeFsync(d time.Duration) { m.fsync.Observe(d.Seconds()) }
+
+// oooStored counts what storing a batch's out-of-order samples refused and
+// re-encoded (the samples stored are counted by the caller).
+func (m *metrics) oooStored(r oooResult) {
+	if r.duplicates > 0 {
+		m.rejectedN(ErrDuplicateSample, r.duplicates)
+	}
+	m.oooReencoded.Add(float64(r.reencoded))
+}
 
 // rejected counts a refused sample under its reason.
 func (m *metrics) rejected(err error) { m.rejectedN(err, 1) }
