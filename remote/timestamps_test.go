@@ -97,8 +97,3 @@ func TestWriteOutOfRangeIntoHead(t *testing.T) {
 	require.Contains(t, w.Body.String(), model.ErrTimestampOutOfRange.Error())
 	require.Equal(t, 1, s.numSamples())
 }
-
-// headStore adapts the head to Appendable.
-type headStore struct{ h *head.Head }
-
-func (s headStore) Appender() Appender { return s.h.Appender() }
