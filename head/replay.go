@@ -38,6 +38,10 @@ type replayer struct {
 
 	records, nSeries, nSamples, nChunks, unknownRefs int
 	outOfRange                                       outOfRange
+	// accepted is set while a checkpoint is read: its samples records hold
+	// out-of-order samples the head had taken, which the out-of-order
+	// window of their series' newest sample must not refuse again.
+	accepted bool
 }
 
 func (h *Head) replay(dir string) error {
@@ -59,7 +63,9 @@ func (h *Head) replay(dir string) error {
 		if err != nil {
 			return fmt.Errorf("open checkpoint %s: %w", cpPath, err)
 		}
-		err = r.read(cr)
+		r.setAccepted(true)
+		err = r.read(cr) // settles: every sample is in before the flag drops
+		r.setAccepted(false)
 		if cerr := cr.Close(); err == nil {
 			err = cerr
 		}
@@ -230,7 +236,15 @@ func (r *replayer) applySamples() {
 		r.shards.send()
 		return
 	}
-	r.nSamples += int(r.h.appendResolved(r.resolved, &r.ooo))
+	r.nSamples += int(r.h.appendResolved(r.resolved, &r.ooo, r.accepted))
+}
+
+// setAccepted sets r.accepted, for the shard workers too.
+func (r *replayer) setAccepted(accepted bool) {
+	r.accepted = accepted
+	if r.shards != nil {
+		r.shards.accepted.Store(accepted)
+	}
 }
 
 // settle waits until every dispatched sample is appended.

@@ -153,3 +153,26 @@ func TestReplaySkipsTimestampsOutOfRange(t *testing.T) {
 	requireSamples(t, []model.Sample{{T: now, V: 1}, {T: now + 1000, V: 4}, {T: now + 2000, V: 5}},
 		mustRange(t, reopen(t, h2), series("up", "i", "mixed")))
 }
+
+// TestCheckpointKeepsOutOfOrderSamplesOfAnyAge: a checkpoint holds the
+// out-of-order samples not yet merged into chunks. They were accepted, so
+// replaying them must not judge them again against the out-of-order window
+// of the series' newest sample, which may have moved hours ahead since.
+func TestCheckpointKeepsOutOfOrderSamplesOfAnyAge(t *testing.T) {
+	for _, newest := range []int64{1_000_000 + DefaultBlockDuration.Milliseconds(), model.MaxTime} {
+		// Shipping: retention, counted back from the newest sample, must
+		// not release the older ones before they are shipped.
+		h := openTest(t, func(o *Options) { o.Shipping = true })
+		l := series("x")
+		require.NoError(t, h.Append(l, 1_000_000, 1))
+		require.NoError(t, h.Append(l, 900_000, 2), "out of order, inside the window")
+		require.NoError(t, h.Append(l, newest, 3), "the newest sample moves ahead")
+		want := []model.Sample{{T: 900_000, V: 2}, {T: 1_000_000, V: 1}, {T: newest, V: 3}}
+		requireSamples(t, want, mustRange(t, h, l))
+		require.NoError(t, h.Checkpoint())
+		h = reopen(t, h)
+		requireSamples(t, want, mustRange(t, h, l))
+		// Samples that arrive now are judged as always.
+		require.ErrorIs(t, h.Append(l, 800_000, 4), ErrOutOfWindow)
+	}
+}
