@@ -4,7 +4,8 @@ import "errors"
 
 // Errors returned by Appender.Append for samples the head will never accept.
 // Callers map them to client errors; they never mean data already
-// acknowledged was lost.
+// acknowledged was lost. A timestamp outside the accepted range is refused
+// with model.ErrTimestampOutOfRange, shared with the other packages.
 var (
 	// ErrOutOfWindow: the sample is older than the newest sample of its series
 	// by more than the out-of-order window, or older than the head retention.
