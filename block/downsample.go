@@ -190,7 +190,7 @@ func (d *downsampler) add(t int64, v float64) error {
 	}
 	d.seen, d.prev, d.prevT = true, v, t
 	if d.n == 0 {
-		d.end = (model.FloorDiv(t, d.res) + 1) * d.res
+		d.end = model.WindowStart(t, d.res) + d.res
 		d.sum, d.min, d.max = v, v, v
 	} else {
 		d.sum += v

@@ -171,16 +171,21 @@ func (s *Shipper) Once(ctx context.Context) error {
 // snapshot of the head for all of them, then a block for each window that
 // holds data (a head with a stray sample decades old seals two blocks, not
 // every empty window in between).
+//
+// The source's times are clamped to the accepted range (model.MinTime,
+// model.MaxTime) before any window arithmetic: the head keeps them there,
+// and a source that strays cannot make a bound wrap around and stop
+// sealing.
 func (s *Shipper) sealDue(ctx context.Context) error {
 	bd := s.opts.BlockDuration.Milliseconds()
 	maxT, minT := s.opts.Source.MaxTime(), s.opts.Source.MinTime()
 	if maxT == math.MinInt64 || minT == math.MaxInt64 {
 		return nil
 	}
-	start := max(s.sealedBefore, model.FloorDiv(minT, bd)*bd)
+	start := max(s.sealedBefore, model.WindowStart(minT, bd))
 	// A window is due once the newest sample is the out-of-order window
 	// past its end.
-	end := model.FloorDiv(maxT-s.opts.OutOfOrderWindow.Milliseconds(), bd) * bd
+	end := model.WindowStart(model.ClampTime(maxT)-s.opts.OutOfOrderWindow.Milliseconds(), bd)
 	if start >= end {
 		return nil
 	}
@@ -216,9 +221,9 @@ func byWindow(series []model.ChunkSeries, bd int64) []windowSeries {
 	var out []windowSeries
 	for _, s := range series {
 		for i := 0; i < len(s.Chunks); {
-			w := model.FloorDiv(s.Chunks[i].MinT, bd) * bd
+			w := model.WindowStart(s.Chunks[i].MinT, bd)
 			j := i + 1
-			for j < len(s.Chunks) && model.FloorDiv(s.Chunks[j].MinT, bd)*bd == w {
+			for j < len(s.Chunks) && model.WindowStart(s.Chunks[j].MinT, bd) == w {
 				j++
 			}
 			k, ok := index[w]

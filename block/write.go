@@ -52,7 +52,10 @@ func Write(parent string, mint, maxt int64, series []model.ChunkSeries, opts Wri
 	}
 	id := opts.ULID
 	if id == (ulid.ULID{}) {
-		if id, err = ulid.New(uint64(max(mint, 0)), rand.Reader); err != nil {
+		// A ULID holds 48 bits of milliseconds (until the year 10889);
+		// windows outside them take the nearest time it holds. The ULID
+		// only names the block: its range is in meta.json.
+		if id, err = ulid.New(uint64(min(max(mint, 0), int64(ulid.MaxTime()))), rand.Reader); err != nil {
 			return Meta{}, fmt.Errorf("write block: new ULID: %w", err)
 		}
 	}

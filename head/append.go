@@ -62,9 +62,17 @@ func (a *Appender) use() {
 
 // Append adds a sample for the series with lset, or with ref when ref is not
 // zero (lset is then ignored). It returns the series' ref. Samples the head
-// will never take fail at once with ErrOutOfWindow or ErrDuplicateSample; an
-// exact retry of a stored sample is accepted and stored once.
+// will never take fail at once: a timestamp outside [model.MinTime,
+// model.MaxTime] with an error wrapping model.ErrTimestampOutOfRange (before
+// the series is looked up or created, so the returned ref is then ref), a
+// sample too old with ErrOutOfWindow, another value at a stored timestamp
+// with ErrDuplicateSample. An exact retry of a stored sample is accepted and
+// stored once.
 func (a *Appender) Append(ref model.SeriesRef, lset labels.Labels, t int64, v float64) (model.SeriesRef, error) {
+	if err := model.CheckTime(t); err != nil {
+		a.h.metrics.rejected(err)
+		return ref, err
+	}
 	a.use()
 	s, err := a.lookup(ref, lset)
 	if err != nil {
@@ -111,8 +119,13 @@ func (a *Appender) noteCreated(s *memSeries) {
 	a.created = append(a.created, s)
 }
 
-// AppendExemplar keeps an exemplar for the series with ref (or lset).
+// AppendExemplar keeps an exemplar for the series with ref (or lset). An
+// exemplar timestamp outside [model.MinTime, model.MaxTime] fails with an
+// error wrapping model.ErrTimestampOutOfRange, and ref is returned.
 func (a *Appender) AppendExemplar(ref model.SeriesRef, lset labels.Labels, e model.Exemplar) (model.SeriesRef, error) {
+	if err := model.CheckTime(e.T); err != nil {
+		return ref, fmt.Errorf("exemplar: %w", err)
+	}
 	a.use()
 	s, err := a.lookup(ref, lset)
 	if err != nil {

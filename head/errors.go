@@ -5,6 +5,8 @@ import "errors"
 // Errors returned by Appender.Append and Commit. All but ErrClosed and
 // ErrUnavailable are for samples the head will never accept; callers map
 // them to client errors. None means data already acknowledged was lost.
+// A timestamp outside the accepted range is refused with
+// model.ErrTimestampOutOfRange, shared with the other packages.
 var (
 	// ErrOutOfWindow: the sample is older than the newest sample of its series
 	// by more than the out-of-order window, or older than the head retention.

@@ -187,13 +187,20 @@ func (h *Head) currentAppendOpts() appendOpts {
 }
 
 // closedWindow returns the newest block window that is closed at head time
-// t: its end plus the out-of-order window lies at or before t.
+// t: its end plus the out-of-order window lies at or before t. For the max
+// time of an empty head (math.MinInt64) it returns math.MinInt64: no window.
+// Head times are in [model.MinTime, model.MaxTime] otherwise, so t minus the
+// window cannot overflow.
 func (h *Head) closedWindow(t int64) int64 {
+	if !model.ValidTime(t) {
+		return math.MinInt64
+	}
 	return model.FloorDiv(t-h.appOpts.oooWindow, h.appOpts.blockDuration) - 1
 }
 
 // releaseBound is the time before which retention releases data when the
-// newest sample is at mt (Truncate keeps what is not yet shipped).
+// newest sample is at mt (Truncate keeps what is not yet shipped). mt is a
+// head time, in range, and the retention a time.Duration: no overflow.
 func (h *Head) releaseBound(mt int64) int64 {
 	return mt - h.opts.Retention.Milliseconds()
 }

@@ -37,6 +37,11 @@ type replayer struct {
 	created   []*memSeries // their series, as createSeries made them
 
 	records, nSeries, nSamples, nChunks, unknownRefs int
+	outOfRange                                       outOfRange
+	// accepted is set while a checkpoint is read: its samples records hold
+	// out-of-order samples the head had taken, which the out-of-order
+	// window of their series' newest sample must not refuse again.
+	accepted bool
 }
 
 func (h *Head) replay(dir string) error {
@@ -58,7 +63,9 @@ func (h *Head) replay(dir string) error {
 		if err != nil {
 			return fmt.Errorf("open checkpoint %s: %w", cpPath, err)
 		}
-		err = r.read(cr)
+		r.setAccepted(true)
+		err = r.read(cr) // settles: every sample is in before the flag drops
+		r.setAccepted(false)
 		if cerr := cr.Close(); err == nil {
 			err = cerr
 		}
@@ -86,6 +93,7 @@ func (h *Head) replay(dir string) error {
 	if r.shards != nil {
 		r.nSamples += int(r.shards.appended.Load())
 	}
+	r.outOfRange.report(h.opts.Logger)
 	secs := time.Since(start).Seconds()
 	h.opts.Logger.Info("WAL replay done", "records", r.records, "series", r.nSeries, "samples", r.nSamples,
 		"chunks", r.nChunks, "unknown_refs", r.unknownRefs, "seconds", secs)
@@ -127,7 +135,7 @@ func (r *replayer) apply(rec []byte) error {
 	case recExemplars:
 		r.exemplars, err = decodeExemplars(rec, r.exemplars[:0], &r.scratch)
 		for _, e := range r.exemplars {
-			if s := r.byRef.get(e.Ref); s != nil {
+			if s := r.byRef.get(e.Ref); s != nil && r.outOfRange.keep(r.h, s, e.E.T, &r.outOfRange.exemplars) {
 				e.Ref = s.ref
 				r.h.addExemplar(e)
 			}
@@ -215,6 +223,9 @@ func (r *replayer) applySamples() {
 			r.unknownRefs++
 			continue
 		}
+		if !r.outOfRange.keep(r.h, s, smp.T, &r.outOfRange.samples) {
+			continue
+		}
 		if r.shards != nil {
 			r.shards.add(resolvedSample{s: s, t: smp.T, v: smp.V})
 			continue
@@ -225,7 +236,15 @@ func (r *replayer) applySamples() {
 		r.shards.send()
 		return
 	}
-	r.nSamples += int(r.h.appendResolved(r.resolved, &r.ooo))
+	r.nSamples += int(r.h.appendResolved(r.resolved, &r.ooo, r.accepted))
+}
+
+// setAccepted sets r.accepted, for the shard workers too.
+func (r *replayer) setAccepted(accepted bool) {
+	r.accepted = accepted
+	if r.shards != nil {
+		r.shards.accepted.Store(accepted)
+	}
 }
 
 // settle waits until every dispatched sample is appended.
@@ -244,6 +263,11 @@ func (r *replayer) applyChunks() error {
 		s := r.byRef.get(cr.Ref)
 		if s == nil {
 			r.unknownRefs++
+			continue
+		}
+		// A chunk holds one window; one outside the range holds nothing
+		// the head may keep.
+		if !r.outOfRange.keep(h, s, cr.MinT, &r.outOfRange.chunks) || !r.outOfRange.keep(h, s, cr.MaxT, &r.outOfRange.chunks) {
 			continue
 		}
 		c, err := chunkenc.FromBytes(append([]byte(nil), cr.Data...))

@@ -27,6 +27,7 @@ type replayShards struct {
 	pending  sync.WaitGroup     // batches sent and not yet appended
 	running  sync.WaitGroup     // worker goroutines
 	appended atomic.Int64
+	accepted atomic.Bool // see replayer.accepted
 }
 
 // newReplayShards starts the workers, or returns nil on a single core, where
@@ -50,7 +51,7 @@ func (rs *replayShards) work(in chan []resolvedSample) {
 	defer rs.running.Done()
 	var ooo oooBatch
 	for batch := range in {
-		rs.appended.Add(rs.h.appendResolved(batch, &ooo))
+		rs.appended.Add(rs.h.appendResolved(batch, &ooo, rs.accepted.Load()))
 		clear(batch)
 		rs.pool.Put(batch[:0])
 		rs.pending.Done()
@@ -91,9 +92,13 @@ func (rs *replayShards) stop() {
 
 // appendResolved appends replayed samples and returns how many were stored.
 // Out-of-order samples are held back in ooo and stored together at the end,
-// as a commit stores them.
-func (h *Head) appendResolved(batch []resolvedSample, ooo *oooBatch) int64 {
+// as a commit stores them. accepted skips the out-of-order window check, for
+// samples the head had already taken (a checkpoint's).
+func (h *Head) appendResolved(batch []resolvedSample, ooo *oooBatch, accepted bool) int64 {
 	o := h.currentAppendOpts()
+	if accepted {
+		o.oooWindow = math.MaxInt64
+	}
 	maxT, minT := h.maxTime.Load(), int64(math.MaxInt64)
 	var n int64
 	for _, smp := range batch {

@@ -48,7 +48,7 @@ func newMemSeries(ref model.SeriesRef, hash uint64, lset []uint32) *memSeries {
 // appendOpts are the head settings the append path needs.
 type appendOpts struct {
 	blockDuration int64 // milliseconds
-	oooWindow     int64 // milliseconds
+	oooWindow     int64 // milliseconds; math.MaxInt64: any age
 	minValidTime  int64 // samples older than this are out of the window (retention)
 	oooCompactAt  int   // merge out-of-order samples into chunks once this many wait
 }
@@ -93,7 +93,7 @@ func (s *memSeries) classify(t int64, v float64, o *appendOpts) (deferred bool, 
 			return false, errAlreadyStored
 		}
 		return false, ErrDuplicateSample
-	case t < s.maxT-o.oooWindow:
+	case s.maxT-t > o.oooWindow: // t < maxT; both in range: no overflow
 		return false, ErrOutOfWindow
 	}
 	return true, nil

@@ -19,11 +19,13 @@ import (
 
 // MinTime returns the time from which the head holds every sample it was
 // given (math.MaxInt64 when it holds none): the oldest sample it took,
-// raised by each release of old data.
+// raised by each release of old data. Samples lie in [model.MinTime,
+// model.MaxTime], so apart from that sentinel so does MinTime, unless a
+// release past model.MaxTime (Truncate(math.MaxInt64)) raised it there.
 func (h *Head) MinTime() int64 { return h.minTime.Load() }
 
 // MaxTime returns the newest in-order sample time (math.MinInt64 when
-// empty).
+// empty), in [model.MinTime, model.MaxTime] otherwise.
 func (h *Head) MaxTime() int64 { return h.maxTime.Load() }
 
 // SealBefore refuses, from its return on, every sample older than t with

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/wal"
 )
 
@@ -153,6 +154,8 @@ func (m *metrics) rejectedN(err error, n int) {
 		reason = "out_of_window"
 	case errors.Is(err, ErrDuplicateSample):
 		reason = "duplicate"
+	case errors.Is(err, model.ErrTimestampOutOfRange):
+		reason = "timestamp_out_of_range"
 	}
 	m.rejectedBy.WithLabelValues(reason).Add(float64(n))
 }

@@ -90,22 +90,24 @@ func funcAutocorrelationOverTime(vals []upstream.Vector, m upstream.Matrix, args
 	return append(enh.Out, upstream.Sample{F: r}), nil
 }
 
-// NewInstantQuery is the upstream method after expand.
+// NewInstantQuery is the upstream method after expand. ts is clamped to
+// the years the engine can evaluate at, 1678 to 2262 (see evalTime).
 func (e *Engine) NewInstantQuery(ctx context.Context, q storage.Queryable, opts upstream.QueryOpts, qs string, ts time.Time) (upstream.Query, error) {
 	qs, err := e.expand(qs)
 	if err != nil {
 		return nil, err
 	}
-	return e.Engine.NewInstantQuery(ctx, q, opts, qs, ts)
+	return e.Engine.NewInstantQuery(ctx, q, opts, qs, evalTimeOf(ts))
 }
 
-// NewRangeQuery is the upstream method after expand.
+// NewRangeQuery is the upstream method after expand. start and end are
+// clamped as in NewInstantQuery.
 func (e *Engine) NewRangeQuery(ctx context.Context, q storage.Queryable, opts upstream.QueryOpts, qs string, start, end time.Time, step time.Duration) (upstream.Query, error) {
 	qs, err := e.expand(qs)
 	if err != nil {
 		return nil, err
 	}
-	return e.Engine.NewRangeQuery(ctx, q, opts, qs, start, end, step)
+	return e.Engine.NewRangeQuery(ctx, q, opts, qs, evalTimeOf(start), evalTimeOf(end), step)
 }
 
 // expand checks the arguments of our functions and rewrites the calls the

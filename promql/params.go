@@ -11,29 +11,76 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	gmodel "github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/query"
 )
 
-// Bounds used when start or end is not given: every sample a store can hold.
+// Bounds used when start or end is not given: every sample a store can
+// hold.
 const (
-	minTimeMs = math.MinInt64 / 2
-	maxTimeMs = math.MaxInt64 / 2
+	minTimeMs = gmodel.MinTime
+	maxTimeMs = gmodel.MaxTime
+)
+
+// The upstream engine converts evaluation times with time.Time.UnixNano,
+// which holds the years 1678 to 2262 only; beyond them its timestamps wrap
+// around. Evaluation times are clamped to this span, in milliseconds. The
+// data a query reads is not: ranges, offsets and the @ modifier reach
+// further.
+const (
+	minEvalMs = math.MinInt64 / int64(time.Millisecond)
+	maxEvalMs = math.MaxInt64 / int64(time.Millisecond)
+)
+
+// evalTime clamps an evaluation time, in ms, to what the engine can hold.
+func evalTime(ms int64) int64 { return min(max(ms, minEvalMs), maxEvalMs) }
+
+// evalTimeOf is evalTime for a time.Time.
+func evalTimeOf(t time.Time) time.Time {
+	if ms := t.UnixMilli(); ms != evalTime(ms) {
+		return time.UnixMilli(evalTime(ms))
+	}
+	return t
+}
+
+// Prometheus's API spells its "unbounded" times like this (RFC 3339 with
+// years of nine digits, which time.Parse refuses), and clients that talk to
+// it, such as promtool and Thanos, send them back.
+const (
+	promMinTimeFormatted = "-292273086-05-16T16:47:06Z"
+	promMaxTimeFormatted = "292277025-08-18T07:12:54.999999999Z"
 )
 
 // parseTime reads a timestamp as float Unix seconds (negative allowed:
 // Grafana's health check asks for time=4 with a lookback reaching below
-// zero) or RFC 3339, and returns milliseconds.
+// zero) or RFC 3339, and returns milliseconds. Times beyond the range the
+// store accepts are clamped to it, so any "since the beginning of time" a
+// client spells reaches every sample; NaN and infinities are refused.
 func parseTime(s string) (int64, error) {
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > float64(maxTimeMs)/1000 {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return 0, fmt.Errorf("cannot parse %q to a valid timestamp", s)
+		}
+		// Compared as floats before converting: a float beyond int64
+		// has no defined conversion.
+		switch {
+		case f*1000 <= float64(minTimeMs):
+			return minTimeMs, nil
+		case f*1000 >= float64(maxTimeMs):
+			return maxTimeMs, nil
 		}
 		// Prometheus keeps millisecond precision: round the fraction.
 		sec, frac := math.Modf(f)
-		return int64(sec)*1000 + int64(math.Round(frac*1000)), nil
+		return gmodel.ClampTime(int64(sec)*1000 + int64(math.Round(frac*1000))), nil
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UnixMilli(), nil
+		return gmodel.ClampTime(t.UnixMilli()), nil
+	}
+	switch s {
+	case promMinTimeFormatted:
+		return minTimeMs, nil
+	case promMaxTimeFormatted:
+		return maxTimeMs, nil
 	}
 	return 0, fmt.Errorf("cannot parse %q to a valid timestamp", s)
 }
@@ -155,6 +202,8 @@ type rangeSpec struct{ start, end, step int64 }
 func (s rangeSpec) points() int { return int((s.end-s.start)/s.step) + 1 }
 
 // rangeParams reads start, end and step with the checks of query_range.
+// start and end are clamped to the evaluation times the engine can hold
+// (see evalTime) before the checks, so the grid is the one evaluated.
 func rangeParams(r *http.Request) (rangeSpec, *apiError) {
 	start, aerr := requiredTime(r, "start")
 	if aerr != nil {
@@ -164,6 +213,7 @@ func rangeParams(r *http.Request) (rangeSpec, *apiError) {
 	if aerr != nil {
 		return rangeSpec{}, aerr
 	}
+	start, end = evalTime(start), evalTime(end)
 	if end < start {
 		return rangeSpec{}, badData("invalid parameter \"end\": end timestamp must not be before start time")
 	}

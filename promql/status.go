@@ -2,7 +2,6 @@ package promql
 
 import (
 	"cmp"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -92,7 +91,7 @@ func (a *API) tsdbStatus(r *http.Request) (any, *apiError) {
 	if hs.Series == 0 {
 		hs.MinTime, hs.MaxTime = 0, 0
 	}
-	q, err := a.opts.Queryable.Querier(math.MinInt64/2, math.MaxInt64/2)
+	q, err := a.opts.Queryable.Querier(minTimeMs, maxTimeMs)
 	if err != nil {
 		return nil, &apiError{errInternal, err}
 	}
@@ -101,7 +100,7 @@ func (a *API) tsdbStatus(r *http.Request) (any, *apiError) {
 	byPair := map[string]uint64{}
 	values := map[string]map[string]struct{}{}
 	bytesByName := map[string]uint64{}
-	set := q.Select(r.Context(), false, &storage.SelectHints{Start: math.MinInt64 / 2, End: math.MaxInt64 / 2, Func: "series"},
+	set := q.Select(r.Context(), false, &storage.SelectHints{Start: minTimeMs, End: maxTimeMs, Func: "series"},
 		labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+"))
 	for set.Next() {
 		set.At().Labels().Range(func(l labels.Label) {

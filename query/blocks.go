@@ -34,16 +34,22 @@ type Blocks interface {
 // boundary: the first one at or after the head's min time when blocks reach
 // that far (the head's older chunks are in them), else the one before it
 // (the head then holds all there is of that window).
+//
+// Without blocks it is model.MinTime, the lowest bound a querier has; for a
+// head that holds nothing (a min time past model.MaxTime) math.MaxInt64. In
+// between, it lies within a window of the clamped min time, so it and the
+// b-1 of the callers cannot overflow.
 func (q *Queryable) boundary() int64 {
 	minT := q.head.MinTime()
 	if q.blocks == nil {
-		return math.MinInt64
+		return model.MinTime
 	}
-	if minT == math.MaxInt64 {
+	if minT > model.MaxTime {
 		return math.MaxInt64
 	}
 	bd := q.head.BlockDuration()
-	floor := model.FloorDiv(minT, bd) * bd
+	minT = max(minT, model.MinTime)
+	floor := model.WindowStart(minT, bd)
 	if floor == minT {
 		return floor
 	}

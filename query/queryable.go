@@ -40,14 +40,19 @@ func New(h Head) *Queryable { return &Queryable{head: h} }
 // boundary), so no sample is read twice.
 func NewWithBlocks(h Head, b Blocks) *Queryable { return &Queryable{head: h, blocks: b} }
 
-// Querier returns a querier over [mint, maxt].
+// Querier returns a querier over [mint, maxt]. Any int64 bounds are
+// accepted: they are clamped to [model.MinTime, model.MaxTime], which holds
+// every sample the store keeps, so math.MinInt64 and math.MaxInt64 (or
+// Prometheus's own "unbounded" times) mean all data, and a range wholly
+// outside it is empty.
 func (q *Queryable) Querier(mint, maxt int64) (storage.Querier, error) {
-	return &querier{labelQuerier{q, mint, maxt}}, nil
+	return &querier{newLabelQuerier(q, mint, maxt)}, nil
 }
 
-// ChunkQuerier returns a chunk querier over [mint, maxt].
+// ChunkQuerier returns a chunk querier over [mint, maxt], clamped as in
+// Querier.
 func (q *Queryable) ChunkQuerier(mint, maxt int64) (storage.ChunkQuerier, error) {
-	return &chunkQuerier{labelQuerier{q, mint, maxt}}, nil
+	return &chunkQuerier{newLabelQuerier(q, mint, maxt)}, nil
 }
 
 // labelQuerier answers label questions; both queriers embed it.
@@ -56,13 +61,32 @@ type labelQuerier struct {
 	mint, maxt int64
 }
 
-// selectRange narrows the querier's range by the hints.
-func (q *labelQuerier) selectRange(hints *storage.SelectHints) (int64, int64) {
-	mint, maxt := q.mint, q.maxt
-	if hints != nil {
-		mint, maxt = max(mint, hints.Start), min(maxt, hints.End)
+// newLabelQuerier returns the label querier over [mint, maxt] clamped by
+// clampRange: past this point every bound is in the timestamp range, so
+// arithmetic on it (block windows, the boundary) cannot overflow.
+func newLabelQuerier(q *Queryable, mint, maxt int64) labelQuerier {
+	mint, maxt = clampRange(mint, maxt)
+	return labelQuerier{q, mint, maxt}
+}
+
+// clampRange limits [mint, maxt] to [model.MinTime, model.MaxTime]. A range
+// that is empty or lies wholly outside becomes the empty [model.MaxTime,
+// model.MinTime]: nothing is stored out there, and clamping such a range
+// would read the samples at the ends.
+func clampRange(mint, maxt int64) (int64, int64) {
+	if mint > maxt || maxt < model.MinTime || mint > model.MaxTime {
+		return model.MaxTime, model.MinTime
 	}
-	return mint, maxt
+	return model.ClampTime(mint), model.ClampTime(maxt)
+}
+
+// selectRange narrows the querier's range by the hints, clamped in the same
+// way.
+func (q *labelQuerier) selectRange(hints *storage.SelectHints) (int64, int64) {
+	if hints == nil {
+		return q.mint, q.maxt
+	}
+	return clampRange(max(q.mint, hints.Start), min(q.maxt, hints.End))
 }
 
 func (q *labelQuerier) LabelValues(ctx context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {

@@ -94,6 +94,8 @@ func sampleReason(err error) string {
 		return reasonDuplicate
 	case errors.Is(err, head.ErrInvalidLabels):
 		return reasonInvalidLabels
+	case errors.Is(err, model.ErrTimestampOutOfRange):
+		return reasonTimestampOutOfRange
 	}
 	return ""
 }
@@ -137,6 +139,10 @@ func (h *writeHandler) appendSamples(app Appender, s *seriesRef, samples []sampl
 	var ref model.SeriesRef
 	var lastCT int64
 	for _, smp := range samples {
+		if msg := checkSampleTime(smp.t); msg != "" {
+			res.reject(ls, reasonTimestampOutOfRange, msg, 1)
+			continue
+		}
 		if smp.t > maxT {
 			res.reject(ls, reasonFuture, fmt.Sprintf("sample timestamp %d is more than %v in the future", smp.t, h.opts.MaxFutureSkew), 1)
 			continue

@@ -17,6 +17,9 @@ const (
 	reasonDuplicate       = "duplicate_sample"
 	reasonNativeHistogram = "native_histogram"
 	reasonInvalidSymbol   = "invalid_symbol_ref"
+	// The timestamp lies outside the range the store accepts
+	// (model.MinTime, model.MaxTime).
+	reasonTimestampOutOfRange = "timestamp_out_of_range"
 )
 
 // writeMetrics are the remote-write handler's metrics.

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
 // seriesError says why a whole series is refused.
@@ -70,6 +72,17 @@ func (h *writeHandler) validateLabels(ls []labelRef) *seriesError {
 		}
 	}
 	return &seriesError{reasonInvalidLabels, "missing metric name"}
+}
+
+// checkSampleTime returns why a sample timestamp is refused, or "" when the
+// store can hold it: it must lie in [model.MinTime, model.MaxTime]. The head
+// refuses such samples too; checking here names the series and the
+// timestamp in the answer, like every other validation.
+func checkSampleTime(t int64) string {
+	if err := model.CheckTime(t); err != nil {
+		return "sample " + err.Error()
+	}
+	return ""
 }
 
 // sortLabelRefs sorts ls by name.
