@@ -179,7 +179,7 @@ func TestShipperSealsClosedWindows(t *testing.T) {
 	require.GreaterOrEqual(t, lastCheckpoint(t, f.dir), 0, "the WAL is checkpointed after the upload")
 
 	// The sealed window refuses samples, even for a series that lags.
-	require.ErrorIs(t, f.head.Append(labels.FromStrings("__name__", "late"), win.Milliseconds()-1, 1), head.ErrOutOfWindow)
+	require.ErrorIs(t, f.head.Append(labels.FromStrings("__name__", "late"), win.Milliseconds()-1, 1), model.ErrOutOfWindow)
 
 	f.write(t, 5*time.Hour, 7*time.Hour)
 	require.NoError(t, f.shipper.Once(ctx))

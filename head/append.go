@@ -65,8 +65,8 @@ func (a *Appender) use() {
 // will never take fail at once: a timestamp outside [model.MinTime,
 // model.MaxTime] with an error wrapping model.ErrTimestampOutOfRange (before
 // the series is looked up or created, so the returned ref is then ref), a
-// sample too old with ErrOutOfWindow, another value at a stored timestamp
-// with ErrDuplicateSample. An exact retry of a stored sample is accepted and
+// sample too old with model.ErrOutOfWindow, another value at a stored timestamp
+// with model.ErrDuplicateSample. An exact retry of a stored sample is accepted and
 // stored once.
 func (a *Appender) Append(ref model.SeriesRef, lset labels.Labels, t int64, v float64) (model.SeriesRef, error) {
 	if err := model.CheckTime(t); err != nil {
@@ -101,7 +101,7 @@ func (a *Appender) lookup(ref model.SeriesRef, lset labels.Labels) (*memSeries, 
 		}
 	}
 	if lset.IsEmpty() {
-		return nil, ErrInvalidLabels
+		return nil, model.ErrInvalidLabels
 	}
 	s, created := a.h.getOrCreate(model.Hash(lset), lset)
 	if created {
@@ -192,7 +192,7 @@ func (a *Appender) Commit() error {
 	h.commitMu.RLock()
 	defer h.commitMu.RUnlock()
 	if h.closed.Load() {
-		return ErrClosed
+		return model.ErrClosed
 	}
 	a.resolveRemoved()
 	sealed := a.dropSealed()
@@ -202,7 +202,7 @@ func (a *Appender) Commit() error {
 	}
 	a.apply()
 	if sealed > 0 {
-		return fmt.Errorf("%d samples older than the last sealed block (%d): %w", sealed, h.sealedBefore.Load(), ErrOutOfWindow)
+		return fmt.Errorf("%d samples older than the last sealed block (%d): %w", sealed, h.sealedBefore.Load(), model.ErrOutOfWindow)
 	}
 	return nil
 }
@@ -225,7 +225,7 @@ func (a *Appender) dropSealed() int {
 	clear(a.samples[len(kept):])
 	a.samples = kept
 	if n > 0 {
-		a.h.metrics.rejectedN(ErrOutOfWindow, n)
+		a.h.metrics.rejectedN(model.ErrOutOfWindow, n)
 	}
 	return n
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/wal"
 )
 
@@ -27,7 +28,7 @@ func (h *Head) Checkpoint() error {
 	h.checkpointMu.Lock()
 	defer h.checkpointMu.Unlock()
 	if h.closed.Load() {
-		return ErrClosed
+		return model.ErrClosed
 	}
 	start := time.Now()
 	h.commitMu.Lock()

@@ -60,7 +60,7 @@ func fillDisk(t *testing.T, path string) int64 {
 }
 
 // TestFullDiskRecovers runs the head on a real file system that fills up:
-// commits fail with ErrUnavailable while it is full, the head recovers by
+// commits fail with model.ErrUnavailable while it is full, the head recovers by
 // itself once space is freed, and after a restart every acknowledged
 // sample is there.
 func TestFullDiskRecovers(t *testing.T) {
@@ -96,10 +96,10 @@ func TestFullDiskRecovers(t *testing.T) {
 	filler := filepath.Join(dir, "filler")
 	t.Logf("filled the disk with %d bytes", fillDisk(t, filler))
 	err = commit()
-	require.ErrorIs(t, err, ErrUnavailable)
+	require.ErrorIs(t, err, model.ErrUnavailable)
 	require.ErrorIs(t, err, syscall.ENOSPC)
-	require.ErrorIs(t, commit(), ErrUnavailable, "refused while the disk is full")
-	require.ErrorIs(t, h.WALError(), ErrUnavailable)
+	require.ErrorIs(t, commit(), model.ErrUnavailable, "refused while the disk is full")
+	require.ErrorIs(t, h.WALError(), model.ErrUnavailable)
 	require.Equal(t, 1.0, gauge(t, reg, "gorilla_wal_unavailable"))
 
 	require.NoError(t, os.Remove(filler))

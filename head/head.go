@@ -120,7 +120,7 @@ func Open(opts Options) (*Head, error) {
 
 // Close stops background work (maintenance, WAL recovery) and closes the
 // WAL (flushing and syncing it).
-// Commits after Close fail with ErrClosed. Close is idempotent.
+// Commits after Close fail with model.ErrClosed. Close is idempotent.
 func (h *Head) Close() error {
 	var err error
 	h.closeOnce.Do(func() {

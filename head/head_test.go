@@ -160,11 +160,11 @@ func TestDuplicatesAndOutOfOrder(t *testing.T) {
 	lset := series("x")
 	require.NoError(t, h.Append(lset, 20_000, 2))
 	require.NoError(t, h.Append(lset, 20_000, 2), "an exact retry is accepted")
-	require.ErrorIs(t, h.Append(lset, 20_000, 3), ErrDuplicateSample)
+	require.ErrorIs(t, h.Append(lset, 20_000, 3), model.ErrDuplicateSample)
 	require.NoError(t, h.Append(lset, 15_000, 1.5), "inside the out-of-order window")
 	require.NoError(t, h.Append(lset, 15_000, 1.5), "retry of an out-of-order sample")
-	require.ErrorIs(t, h.Append(lset, 15_000, 9), ErrDuplicateSample)
-	require.ErrorIs(t, h.Append(lset, 9_999, 1), ErrOutOfWindow)
+	require.ErrorIs(t, h.Append(lset, 15_000, 9), model.ErrDuplicateSample)
+	require.ErrorIs(t, h.Append(lset, 9_999, 1), model.ErrOutOfWindow)
 	require.NoError(t, h.Append(lset, 30_000, 3))
 	require.NoError(t, h.Append(lset, 25_000, 2.5))
 	want := []model.Sample{{T: 15_000, V: 1.5}, {T: 20_000, V: 2}, {T: 25_000, V: 2.5}, {T: 30_000, V: 3}}
@@ -244,7 +244,7 @@ func TestTruncateReleasesDataAndSeries(t *testing.T) {
 	_, ok := h.Info(old)
 	require.False(t, ok, "a series silent for a whole window is dropped")
 	require.Equal(t, []string{"live"}, h.LabelValues("__name__"))
-	require.ErrorIs(t, h.Append(live, 39_000, 1), ErrOutOfWindow)
+	require.ErrorIs(t, h.Append(live, 39_000, 1), model.ErrOutOfWindow)
 	require.NoError(t, h.Append(old, 61_000, 1), "a dropped series comes back")
 	require.Len(t, mustRange(t, h, old), 1)
 
@@ -308,7 +308,7 @@ func TestConcurrentAppendOverlappingSeries(t *testing.T) {
 					// timestamps ≡ w (mod workers).
 					ts := int64(i*workers + w)
 					_, err := app.Append(0, series("c", "s", string(rune('a'+s%26)), "n", string(rune('a'+s/26))), ts, float64(ts))
-					if err != nil && !errors.Is(err, ErrOutOfWindow) {
+					if err != nil && !errors.Is(err, model.ErrOutOfWindow) {
 						t.Error(err)
 						return
 					}
@@ -371,7 +371,7 @@ func TestCheckpointKeepsSeriesWithoutData(t *testing.T) {
 	lset := series("late")
 	app := h.Appender()
 	_, err := app.Append(0, lset, 10_000, 1)
-	require.ErrorIs(t, err, ErrOutOfWindow)
+	require.ErrorIs(t, err, model.ErrOutOfWindow)
 	require.NoError(t, app.Commit()) // logs the series it created
 	require.NoError(t, h.Checkpoint())
 	require.NoError(t, h.Append(lset, 100_000, 2))

@@ -43,7 +43,7 @@ func (r oooRef) sorted() []model.Sample {
 
 // appendChecked appends one sample and checks Append's answer against the
 // reference: only a sample conflicting with one committed earlier may fail,
-// and it must fail with ErrDuplicateSample.
+// and it must fail with model.ErrDuplicateSample.
 func appendChecked(t *testing.T, app *Appender, lset labels.Labels, committed oooRef, ts int64, v float64) {
 	t.Helper()
 	_, err := app.Append(0, lset, ts, v)
@@ -53,7 +53,7 @@ func appendChecked(t *testing.T, app *Appender, lset labels.Labels, committed oo
 		if stored && !model.SameValue(old, v) {
 			t.Fatalf("append (%d, %v): accepted over the stored value %v", ts, v, old)
 		}
-	case errors.Is(err, ErrDuplicateSample):
+	case errors.Is(err, model.ErrDuplicateSample):
 		if !stored || model.SameValue(old, v) {
 			t.Fatalf("append (%d, %v): %v, but nothing different is stored there", ts, v, err)
 		}
@@ -259,7 +259,7 @@ func TestRetriedOutOfOrderBatchDecodesChunksOnce(t *testing.T) {
 			if i%100 == 1 {
 				_, err := app.Append(0, lset, int64(i), -v)
 				if retry {
-					require.ErrorIs(t, err, ErrDuplicateSample, "sample %d", i)
+					require.ErrorIs(t, err, model.ErrDuplicateSample, "sample %d", i)
 				} else {
 					require.NoError(t, err, "sample %d", i)
 				}

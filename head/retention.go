@@ -9,7 +9,7 @@ import (
 // Truncate releases from memory every chunk whose samples are all older than
 // mint and every out-of-order sample older than mint, and drops the series
 // left empty that received nothing for a whole block window. Samples older
-// than mint are refused from then on (ErrOutOfWindow). Under
+// than mint are refused from then on (model.ErrOutOfWindow). Under
 // Options.Shipping, mint is lowered to the shipped bound (SetShipped): data
 // not yet in object storage stays.
 func (h *Head) Truncate(mint int64) {

@@ -68,7 +68,7 @@ func (s *memSeries) check(t int64, v float64, o *appendOpts, cc *chunkCache) err
 		if model.SameValue(v, old) {
 			return errAlreadyStored
 		}
-		return ErrDuplicateSample
+		return model.ErrDuplicateSample
 	}
 	return nil
 }
@@ -81,20 +81,20 @@ func (s *memSeries) check(t int64, v float64, o *appendOpts, cc *chunkCache) err
 func (s *memSeries) classify(t int64, v float64, o *appendOpts) (deferred bool, err error) {
 	if len(s.chunks) == 0 || t > s.maxT {
 		if t < o.minValidTime {
-			return false, ErrOutOfWindow
+			return false, model.ErrOutOfWindow
 		}
 		return false, nil
 	}
 	switch {
 	case t < o.minValidTime:
-		return false, ErrOutOfWindow
+		return false, model.ErrOutOfWindow
 	case t == s.maxT:
 		if model.SameValue(v, s.lastV) {
 			return false, errAlreadyStored
 		}
-		return false, ErrDuplicateSample
+		return false, model.ErrDuplicateSample
 	case s.maxT-t > o.oooWindow: // t < maxT; both in range: no overflow
-		return false, ErrOutOfWindow
+		return false, model.ErrOutOfWindow
 	}
 	return true, nil
 }

@@ -29,7 +29,7 @@ func (h *Head) MinTime() int64 { return h.minTime.Load() }
 func (h *Head) MaxTime() int64 { return h.maxTime.Load() }
 
 // SealBefore refuses, from its return on, every sample older than t with
-// ErrOutOfWindow. Commits in flight finish first, so no sample older than
+// model.ErrOutOfWindow. Commits in flight finish first, so no sample older than
 // t is stored after SealBefore returns.
 func (h *Head) SealBefore(t int64) {
 	h.commitMu.Lock()

@@ -91,12 +91,12 @@ func TestSealBeforeRefusesOlderSamples(t *testing.T) {
 	h.SealBefore(testWindow)
 	require.Equal(t, testWindow, h.SealedBefore())
 	err = app.Commit()
-	require.ErrorIs(t, err, ErrOutOfWindow)
+	require.ErrorIs(t, err, model.ErrOutOfWindow)
 	require.Len(t, mustRange(t, h, lagging), 1)
 	require.Len(t, mustRange(t, h, fresh), 2)
 
 	// In order for its series, but in a sealed window.
-	require.ErrorIs(t, h.Append(lagging, testWindow-500, 3), ErrOutOfWindow)
+	require.ErrorIs(t, h.Append(lagging, testWindow-500, 3), model.ErrOutOfWindow)
 	require.NoError(t, h.Append(lagging, testWindow, 3))
 
 	// Lowering the bound does nothing.

@@ -139,7 +139,7 @@ func (m *metrics) observeFsync(d time.Duration) { m.fsync.Observe(d.Seconds()) }
 // re-encoded (the samples stored are counted by the caller).
 func (m *metrics) oooStored(r oooResult) {
 	if r.duplicates > 0 {
-		m.rejectedN(ErrDuplicateSample, r.duplicates)
+		m.rejectedN(model.ErrDuplicateSample, r.duplicates)
 	}
 	m.oooReencoded.Add(float64(r.reencoded))
 }
@@ -150,9 +150,9 @@ func (m *metrics) rejected(err error) { m.rejectedN(err, 1) }
 func (m *metrics) rejectedN(err error, n int) {
 	reason := "other"
 	switch {
-	case errors.Is(err, ErrOutOfWindow):
+	case errors.Is(err, model.ErrOutOfWindow):
 		reason = "out_of_window"
-	case errors.Is(err, ErrDuplicateSample):
+	case errors.Is(err, model.ErrDuplicateSample):
 		reason = "duplicate"
 	case errors.Is(err, model.ErrTimestampOutOfRange):
 		reason = "timestamp_out_of_range"

@@ -173,6 +173,6 @@ func TestCheckpointKeepsOutOfOrderSamplesOfAnyAge(t *testing.T) {
 		h = reopen(t, h)
 		requireSamples(t, want, mustRange(t, h, l))
 		// Samples that arrive now are judged as always.
-		require.ErrorIs(t, h.Append(l, 800_000, 4), ErrOutOfWindow)
+		require.ErrorIs(t, h.Append(l, 800_000, 4), model.ErrOutOfWindow)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/wal"
 )
 
@@ -17,8 +18,8 @@ const (
 )
 
 // WALError returns nil while the WAL accepts writes. Otherwise it returns
-// an error matching ErrUnavailable (and wrapping the WAL's
-// *wal.UnavailableError) that says why commits fail, or ErrClosed after
+// an error matching model.ErrUnavailable (and wrapping the WAL's
+// *wal.UnavailableError) that says why commits fail, or model.ErrClosed after
 // Close. The head retries the WAL in the background; WALError turns nil
 // again once it writes.
 func (h *Head) WALError() error {
@@ -27,15 +28,15 @@ func (h *Head) WALError() error {
 	case err == nil:
 		return nil
 	case errors.Is(err, wal.ErrClosed):
-		return ErrClosed
+		return model.ErrClosed
 	}
-	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	return fmt.Errorf("%w: %w", model.ErrUnavailable, err)
 }
 
 // walWriteError wraps the error of a failed WAL write for Commit.
 func walWriteError(err error) error {
 	if errors.Is(err, wal.ErrUnavailable) {
-		return fmt.Errorf("write WAL: %w: %w", ErrUnavailable, err)
+		return fmt.Errorf("write WAL: %w: %w", model.ErrUnavailable, err)
 	}
 	return fmt.Errorf("write WAL: %w", err)
 }
@@ -77,7 +78,7 @@ func (h *Head) recoverWAL() bool {
 				return true
 			}
 		}
-		if errors.Is(err, wal.ErrClosed) || errors.Is(err, ErrClosed) {
+		if errors.Is(err, wal.ErrClosed) || errors.Is(err, model.ErrClosed) {
 			return false
 		}
 		h.opts.Logger.Warn("WAL still cannot write; retrying", "retry_in", delay, "err", err)

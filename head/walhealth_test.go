@@ -104,7 +104,7 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 }
 
 // TestCommitUnavailableWhileWALFails: while the WAL cannot write, commits
-// fail with ErrUnavailable, WALError and the gauge say so; once the disk
+// fail with model.ErrUnavailable, WALError and the gauge say so; once the disk
 // takes data again the head recovers by itself and commits succeed.
 func TestCommitUnavailableWhileWALFails(t *testing.T) {
 	var disk faultyDisk
@@ -124,11 +124,11 @@ func TestCommitUnavailableWhileWALFails(t *testing.T) {
 
 	disk.full.Store(true)
 	err := h.Append(lset, 10, 1)
-	require.ErrorIs(t, err, ErrUnavailable)
+	require.ErrorIs(t, err, model.ErrUnavailable)
 	require.ErrorIs(t, err, wal.ErrUnavailable)
 	require.ErrorIs(t, err, syscall.ENOSPC)
-	require.ErrorIs(t, h.Append(lset, 11, 1), ErrUnavailable)
-	require.ErrorIs(t, h.WALError(), ErrUnavailable)
+	require.ErrorIs(t, h.Append(lset, 11, 1), model.ErrUnavailable)
+	require.ErrorIs(t, h.WALError(), model.ErrUnavailable)
 	require.Equal(t, 1.0, gauge(t, reg, "gorilla_wal_unavailable"))
 	require.Equal(t, 1.0, gauge(t, reg, "gorilla_wal_failures_total"))
 
@@ -167,7 +167,7 @@ func TestFsyncFailureCheckpointsFromMemory(t *testing.T) {
 	}
 	disk.syncFails.Store(true)
 	require.ErrorIs(t, h.wal.Sync(), wal.ErrUnavailable)
-	require.ErrorIs(t, h.Append(lset, 100, 1), ErrUnavailable)
+	require.ErrorIs(t, h.Append(lset, 100, 1), model.ErrUnavailable)
 	disk.syncFails.Store(false)
 
 	eventually(t, "the WAL to recover", func() bool { return h.WALError() == nil })
@@ -181,9 +181,9 @@ func TestFsyncFailureCheckpointsFromMemory(t *testing.T) {
 	require.NoError(t, err, "a checkpoint was written")
 }
 
-// TestWALErrorAfterClose: a closed head reports ErrClosed, not a failure.
+// TestWALErrorAfterClose: a closed head reports model.ErrClosed, not a failure.
 func TestWALErrorAfterClose(t *testing.T) {
 	h := openTest(t, nil)
 	require.NoError(t, h.Close())
-	require.True(t, errors.Is(h.WALError(), ErrClosed), "got %v", h.WALError())
+	require.True(t, errors.Is(h.WALError(), model.ErrClosed), "got %v", h.WALError())
 }

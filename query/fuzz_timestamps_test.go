@@ -132,7 +132,7 @@ func (r *timestampRun) append(t *testing.T, lset labels.Labels, ts int64) {
 		r.want[key] = slices.Insert(r.want[key], i, model.Sample{T: ts, V: v})
 		return
 	default:
-		if !errors.Is(err, head.ErrOutOfWindow) && !errors.Is(err, head.ErrDuplicateSample) {
+		if !errors.Is(err, model.ErrOutOfWindow) && !errors.Is(err, model.ErrDuplicateSample) {
 			t.Fatalf("sample at %d: unexpected error %v", ts, err)
 		}
 	}

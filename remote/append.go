@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/gorilla-remote/gorilla-remote/head"
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
@@ -73,10 +72,10 @@ func (h *writeHandler) store(st *writeState) (appendResult, *httpError) {
 // when the store is closing or its WAL cannot write for now (a full disk:
 // the sender should retry elsewhere or later), 500 otherwise.
 func storeError(op string, err error) *httpError {
-	if errors.Is(err, head.ErrClosed) || errors.Is(err, head.ErrUnavailable) {
+	if errors.Is(err, model.ErrClosed) || errors.Is(err, model.ErrUnavailable) {
 		return errorf(http.StatusServiceUnavailable, "%s: store unavailable: %v", op, err)
 	}
-	if errors.Is(err, head.ErrOutOfWindow) {
+	if errors.Is(err, model.ErrOutOfWindow) {
 		// Samples for a window sealed while the request was in flight; the
 		// rest of the request is stored.
 		return errorf(http.StatusBadRequest, "%s: %v", op, err)
@@ -88,11 +87,11 @@ func storeError(op string, err error) *httpError {
 // when err must end the request.
 func sampleReason(err error) string {
 	switch {
-	case errors.Is(err, head.ErrOutOfWindow):
+	case errors.Is(err, model.ErrOutOfWindow):
 		return reasonOutOfWindow
-	case errors.Is(err, head.ErrDuplicateSample):
+	case errors.Is(err, model.ErrDuplicateSample):
 		return reasonDuplicate
-	case errors.Is(err, head.ErrInvalidLabels):
+	case errors.Is(err, model.ErrInvalidLabels):
 		return reasonInvalidLabels
 	case errors.Is(err, model.ErrTimestampOutOfRange):
 		return reasonTimestampOutOfRange
@@ -189,7 +188,7 @@ func (h *writeHandler) appendExemplars(app Appender, st *writeState, s *seriesRe
 		}
 		ex := model.Exemplar{Labels: buildLabels(&st.exBuilder, sortedCopy(els)), T: e.t, V: e.v}
 		if _, err := app.AppendExemplar(ref, lset, ex); err != nil {
-			if errors.Is(err, head.ErrClosed) {
+			if errors.Is(err, model.ErrClosed) {
 				return err
 			}
 			h.metrics.exemplarsRejected.Inc()
@@ -241,7 +240,7 @@ func (h *writeHandler) appendMetadata(app Appender, st *writeState) error {
 		st.families[family] = struct{}{}
 		h.metrics.metadataUpdates.Inc()
 		err := app.UpdateMetadata(family, md)
-		if err != nil && !errors.Is(err, head.ErrClosed) {
+		if err != nil && !errors.Is(err, model.ErrClosed) {
 			h.opts.Logger.Debug("metadata refused", slog.String("family", family), slog.Any("err", err))
 			return nil
 		}

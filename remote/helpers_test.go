@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/gorilla-remote/gorilla-remote/head"
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
@@ -116,7 +115,7 @@ func (a *memAppender) series(ref model.SeriesRef, lset labels.Labels) (*memSerie
 
 func (a *memAppender) Append(ref model.SeriesRef, lset labels.Labels, t int64, v float64) (model.SeriesRef, error) {
 	if lset.IsEmpty() {
-		return 0, head.ErrInvalidLabels
+		return 0, model.ErrInvalidLabels
 	}
 	if a.s.appendErr != nil {
 		if err := a.s.appendErr(lset, t, v); err != nil {
@@ -126,7 +125,7 @@ func (a *memAppender) Append(ref model.SeriesRef, lset labels.Labels, t int64, v
 	ms, ref := a.series(ref, lset)
 	for _, smp := range ms.samples {
 		if smp.T == t && !model.SameValue(smp.V, v) {
-			return ref, head.ErrDuplicateSample
+			return ref, model.ErrDuplicateSample
 		}
 	}
 	a.buf = append(a.buf, pending{ms: ms, s: model.Sample{T: t, V: v}})

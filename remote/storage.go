@@ -26,9 +26,9 @@ type Appender interface {
 	// this appender for the same labels; it lets the store skip the series
 	// lookup and is valid only within this appender. The returned ref is
 	// the series' ref, also when an error is returned for the sample.
-	// Errors head.ErrOutOfWindow, head.ErrDuplicateSample,
-	// head.ErrInvalidLabels and model.ErrTimestampOutOfRange reject only
-	// this sample; head.ErrClosed and any other error end the request.
+	// Errors model.ErrOutOfWindow, model.ErrDuplicateSample,
+	// model.ErrInvalidLabels and model.ErrTimestampOutOfRange reject only
+	// this sample; model.ErrClosed and any other error end the request.
 	Append(ref model.SeriesRef, lset labels.Labels, t int64, v float64) (model.SeriesRef, error)
 	// AppendExemplar attaches an exemplar to the series ref or lset.
 	AppendExemplar(ref model.SeriesRef, lset labels.Labels, e model.Exemplar) (model.SeriesRef, error)

@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gorilla-remote/gorilla-remote/head"
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
@@ -185,15 +184,15 @@ func TestWriteStoreErrors(t *testing.T) {
 		code                 int
 		stored               int
 	}{
-		"out of window":   {appendErr: head.ErrOutOfWindow, code: http.StatusBadRequest, stored: 1},
-		"duplicate":       {appendErr: head.ErrDuplicateSample, code: http.StatusBadRequest, stored: 1},
-		"invalid labels":  {appendErr: head.ErrInvalidLabels, code: http.StatusBadRequest, stored: 1},
-		"closed":          {appendErr: head.ErrClosed, code: http.StatusServiceUnavailable},
+		"out of window":   {appendErr: model.ErrOutOfWindow, code: http.StatusBadRequest, stored: 1},
+		"duplicate":       {appendErr: model.ErrDuplicateSample, code: http.StatusBadRequest, stored: 1},
+		"invalid labels":  {appendErr: model.ErrInvalidLabels, code: http.StatusBadRequest, stored: 1},
+		"closed":          {appendErr: model.ErrClosed, code: http.StatusServiceUnavailable},
 		"other":           {appendErr: errString, code: http.StatusInternalServerError},
-		"commit closed":   {commitErr: head.ErrClosed, code: http.StatusServiceUnavailable},
-		"WAL unavailable": {commitErr: errWrap(head.ErrUnavailable), code: http.StatusServiceUnavailable},
+		"commit closed":   {commitErr: model.ErrClosed, code: http.StatusServiceUnavailable},
+		"WAL unavailable": {commitErr: errWrap(model.ErrUnavailable), code: http.StatusServiceUnavailable},
 		"commit failed":   {commitErr: errString, code: http.StatusInternalServerError},
-		"wrapped in call": {appendErr: errWrap(head.ErrOutOfWindow), code: http.StatusBadRequest, stored: 1},
+		"wrapped in call": {appendErr: errWrap(model.ErrOutOfWindow), code: http.StatusBadRequest, stored: 1},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := newMemStore()

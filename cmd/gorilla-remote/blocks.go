@@ -12,6 +12,7 @@ import (
 	"github.com/thanos-io/objstore"
 
 	"github.com/gorilla-remote/gorilla-remote/block"
+	"github.com/gorilla-remote/gorilla-remote/block/bucketcfg"
 	"github.com/gorilla-remote/gorilla-remote/head"
 )
 
@@ -38,7 +39,7 @@ func (srv *server) openBlocks(h *head.Head) (*blocks, error) {
 			return nil, fmt.Errorf("read --objstore.config-file: %w", err)
 		}
 	}
-	bkt, err := block.NewBucket(conf, filepath.Join(srv.s.StoragePath, "bucket"), srv.log)
+	bkt, err := bucketcfg.New(context.Background(), conf, filepath.Join(srv.s.StoragePath, "bucket"), srv.log)
 	if err != nil {
 		return nil, fmt.Errorf("bucket: %w", err)
 	}

@@ -1,4 +1,4 @@
-package block
+package bucketcfg
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strings"
 
-	kitlog "github.com/go-kit/log"
 	"github.com/thanos-io/objstore"
 	"github.com/thanos-io/objstore/providers/filesystem"
 	"github.com/thanos-io/objstore/providers/gcs"
@@ -18,8 +17,11 @@ import (
 // bucketComponent names us to the providers (S3 sends it as the user agent).
 const bucketComponent = "gorilla-remote"
 
-// supportedBuckets lists the provider types NewBucket builds.
-var supportedBuckets = []objstore.ObjProvider{objstore.FILESYSTEM, objstore.S3, objstore.GCS}
+// Supported lists the provider types New builds, in the order error
+// messages name them.
+func Supported() []objstore.ObjProvider {
+	return []objstore.ObjProvider{objstore.FILESYSTEM, objstore.S3, objstore.GCS}
+}
 
 // bucketConfig is the Thanos bucket configuration file.
 type bucketConfig struct {
@@ -28,12 +30,17 @@ type bucketConfig struct {
 	Prefix string `yaml:"prefix"`
 }
 
-// NewBucket builds a bucket from a Thanos objstore configuration
-// ("type: FILESYSTEM|S3|GCS", "config:" with the provider's fields, an
-// optional "prefix:"), the file Thanos users already have. The type is
-// case-insensitive. Empty conf means a FILESYSTEM bucket at defaultDir. No
-// provider contacts its endpoint here. logger may be nil.
-func NewBucket(conf []byte, defaultDir string, logger *slog.Logger) (objstore.Bucket, error) {
+// New builds a bucket from a Thanos objstore configuration ("type:
+// FILESYSTEM|S3|GCS", "config:" with the provider's fields, an optional
+// "prefix:"), the file Thanos users already have. The type is
+// case-insensitive; unknown fields and other types are refused, the latter
+// with the list of supported ones. Empty (or blank) conf means a FILESYSTEM
+// bucket at defaultDir, and so does a FILESYSTEM type without a config
+// section when defaultDir is set; with neither conf nor defaultDir New fails.
+// No provider contacts its endpoint here; ctx bounds what the GCS client
+// does while it is built (reading credentials). logger may be nil. The
+// caller closes the bucket.
+func New(ctx context.Context, conf []byte, defaultDir string, logger *slog.Logger) (objstore.Bucket, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -63,9 +70,9 @@ func NewBucket(conf []byte, defaultDir string, logger *slog.Logger) (objstore.Bu
 	case objstore.S3:
 		bkt, err = s3.NewBucket(kl, sub, bucketComponent, nil)
 	case objstore.GCS:
-		bkt, err = gcs.NewBucket(context.Background(), kl, sub, bucketComponent, nil)
+		bkt, err = gcs.NewBucket(ctx, kl, sub, bucketComponent, nil)
 	default:
-		return nil, fmt.Errorf("bucket: unsupported type %q, supported: %v", bc.Type, supportedBuckets)
+		return nil, fmt.Errorf("bucket: unsupported type %q, supported: %v", bc.Type, Supported())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("bucket: create %s client: %w", strings.ToUpper(bc.Type), err)
@@ -74,42 +81,4 @@ func NewBucket(conf []byte, defaultDir string, logger *slog.Logger) (objstore.Bu
 		bkt = objstore.NewPrefixedBucket(bkt, bc.Prefix)
 	}
 	return bkt, nil
-}
-
-// slogKit is the go-kit logger the objstore providers take, writing to slog.
-type slogKit struct{ l *slog.Logger }
-
-var _ kitlog.Logger = slogKit{}
-
-// Log maps go-kit key-value pairs onto a slog record: "msg" becomes the
-// message and "level" the level (info when absent).
-func (k slogKit) Log(kv ...any) error {
-	lvl := slog.LevelInfo
-	msg := ""
-	attrs := make([]any, 0, len(kv))
-	for i := 0; i+1 < len(kv); i += 2 {
-		key := fmt.Sprint(kv[i])
-		switch key {
-		case "msg":
-			msg = fmt.Sprint(kv[i+1])
-		case "level":
-			lvl = parseLevel(fmt.Sprint(kv[i+1]))
-		default:
-			attrs = append(attrs, key, kv[i+1])
-		}
-	}
-	k.l.Log(context.Background(), lvl, msg, attrs...)
-	return nil
-}
-
-func parseLevel(s string) slog.Level {
-	switch s {
-	case "debug":
-		return slog.LevelDebug
-	case "warn":
-		return slog.LevelWarn
-	case "error":
-		return slog.LevelError
-	}
-	return slog.LevelInfo
 }
