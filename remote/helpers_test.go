@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 
@@ -40,6 +41,7 @@ type memStore struct {
 	// appendErr, when set, decides the error of each Append.
 	appendErr func(lset labels.Labels, t int64, v float64) error
 	commitErr error
+	closed    bool // set by close; writes then fail with model.ErrClosed
 }
 
 func newMemStore() *memStore {
@@ -48,12 +50,20 @@ func newMemStore() *memStore {
 
 func (s *memStore) Appender() Appender { return &memAppender{s: s} }
 
+// close makes later commits fail with model.ErrClosed.
+func (s *memStore) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
+
 // get returns the samples stored for lset.
 func (s *memStore) get(lset labels.Labels) []model.Sample {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ms := s.series[lset.Hash()]; ms != nil {
-		return ms.samples
+		return slices.Clone(ms.samples)
 	}
 	return nil
 }
@@ -114,6 +124,9 @@ func (a *memAppender) series(ref model.SeriesRef, lset labels.Labels) (*memSerie
 }
 
 func (a *memAppender) Append(ref model.SeriesRef, lset labels.Labels, t int64, v float64) (model.SeriesRef, error) {
+	if err := model.CheckTime(t); err != nil {
+		return ref, err
+	}
 	if lset.IsEmpty() {
 		return 0, model.ErrInvalidLabels
 	}
@@ -123,6 +136,8 @@ func (a *memAppender) Append(ref model.SeriesRef, lset labels.Labels, t int64, v
 		}
 	}
 	ms, ref := a.series(ref, lset)
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
 	for _, smp := range ms.samples {
 		if smp.T == t && !model.SameValue(smp.V, v) {
 			return ref, model.ErrDuplicateSample
@@ -152,6 +167,9 @@ func (a *memAppender) Commit() error {
 	}
 	a.s.mu.Lock()
 	defer a.s.mu.Unlock()
+	if a.s.closed {
+		return model.ErrClosed
+	}
 	for _, p := range a.buf {
 		if p.e != nil {
 			p.ms.exemplars = append(p.ms.exemplars, *p.e)

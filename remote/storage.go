@@ -8,6 +8,8 @@ import (
 
 // Appendable is the store the write handler appends to. It is satisfied by
 // the head; the remote package never depends on the head's concrete type.
+// Its errors are model's. Package remotetest holds the contract as a test
+// that every implementation runs (remotetest.TestAppendable).
 type Appendable interface {
 	// Appender returns a fresh appender for one request. It is used by one
 	// goroutine and ends with exactly one call to Commit or Rollback.
@@ -26,16 +28,22 @@ type Appender interface {
 	// this appender for the same labels; it lets the store skip the series
 	// lookup and is valid only within this appender. The returned ref is
 	// the series' ref, also when an error is returned for the sample.
-	// Errors model.ErrOutOfWindow, model.ErrDuplicateSample,
-	// model.ErrInvalidLabels and model.ErrTimestampOutOfRange reject only
-	// this sample; model.ErrClosed and any other error end the request.
+	// Errors matching model.ErrOutOfWindow, model.ErrDuplicateSample (another
+	// value at a committed timestamp; the same value bit for bit is accepted
+	// silently), model.ErrInvalidLabels (empty labels) and
+	// model.ErrTimestampOutOfRange (outside [model.MinTime, model.MaxTime])
+	// reject only this sample; model.ErrClosed and any other error end the
+	// request.
 	Append(ref model.SeriesRef, lset labels.Labels, t int64, v float64) (model.SeriesRef, error)
 	// AppendExemplar attaches an exemplar to the series ref or lset.
 	AppendExemplar(ref model.SeriesRef, lset labels.Labels, e model.Exemplar) (model.SeriesRef, error)
 	// UpdateMetadata records the metadata of a metric family.
 	UpdateMetadata(metricFamily string, m model.Metadata) error
-	// Commit makes the buffered samples durable. It returns after the WAL
-	// write; only then may the request be acknowledged.
+	// Commit makes the buffered samples durable and readable. It returns
+	// after the WAL write; only then may the request be acknowledged. It
+	// fails with model.ErrUnavailable when the store cannot write for now
+	// (nothing of the batch is kept) and model.ErrClosed once the store is
+	// closed.
 	Commit() error
 	// Rollback discards everything buffered since the appender was made.
 	Rollback() error
