@@ -16,9 +16,11 @@ import (
 // real S3 server and the GCS emulator.
 func TestFilesystemAcceptance(t *testing.T) {
 	confs := map[string]func(dir string) string{
-		"default":  func(string) string { return "" },
-		"yaml":     func(dir string) string { return "type: FILESYSTEM\nconfig:\n  directory: " + dir + "\n" },
-		"prefixed": func(dir string) string { return "type: FILESYSTEM\nconfig:\n  directory: " + dir + "\nprefix: tenant-a\n" },
+		"default": func(string) string { return "" },
+		"yaml":    func(dir string) string { return "type: FILESYSTEM\nconfig:\n  directory: " + dir + "\n" },
+		"prefixed": func(dir string) string {
+			return "type: FILESYSTEM\nconfig:\n  directory: " + dir + "\nprefix: tenant-a\n"
+		},
 	}
 	for name, conf := range confs {
 		t.Run(name, func(t *testing.T) {
