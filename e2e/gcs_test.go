@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -17,6 +18,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/thanos-io/objstore"
+
+	"github.com/gorilla-remote/gorilla-remote/block/bucketcfg"
 )
 
 // fakeServiceAccount returns a service-account key whose token endpoint is
@@ -45,15 +49,13 @@ func fakeServiceAccount(t *testing.T) string {
 	return string(sa)
 }
 
-// TestBlocksGCS ships blocks to the GCS emulator (fake-gcs-server) through
-// the GCS provider and reads them back after the head released them.
-func TestBlocksGCS(t *testing.T) {
+// gcsEmulator starts fake-gcs-server with an empty bucket "gorilla", points
+// the GCS provider at it (STORAGE_EMULATOR_HOST) and returns its URL and
+// the objstore bucket configuration for it.
+func gcsEmulator(t *testing.T, c *http.Client) (url, conf string) {
 	gcs := lookGoTool(t, "fake-gcs-server", "github.com/fsouza/fake-gcs-server@v1.56.1")
-	bin := buildServer(t)
-	c := newHTTPClient(t)
-
 	gcsPort := freePort(t)
-	gcsURL := fmt.Sprintf("http://127.0.0.1:%d", gcsPort)
+	url = fmt.Sprintf("http://127.0.0.1:%d", gcsPort)
 	proc := startProcess(t, "fake-gcs-server", gcs, "-scheme", "http", "-host", "127.0.0.1",
 		"-port", fmt.Sprint(gcsPort), "-backend", "memory", "-public-host", fmt.Sprintf("127.0.0.1:%d", gcsPort))
 	require.NoError(t, poll(30*time.Second, 100*time.Millisecond, func() bool {
@@ -65,14 +67,32 @@ func TestBlocksGCS(t *testing.T) {
 		require.False(t, proc.exited(), "fake-gcs-server exited: %v", proc.err)
 		return false
 	}))
-	resp, err := c.Post(gcsURL+"/storage/v1/b?project=gorilla", "application/json", strings.NewReader(`{"name":"gorilla"}`))
+	resp, err := c.Post(url+"/storage/v1/b?project=gorilla", "application/json", strings.NewReader(`{"name":"gorilla"}`))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "create bucket")
 	require.NoError(t, resp.Body.Close())
-
+	t.Setenv("STORAGE_EMULATOR_HOST", url)
 	sa := fakeServiceAccount(t)
-	cfg := writeFile(t, "gcs.yml", "type: GCS\nconfig:\n  bucket: gorilla\n  service_account: |-\n    "+sa+"\n")
-	t.Setenv("STORAGE_EMULATOR_HOST", gcsURL)
+	return url, "type: GCS\nconfig:\n  bucket: gorilla\n  service_account: |-\n    " + sa + "\n"
+}
+
+// TestGCSAcceptance runs the objstore acceptance test against the GCS
+// bucket the binary builds from its configuration, on the GCS emulator.
+func TestGCSAcceptance(t *testing.T) {
+	_, conf := gcsEmulator(t, newHTTPClient(t))
+	bkt, err := bucketcfg.New(context.Background(), []byte(conf), "", nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, bkt.Close()) })
+	objstore.AcceptanceTest(t, bkt)
+}
+
+// TestBlocksGCS ships blocks to the GCS emulator (fake-gcs-server) through
+// the GCS provider and reads them back after the head released them.
+func TestBlocksGCS(t *testing.T) {
+	bin := buildServer(t)
+	c := newHTTPClient(t)
+	gcsURL, conf := gcsEmulator(t, c)
+	cfg := writeFile(t, "gcs.yml", conf)
 	port, storage := freePort(t), t.TempDir()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	startBlockServer(t, c, bin, port, storage, "--objstore.config-file="+cfg, "--no-block.rollups")

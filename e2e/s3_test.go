@@ -14,9 +14,11 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
+	"github.com/thanos-io/objstore"
 
 	"github.com/gorilla-remote/gorilla-remote/bench/loadgen"
 	"github.com/gorilla-remote/gorilla-remote/block"
+	"github.com/gorilla-remote/gorilla-remote/block/bucketcfg"
 	"github.com/gorilla-remote/gorilla-remote/chunkenc"
 	"github.com/gorilla-remote/gorilla-remote/wal"
 )
@@ -128,6 +130,18 @@ func windowSamples(w *loadgen.Workload, n int) map[int64]int {
 		}
 	}
 	return out
+}
+
+// TestS3Acceptance runs the objstore acceptance test against the S3 bucket
+// the binary builds from its configuration, on a real S3 server.
+func TestS3Acceptance(t *testing.T) {
+	s3 := newS3Server(t)
+	conf, err := os.ReadFile(s3.config(t))
+	require.NoError(t, err)
+	bkt, err := bucketcfg.New(context.Background(), conf, "", nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, bkt.Close()) })
+	objstore.AcceptanceTest(t, bkt)
 }
 
 // TestBlocksS3 ships blocks to a real S3 server and reads them back.
