@@ -1,5 +1,5 @@
 // Package importmap holds no code: its test enforces the import rules of the
-// design (docs/design, "Packages and what may import what").
+// module, written down in docs/packages.md.
 //
 // The test runs `go list -deps` over the module and fails when a package
 // imports one of ours that its row of the table does not allow, when a
