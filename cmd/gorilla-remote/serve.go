@@ -232,7 +232,7 @@ func (srv *server) apiHandler(h *head.Head, q *query.Queryable) (http.Handler, e
 
 // queryAPI builds the PromQL engine and the Prometheus query API.
 func (srv *server) queryAPI(h *head.Head, q *query.Queryable) (http.Handler, error) {
-	eng := promql.NewEngine(promql.EngineOptions{
+	eng, err := promql.NewEngine(promql.EngineOptions{
 		LookbackDelta: srv.s.LookbackDelta,
 		Timeout:       srv.s.QueryTimeout,
 		MaxSamples:    srv.s.QueryMaxSamples,
@@ -240,6 +240,9 @@ func (srv *server) queryAPI(h *head.Head, q *query.Queryable) (http.Handler, err
 		Logger:        srv.log,
 		Registerer:    srv.reg,
 	})
+	if err != nil {
+		return nil, err
+	}
 	api, err := promql.NewAPI(promql.APIOptions{
 		Engine:    eng,
 		Queryable: q,
