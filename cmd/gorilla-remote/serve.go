@@ -289,7 +289,11 @@ func (srv *server) routes() http.Handler {
 		}
 		fmt.Fprintln(w, "gorilla-remote is Ready.")
 	})
-	mux.Handle("/metrics", promhttp.HandlerFor(srv.reg, promhttp.HandlerOpts{Registry: srv.reg}))
+	// The handler's own error counter takes the prefix of every metric of
+	// ours: gorilla_promhttp_metric_handler_errors_total.
+	mux.Handle("/metrics", promhttp.HandlerFor(srv.reg, promhttp.HandlerOpts{
+		Registry: prometheus.WrapRegistererWithPrefix("gorilla_", srv.reg),
+	}))
 	// Go profiles, as Prometheus serves them, for `go tool pprof`.
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
