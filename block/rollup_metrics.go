@@ -15,6 +15,8 @@ type rollupMetrics struct {
 	rawDeleted prometheus.Counter
 }
 
+// newRollupMetrics creates the roll-up job's metrics and registers them
+// with reg if it is not nil. On error nothing stays registered.
 func newRollupMetrics(reg prometheus.Registerer, resolutions []int64) (*rollupMetrics, error) {
 	m := &rollupMetrics{
 		reg: reg,
@@ -35,28 +37,13 @@ func newRollupMetrics(reg prometheus.Registerer, resolutions []int64) (*rollupMe
 		m.blocks.WithLabelValues(resolutionName(res))
 	}
 	m.cs = []prometheus.Collector{m.blocks, m.failures, m.rawDeleted}
-	if reg == nil {
-		return m, nil
-	}
-	for i, c := range m.cs {
-		if err := reg.Register(c); err != nil {
-			for _, done := range m.cs[:i] {
-				reg.Unregister(done)
-			}
-			return nil, fmt.Errorf("register metrics: %w", err)
-		}
+	if err := registerAll(reg, m.cs); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
 
-func (m *rollupMetrics) unregister() {
-	if m.reg == nil {
-		return
-	}
-	for _, c := range m.cs {
-		m.reg.Unregister(c)
-	}
-}
+func (m *rollupMetrics) unregister() { unregisterAll(m.reg, m.cs) }
 
 // resolutionName renders a resolution in ms the way durations are written
 // in flags and PromQL: 5m, 1h, 30s, 250ms.

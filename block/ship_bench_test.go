@@ -68,8 +68,12 @@ func BenchmarkSealAndUpload(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/(float64(samples)/1e6), "ms/Msamples")
 }
 
-// captureFile is the shared recording of a real Prometheus's remote write.
-const captureFile = "../../shared/data/prometheus-2.42-node-10m.rw"
+// captureFile is the slice of a real Prometheus's remote write kept in the
+// repository (testdata/capture/README.md).
+const captureFile = "../testdata/capture/prometheus-2.42-node-300req.rw"
+
+// captureSamples is the number of float samples in captureFile.
+const captureSamples = 148_500
 
 // captureSeries is one series of the capture with its samples.
 type captureSeries struct {
@@ -81,9 +85,6 @@ type captureSeries struct {
 func loadCapture(tb testing.TB) map[string]*captureSeries {
 	tb.Helper()
 	f, err := os.Open(captureFile)
-	if errors.Is(err, os.ErrNotExist) {
-		tb.Skipf("capture %s not found", captureFile)
-	}
 	require.NoError(tb, err)
 	defer f.Close()
 	out := map[string]*captureSeries{}
@@ -198,7 +199,7 @@ func captureBlocks(tb testing.TB, capture map[string]*captureSeries) (ours, prom
 // 120 samples; ours span the window).
 func TestCaptureBlockSmallerThanPrometheus(t *testing.T) {
 	ours, prom, samples := captureBlocks(t, loadCapture(t))
-	require.Equal(t, 495_000, samples)
+	require.Equal(t, captureSamples, samples)
 	t.Logf("capture: %d samples; our block %d bytes (%.3f B/sample), Prometheus's %d bytes (%.3f B/sample)",
 		samples, ours, float64(ours)/float64(samples), prom, float64(prom)/float64(samples))
 	require.LessOrEqual(t, ours, prom)

@@ -136,7 +136,9 @@ func NewShipper(opts ShipperOptions) (*Shipper, error) {
 		// A block written before a crash that lost the state update.
 		s.sealedBefore = max(s.sealedBefore, m.MaxTime)
 	}
-	s.metrics = newShipperMetrics(opts.Registerer, len(pending))
+	if s.metrics, err = newShipperMetrics(opts.Registerer, len(pending)); err != nil {
+		return nil, fmt.Errorf("block shipper: %w", err)
+	}
 	if s.sealedBefore != math.MinInt64 {
 		opts.Source.SealBefore(s.sealedBefore)
 	}

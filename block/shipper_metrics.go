@@ -14,7 +14,9 @@ type shipperMetrics struct {
 	uploadSeconds prometheus.Histogram
 }
 
-func newShipperMetrics(reg prometheus.Registerer, pending int) *shipperMetrics {
+// newShipperMetrics creates the shipper's metrics and registers them with
+// reg if it is not nil. On error nothing stays registered.
+func newShipperMetrics(reg prometheus.Registerer, pending int) (*shipperMetrics, error) {
 	m := &shipperMetrics{
 		reg: reg,
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -43,19 +45,10 @@ func newShipperMetrics(reg prometheus.Registerer, pending int) *shipperMetrics {
 	m.uploads.WithLabelValues("success")
 	m.uploads.WithLabelValues("error")
 	m.cs = []prometheus.Collector{m.pending, m.sealed, m.deleted, m.uploads, m.uploadSeconds}
-	if reg != nil {
-		for _, c := range m.cs {
-			reg.MustRegister(c)
-		}
+	if err := registerAll(reg, m.cs); err != nil {
+		return nil, err
 	}
-	return m
+	return m, nil
 }
 
-func (m *shipperMetrics) unregister() {
-	if m.reg == nil {
-		return
-	}
-	for _, c := range m.cs {
-		m.reg.Unregister(c)
-	}
-}
+func (m *shipperMetrics) unregister() { unregisterAll(m.reg, m.cs) }

@@ -108,6 +108,7 @@ func NewStore(opts StoreOptions) (*Store, error) {
 		inflight: map[ulid.ULID]*fetch{},
 	}
 	if err := s.loadCacheDir(); err != nil {
+		m.unregister()
 		return nil, fmt.Errorf("block store: %w", err)
 	}
 	return s, nil
@@ -499,8 +500,9 @@ func (s *Store) CachedBytes() int64 {
 	return s.cacheSize
 }
 
-// Close closes every open block. Cached blocks stay on disk for the next
-// NewStore; later calls fail with ErrStoreClosed.
+// Close closes every open block and unregisters the store's metrics. Cached
+// blocks stay on disk for the next NewStore; later calls fail with
+// ErrStoreClosed.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -508,6 +510,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.metrics.unregister()
 	var errs []error
 	for _, e := range s.cache {
 		if e.block != nil {
@@ -518,37 +521,4 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	s.removals.Wait()
 	return errors.Join(errs...)
-}
-
-// storeMetrics are the Store's metrics.
-type storeMetrics struct {
-	hits, misses, evictions, syncFailures, downloadBytes prometheus.Counter
-	cachedBytes, known                                   prometheus.Gauge
-}
-
-func newStoreMetrics(reg prometheus.Registerer) (*storeMetrics, error) {
-	c := func(name, help string) prometheus.Counter {
-		return prometheus.NewCounter(prometheus.CounterOpts{Name: "gorilla_block_" + name, Help: help})
-	}
-	g := func(name, help string) prometheus.Gauge {
-		return prometheus.NewGauge(prometheus.GaugeOpts{Name: "gorilla_block_" + name, Help: help})
-	}
-	m := &storeMetrics{
-		hits:          c("cache_hits_total", "Block opens served from the local cache."),
-		misses:        c("cache_misses_total", "Block opens that downloaded the block."),
-		evictions:     c("cache_evictions_total", "Blocks evicted from the local cache."),
-		syncFailures:  c("sync_failures_total", "Failed listings of the bucket."),
-		downloadBytes: c("download_bytes_total", "Bytes downloaded from the bucket into the cache."),
-		cachedBytes:   g("cached_bytes", "Bytes of the blocks in the local cache."),
-		known:         g("known_blocks", "Complete blocks known in the bucket."),
-	}
-	if reg == nil {
-		return m, nil
-	}
-	for _, col := range []prometheus.Collector{m.hits, m.misses, m.evictions, m.syncFailures, m.downloadBytes, m.cachedBytes, m.known} {
-		if err := reg.Register(col); err != nil {
-			return nil, fmt.Errorf("register metrics: %w", err)
-		}
-	}
-	return m, nil
 }

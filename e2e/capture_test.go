@@ -29,17 +29,20 @@ import (
 	"github.com/gorilla-remote/gorilla-remote/remote"
 )
 
-// defaultCapture is the recording replayed by TestCaptureRoundTrip, relative
-// to this package; the environment variable GORILLA_CAPTURE overrides it.
-const defaultCapture = "../../shared/data/prometheus-2.42-node-10m.rw"
+// repoCapture is the recording replayed by TestCaptureRoundTrip, relative
+// to this package: the slice of a real Prometheus's remote write kept in
+// the repository (testdata/capture/README.md).
+const repoCapture = "../testdata/capture/prometheus-2.42-node-300req.rw"
 
-// What the recording holds, from its README.
+// What the recording holds: the first 300 requests of the ten-minute
+// capture carry 2,200 of its 2,201 series and 148,500 float samples, none
+// sent twice.
 const (
-	captureSeries  = 2201
-	captureSamples = 495_000
+	captureSeries  = 2200
+	captureSamples = 148_500
 )
 
-// TestCaptureRoundTrip replays ten minutes of real Prometheus 2.42
+// TestCaptureRoundTrip replays three minutes of real Prometheus 2.42
 // remote-write traffic into a head through the HTTP handler, then reads
 // everything back over remote read, as samples and as streamed XOR chunks,
 // and requires every sample bit for bit; then again after the head was
@@ -77,14 +80,7 @@ func TestCaptureRoundTrip(t *testing.T) {
 // series they carry. An identical sample sent twice (a retry) counts once.
 func loadCapture(t *testing.T) ([][]byte, seriesSet) {
 	t.Helper()
-	path := os.Getenv("GORILLA_CAPTURE")
-	if path == "" {
-		path = defaultCapture
-	}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		requireOrSkip(t, "capture %s not found (set GORILLA_CAPTURE): %v", path, err)
-	}
+	f, err := os.Open(repoCapture)
 	require.NoError(t, err)
 	defer f.Close()
 

@@ -143,14 +143,14 @@ func BenchmarkReplay(b *testing.B) {
 	b.ReportMetric(n/b.Elapsed().Seconds(), "samples/s")
 }
 
-const capturePath = "../../shared/data/prometheus-2.42-node-10m.rw"
+// capturePath is the slice of a real Prometheus's remote write kept in the
+// repository (testdata/capture/README.md).
+const capturePath = "../testdata/capture/prometheus-2.42-node-300req.rw"
 
-// loadCapture decodes the shared capture into write requests.
+// loadCapture decodes the capture into write requests.
 func loadCapture(b *testing.B) []*prompb.WriteRequest {
 	f, err := os.Open(capturePath)
-	if err != nil {
-		b.Skipf("capture not available: %v", err)
-	}
+	require.NoError(b, err)
 	defer f.Close()
 	var reqs []*prompb.WriteRequest
 	cr := model.NewCaptureReader(f)

@@ -91,7 +91,9 @@ func Open(opts Options) (*Head, error) {
 		h.shippedBefore.Store(math.MinInt64)
 	}
 	h.checkpointWindow = math.MinInt64
-	h.metrics = newMetrics(h, opts.Registerer)
+	if h.metrics, err = newMetrics(h, opts.Registerer); err != nil {
+		return nil, err
+	}
 	if opts.WAL.ObserveFsync == nil {
 		opts.WAL.ObserveFsync = h.metrics.observeFsync
 	}
@@ -99,12 +101,17 @@ func Open(opts Options) (*Head, error) {
 	dir := filepath.Join(opts.Dir, "wal")
 	h.wal, err = wal.Open(dir, opts.WAL)
 	if err != nil {
+		h.metrics.unregister()
 		return nil, fmt.Errorf("open WAL: %w", err)
 	}
 	if err := h.replay(dir); err != nil {
+		h.metrics.unregister()
 		return nil, errors.Join(fmt.Errorf("replay WAL: %w", err), h.wal.Close())
 	}
-	h.metrics.registerWAL(h.wal)
+	if err := h.metrics.registerWAL(h.wal); err != nil {
+		h.metrics.unregister()
+		return nil, errors.Join(err, h.wal.Close())
+	}
 	go h.watchWAL()
 	if mt := h.maxTime.Load(); mt != math.MinInt64 {
 		h.checkpointWindow = h.closedWindow(mt)

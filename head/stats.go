@@ -2,7 +2,9 @@ package head
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,7 +66,9 @@ type metrics struct {
 	oooReencoded    prometheus.Counter
 }
 
-func newMetrics(h *Head, reg prometheus.Registerer) *metrics {
+// newMetrics creates the head's metrics and registers them with reg if it
+// is not nil. On error nothing stays registered.
+func newMetrics(h *Head, reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		reg: reg,
 		series: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -89,16 +93,15 @@ func newMetrics(h *Head, reg prometheus.Registerer) *metrics {
 			Name: "gorilla_head_max_time_seconds", Help: "Newest sample timestamp in the head."},
 			func() float64 { return float64(h.maxTime.Load()) / 1000 }),
 	}
-	if reg != nil {
-		for _, c := range m.cs {
-			reg.MustRegister(c)
-		}
+	if err := registerAll(reg, m.cs); err != nil {
+		return nil, err
 	}
-	return m
+	return m, nil
 }
 
-// registerWAL adds the metrics of the WAL's health, once it is open.
-func (m *metrics) registerWAL(w *wal.WAL) {
+// registerWAL adds the metrics of the WAL's health, once it is open. On
+// error those are not registered; the caller unregisters the others.
+func (m *metrics) registerWAL(w *wal.WAL) error {
 	cs := []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "gorilla_wal_unavailable",
@@ -116,14 +119,15 @@ func (m *metrics) registerWAL(w *wal.WAL) {
 			Name: "gorilla_wal_recoveries_total", Help: "Times the WAL wrote again after being unavailable.",
 		}, func() float64 { return float64(w.Stats().Recoveries) }),
 	}
-	m.cs = append(m.cs, cs...)
-	if m.reg != nil {
-		for _, c := range cs {
-			m.reg.MustRegister(c)
-		}
+	if err := registerAll(m.reg, cs); err != nil {
+		return err
 	}
+	m.cs = append(m.cs, cs...)
+	return nil
 }
 
+// unregister removes every metric registered so far; Close and a failed
+// Open call it, so the same registry can take a new head.
 func (m *metrics) unregister() {
 	if m.reg == nil {
 		return
@@ -131,6 +135,44 @@ func (m *metrics) unregister() {
 	for _, c := range m.cs {
 		m.reg.Unregister(c)
 	}
+}
+
+// registerAll registers cs with reg (nothing when reg is nil). On the first
+// failure it unregisters those it registered and returns an error naming
+// the metric, so a clash never panics and never leaves half the set behind.
+func registerAll(reg prometheus.Registerer, cs []prometheus.Collector) error {
+	if reg == nil {
+		return nil
+	}
+	for i, c := range cs {
+		if err := reg.Register(c); err != nil {
+			for _, done := range cs[:i] {
+				reg.Unregister(done)
+			}
+			return fmt.Errorf("register metric %s: %w", metricName(c), err)
+		}
+	}
+	return nil
+}
+
+// metricName returns the name of the first metric c describes, for error
+// messages. Desc has no accessor for it, so it is read from Desc.String,
+// which prints it as fqName: "<name>".
+func metricName(c prometheus.Collector) string {
+	ch := make(chan *prometheus.Desc, 1)
+	go func() {
+		c.Describe(ch)
+		close(ch)
+	}()
+	name := "(unnamed)"
+	for d := range ch {
+		if s, ok := strings.CutPrefix(d.String(), `Desc{fqName: "`); ok && name == "(unnamed)" {
+			if end := strings.IndexByte(s, '"'); end >= 0 {
+				name = s[:end]
+			}
+		}
+	}
+	return name
 }
 
 func (m *metrics) observeFsync(d time.Duration) { m.fsync.Observe(d.Seconds()) }

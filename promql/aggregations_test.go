@@ -57,7 +57,7 @@ func newBlocksAPI(t *testing.T) *httptest.Server {
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, store.Close()) })
 	require.NoError(t, store.Sync(context.Background()))
-	api, err := NewAPI(APIOptions{Engine: NewEngine(EngineOptions{}), Queryable: query.NewWithBlocks(h, store)})
+	api, err := NewAPI(APIOptions{Engine: newEngine(t, EngineOptions{}), Queryable: query.NewWithBlocks(h, store)})
 	require.NoError(t, err)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)

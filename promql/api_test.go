@@ -50,7 +50,7 @@ func newTestAPI(t *testing.T, eo EngineOptions) *httptest.Server {
 	require.NoError(t, app.Commit())
 
 	api, err := NewAPI(APIOptions{
-		Engine:    NewEngine(eo),
+		Engine:    newEngine(t, eo),
 		Queryable: query.New(h),
 		Metadata:  h,
 		Exemplars: h,
@@ -394,7 +394,7 @@ func TestConcurrentQueriesKeepTheirResults(t *testing.T) {
 		}
 	}
 	require.NoError(t, app.Commit())
-	api, err := NewAPI(APIOptions{Engine: NewEngine(EngineOptions{}), Queryable: query.New(h)})
+	api, err := NewAPI(APIOptions{Engine: newEngine(t, EngineOptions{}), Queryable: query.New(h)})
 	require.NoError(t, err)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
@@ -448,7 +448,7 @@ func TestAnswerOutlivesItsQuery(t *testing.T) {
 		}
 	}
 	require.NoError(t, app.Commit())
-	a, err := NewAPI(APIOptions{Engine: NewEngine(EngineOptions{}), Queryable: query.New(h)})
+	a, err := NewAPI(APIOptions{Engine: newEngine(t, EngineOptions{}), Queryable: query.New(h)})
 	require.NoError(t, err)
 	run := func(qs string) any {
 		q, err := a.opts.Engine.NewInstantQuery(context.Background(), a.opts.Queryable, nil, qs, time.UnixMilli(59_000))

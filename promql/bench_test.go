@@ -109,7 +109,7 @@ func BenchmarkRangeQuery(b *testing.B) {
 	for _, st := range stores {
 		b.Run(st.name, func(b *testing.B) {
 			qa := st.open(b, end)
-			eng := NewEngine(EngineOptions{})
+			eng := newEngine(b, EngineOptions{})
 			for _, q := range queries {
 				b.Run(q.name, func(b *testing.B) {
 					start := time.UnixMilli(end).Add(-q.rng)
@@ -181,7 +181,7 @@ func BenchmarkBlocksQuery(b *testing.B) {
 		require.Len(b, st.AllMetas(), windows)
 		return st
 	}
-	eng := NewEngine(EngineOptions{})
+	eng := newEngine(b, EngineOptions{})
 	run := func(b *testing.B, qa storage.Queryable) {
 		q, err := eng.NewRangeQuery(context.Background(), qa, nil, `sum by (instance) (rate(http_requests_total[5m]))`,
 			time.UnixMilli(0), time.UnixMilli(end-1), 5*time.Minute)
@@ -263,7 +263,7 @@ func BenchmarkMonthQuery(b *testing.B) {
 	require.NoError(b, err)
 	defer empty.Close()
 	qa := query.NewWithBlocks(empty, store)
-	eng := NewEngine(EngineOptions{})
+	eng := newEngine(b, EngineOptions{})
 	for _, res := range []struct {
 		name string
 		res  int64

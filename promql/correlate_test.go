@@ -46,7 +46,7 @@ func newAnalyticsAPI(t *testing.T) *httptest.Server {
 	add(labels.FromStrings("__name__", "y", "pair", "d"), func(float64) float64 { return 5 })
 	add(labels.FromStrings("__name__", "wave"), func(i float64) float64 { return 1 - 2*math.Mod(i, 2) })
 	require.NoError(t, app.Commit())
-	api, err := NewAPI(APIOptions{Engine: NewEngine(EngineOptions{}), Queryable: query.New(h)})
+	api, err := NewAPI(APIOptions{Engine: newEngine(t, EngineOptions{}), Queryable: query.New(h)})
 	require.NoError(t, err)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)

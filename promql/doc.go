@@ -4,7 +4,8 @@
 //
 // Usage:
 //
-//	eng := promql.NewEngine(promql.EngineOptions{Timeout: 2 * time.Minute, MaxSamples: 50_000_000})
+//	eng, err := promql.NewEngine(promql.EngineOptions{Timeout: 2 * time.Minute, Registerer: reg})
+//	defer eng.Close() // unregisters its metrics
 //	api, err := promql.NewAPI(promql.APIOptions{Engine: eng, Queryable: query.New(h), Head: h})
 //	mux.Handle("/api/v1/", api)
 //

@@ -2,6 +2,7 @@ package promql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -26,7 +27,9 @@ type EngineOptions struct {
 	// others wait, and give up when their request is cancelled.
 	MaxConcurrent int
 	Logger        *slog.Logger
-	Registerer    prometheus.Registerer
+	// Registerer, if set, receives the engine's metrics, named
+	// gorilla_prometheus_engine_*; Close unregisters them.
+	Registerer prometheus.Registerer
 }
 
 // Engine defaults, the same as Prometheus's.
@@ -40,13 +43,16 @@ const (
 // Engine is the upstream PromQL engine with the limits it was built with.
 type Engine struct {
 	*upstream.Engine
-	opts  EngineOptions
-	front parser.Parser // knows the functions expand rewrites (functions.go)
+	opts    EngineOptions
+	front   parser.Parser // knows the functions expand rewrites (functions.go)
+	metrics engineMetrics
 }
 
 // NewEngine builds the upstream engine with the @ modifier and negative
-// offsets enabled, as Prometheus has them since 2.33.
-func NewEngine(opts EngineOptions) *Engine {
+// offsets enabled, as Prometheus has them since 2.33. It fails only when
+// the metrics cannot be registered (a clash on opts.Registerer), with an
+// error naming the metric; nothing stays registered then.
+func NewEngine(opts EngineOptions) (*Engine, error) {
 	if opts.LookbackDelta <= 0 {
 		opts.LookbackDelta = DefaultLookbackDelta
 	}
@@ -63,9 +69,10 @@ func NewEngine(opts EngineOptions) *Engine {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	registerFunctionCalls()
+	captured := &capture{}
 	eng := upstream.NewEngine(upstream.EngineOpts{
 		Logger:        opts.Logger,
-		Reg:           opts.Registerer,
+		Reg:           captured,
 		MaxSamples:    opts.MaxSamples,
 		Timeout:       opts.Timeout,
 		LookbackDelta: opts.LookbackDelta,
@@ -80,7 +87,17 @@ func NewEngine(opts EngineOptions) *Engine {
 		// evaluation interval; without this function the engine panics.
 		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
 	})
-	return &Engine{Engine: eng, opts: opts, front: parser.NewParser(parser.Options{Functions: nativeFunctions(true)})}
+	e := &Engine{Engine: eng, opts: opts, front: parser.NewParser(parser.Options{Functions: nativeFunctions(true)})}
+	if err := e.metrics.register(opts.Registerer, captured); err != nil {
+		return nil, fmt.Errorf("promql engine: %w", errors.Join(err, eng.Close()))
+	}
+	return e, nil
+}
+
+// Close unregisters the engine's metrics and closes the upstream engine.
+func (e *Engine) Close() error {
+	e.metrics.unregister()
+	return e.Engine.Close()
 }
 
 // Options returns the options after defaults were applied.

@@ -23,7 +23,7 @@ var emptyQueryable = storage.QueryableFunc(func(int64, int64) (storage.Querier, 
 // newLimitedAPI serves the API over q with the given options.
 func newLimitedAPI(t *testing.T, q storage.Queryable, eo EngineOptions, opts APIOptions) *httptest.Server {
 	t.Helper()
-	opts.Engine, opts.Queryable = NewEngine(eo), q
+	opts.Engine, opts.Queryable = newEngine(t, eo), q
 	api, err := NewAPI(opts)
 	require.NoError(t, err)
 	srv := httptest.NewServer(api)
@@ -217,7 +217,7 @@ func (d *deadlineRecorder) SetWriteDeadline(t time.Time) error {
 
 func TestWriteDeadlineCoversTheQueryTimeout(t *testing.T) {
 	const timeout, write = time.Hour, time.Minute
-	api, err := NewAPI(APIOptions{Engine: NewEngine(EngineOptions{Timeout: timeout}), Queryable: emptyQueryable, WriteTimeout: write})
+	api, err := NewAPI(APIOptions{Engine: newEngine(t, EngineOptions{Timeout: timeout}), Queryable: emptyQueryable, WriteTimeout: write})
 	require.NoError(t, err)
 	w := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder()}
 	before := time.Now()

@@ -73,7 +73,7 @@ up`,
 // BenchmarkCheckExpr measures the bounds check on expressions of the
 // largest accepted length: the cost every query pays before parsing.
 func BenchmarkCheckExpr(b *testing.B) {
-	a, err := NewAPI(APIOptions{Engine: NewEngine(EngineOptions{}), Queryable: emptyQueryable})
+	a, err := NewAPI(APIOptions{Engine: newEngine(b, EngineOptions{}), Queryable: emptyQueryable})
 	require.NoError(b, err)
 	group := "(" + chain(DefaultMaxQueryDepth/2) + ")"
 	var sb strings.Builder

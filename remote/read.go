@@ -27,8 +27,8 @@ type readHandler struct {
 }
 
 // NewReadHandler returns the remote-read handler answering from q. It fails
-// only when the metrics cannot be registered.
-func NewReadHandler(q storage.SampleAndChunkQueryable, opts ReadOptions) (http.Handler, error) {
+// only when the metrics cannot be registered; Close unregisters them.
+func NewReadHandler(q storage.SampleAndChunkQueryable, opts ReadOptions) (Handler, error) {
 	opts = opts.withDefaults()
 	h := &readHandler{
 		q:     q,
@@ -41,13 +41,14 @@ func NewReadHandler(q storage.SampleAndChunkQueryable, opts ReadOptions) (http.H
 			NativeHistogramBucketFactor: 1.1,
 		}, []string{"type", "code"}),
 	}
-	if opts.Registerer != nil {
-		if err := opts.Registerer.Register(h.duration); err != nil {
-			return nil, fmt.Errorf("register remote-read metrics: %w", err)
-		}
+	if err := registerAll(opts.Registerer, []prometheus.Collector{h.duration}); err != nil {
+		return nil, fmt.Errorf("remote-read metrics: %w", err)
 	}
 	return h, nil
 }
+
+// Close unregisters the handler's metrics.
+func (h *readHandler) Close() { unregisterAll(h.opts.Registerer, []prometheus.Collector{h.duration}) }
 
 // errLimit reports a query over MaxSamplesPerQuery.
 var errLimit = errors.New("sample limit exceeded")

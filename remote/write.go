@@ -57,8 +57,8 @@ type writeState struct {
 }
 
 // NewWriteHandler returns the remote-write handler appending to app. It
-// fails only when the metrics cannot be registered.
-func NewWriteHandler(app Appendable, opts WriteOptions) (http.Handler, error) {
+// fails only when the metrics cannot be registered; Close unregisters them.
+func NewWriteHandler(app Appendable, opts WriteOptions) (Handler, error) {
 	opts = opts.withDefaults()
 	m, err := newWriteMetrics(opts.Registerer)
 	if err != nil {
@@ -74,6 +74,9 @@ func NewWriteHandler(app Appendable, opts WriteOptions) (http.Handler, error) {
 	}
 	return h, nil
 }
+
+// Close unregisters the handler's metrics.
+func (h *writeHandler) Close() { h.metrics.unregister() }
 
 // httpError is an answer other than 204, with its status and message.
 type httpError struct {

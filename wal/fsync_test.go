@@ -39,9 +39,27 @@ func TestFsyncAlwaysObserved(t *testing.T) {
 	}
 }
 
+// manualTicker is a Ticker the test drives: tick returns once the loop has
+// taken the tick, and tick twice in a row returns only after the loop is
+// done with the first (the channel is unbuffered).
+type manualTicker struct {
+	ch      chan time.Time
+	stopped atomic.Bool
+}
+
+func newManualTicker() *manualTicker { return &manualTicker{ch: make(chan time.Time)} }
+
+func (m *manualTicker) C() <-chan time.Time { return m.ch }
+func (m *manualTicker) Stop()               { m.stopped.Store(true) }
+func (m *manualTicker) tick()               { m.ch <- time.Time{} }
+
+// settle returns once the loop has finished handling every tick sent so
+// far: it waits at the select again only when it is done.
+func (m *manualTicker) settle() { m.tick() }
+
 // TestFsyncInterval checks that the background loop fsyncs what Log wrote,
-// and only when something was written, using an injected clock for the
-// observed durations.
+// on a tick and only when something was written, using an injected ticker
+// and an injected clock for the observed durations.
 func TestFsyncInterval(t *testing.T) {
 	var (
 		mu   sync.Mutex
@@ -54,42 +72,61 @@ func TestFsyncInterval(t *testing.T) {
 		now = now.Add(time.Millisecond)
 		return now
 	}
-	observed := make(chan struct{}, 100)
+	ticker := newManualTicker()
+	made := make(chan time.Duration, 1)
 	w := mustOpen(t, t.TempDir(), Options{
 		FsyncInterval: 5 * time.Millisecond,
 		Now:           clock,
+		NewTicker: func(d time.Duration) Ticker {
+			made <- d
+			return ticker
+		},
 		ObserveFsync: func(d time.Duration) {
 			mu.Lock()
 			durs = append(durs, d)
 			mu.Unlock()
-			observed <- struct{}{}
 		},
 	})
+	if got := <-made; got != 5*time.Millisecond {
+		t.Fatalf("ticker made with period %v, want the FsyncInterval 5ms", got)
+	}
 	if err := w.Log([]byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.Stats().Fsyncs; got != 0 {
-		// Log itself must never fsync under the interval policy; only a
-		// tick can have, and that is fine, so just note it.
-		t.Logf("fsyncs right after Log: %d", got)
+		t.Fatalf("fsyncs before any tick: %d, want 0 (Log must not fsync under the interval policy)", got)
 	}
-	select {
-	case <-observed:
-	case <-time.After(10 * time.Second):
-		t.Fatal("background fsync never happened")
+	ticker.tick()
+	ticker.settle()
+	if got := w.Stats().Fsyncs; got != 1 {
+		t.Fatalf("fsyncs after one tick: %d, want 1", got)
 	}
 	mu.Lock()
-	if durs[0] != time.Millisecond {
-		t.Fatalf("observed %v, want the injected clock's 1ms", durs[0])
+	if len(durs) != 1 || durs[0] != time.Millisecond {
+		t.Fatalf("observed %v, want one fsync of the injected clock's 1ms", durs)
 	}
 	mu.Unlock()
-	// Idle: nothing more to fsync for many intervals.
-	before := w.Stats().Fsyncs
-	time.Sleep(50 * time.Millisecond)
-	if got := w.Stats().Fsyncs; got != before {
-		t.Fatalf("idle WAL fsynced %d times", got-before)
+	// Idle: nothing more to fsync, however many ticks come.
+	for range 10 {
+		ticker.tick()
+	}
+	ticker.settle()
+	if got := w.Stats().Fsyncs; got != 1 {
+		t.Fatalf("idle WAL fsynced %d times over 10 ticks", got-1)
+	}
+	// A new write is fsynced by the next tick.
+	if err := w.Log([]byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	ticker.tick()
+	ticker.settle()
+	if got := w.Stats().Fsyncs; got != 2 {
+		t.Fatalf("fsyncs after a second write and tick: %d, want 2", got)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if !ticker.stopped.Load() {
+		t.Fatal("Close did not stop the ticker")
 	}
 }

@@ -2,7 +2,6 @@ package wal
 
 import (
 	"fmt"
-	"time"
 )
 
 // maxSpare is the largest batch buffer kept for reuse. A rare burst may grow
@@ -301,18 +300,20 @@ func (w *WAL) syncLocked() error {
 	return nil
 }
 
-// syncLoop fsyncs the current segment every FsyncInterval if anything was
+// syncLoop fsyncs the current segment on every tick of the ticker
+// Options.NewTicker makes (every FsyncInterval by default) if anything was
 // written since the last fsync. It runs only under FsyncInterval, so Log
 // never waits for a timer or for a disk flush.
 func (w *WAL) syncLoop() {
 	defer close(w.done)
-	t := time.NewTicker(w.opts.FsyncInterval)
+	t := w.opts.NewTicker(w.opts.FsyncInterval)
 	defer t.Stop()
+	ticks := t.C()
 	for {
 		select {
 		case <-w.stop:
 			return
-		case <-t.C:
+		case <-ticks:
 		}
 		if w.written.Load() == w.synced.Load() {
 			continue

@@ -62,6 +62,11 @@ type Options struct {
 	// Now is the clock used to time fsyncs and unavailability. nil means
 	// time.Now.
 	Now func() time.Time
+	// NewTicker, if set, makes the ticker that paces the background fsync
+	// under FsyncInterval: it is called once as the WAL opens, with
+	// FsyncInterval, and Close stops the ticker. nil means time.NewTicker.
+	// A seam for tests that drive the loop tick by tick instead of sleeping.
+	NewTicker func(d time.Duration) Ticker
 	// Repair makes Open accept a damaged WAL and drop only what is damaged
 	// (docs/format/wal.md, "Repair rules"): every segment after the newest
 	// checkpoint and every segment of that checkpoint is checked and, if a
@@ -109,5 +114,26 @@ func (o Options) withDefaults() (Options, error) {
 	if o.CreateFile == nil {
 		o.CreateFile = createFile
 	}
+	if o.NewTicker == nil {
+		o.NewTicker = newTimeTicker
+	}
 	return o, nil
 }
+
+// Ticker delivers ticks on a channel until it is stopped, as *time.Ticker
+// does. The background fsync runs once per tick received.
+type Ticker interface {
+	// C returns the channel the ticks arrive on; it is the same channel on
+	// every call.
+	C() <-chan time.Time
+	// Stop ends the ticks; it does not close the channel.
+	Stop()
+}
+
+// timeTicker is the Ticker of the standard library.
+type timeTicker struct{ t *time.Ticker }
+
+func newTimeTicker(d time.Duration) Ticker { return timeTicker{time.NewTicker(d)} }
+
+func (t timeTicker) C() <-chan time.Time { return t.t.C }
+func (t timeTicker) Stop()               { t.t.Stop() }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,9 +17,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// defaultCapture is the shared recording, relative to this package; the
-// environment variable GORILLA_CAPTURE overrides it.
-const defaultCapture = "../../../shared/data/prometheus-2.42-node-10m.rw"
+// repoCapture is the slice of a real Prometheus's remote write kept in the
+// repository (testdata/capture/README.md), relative to this package: the
+// first 300 requests, with 2,200 series and 148,500 float samples.
+const repoCapture = "../../testdata/capture/prometheus-2.42-node-300req.rw"
 
 type recorded struct {
 	t int64
@@ -201,33 +201,27 @@ func TestRunRange(t *testing.T) {
 }
 
 func TestReplayCapture(t *testing.T) {
-	path := os.Getenv("GORILLA_CAPTURE")
-	if path == "" {
-		path = defaultCapture
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("capture not available: %v", err)
-	}
+	const requests, series, samples = 300, 2200, 148_500
 	rec := newRecorder()
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
 
-	w, err := PrepareCapture(path, Config{URL: srv.URL})
+	w, err := PrepareCapture(repoCapture, Config{URL: srv.URL})
 	require.NoError(t, err)
-	require.Equal(t, 1000, w.Rounds())
-	require.Equal(t, 2201, w.Series())
-	require.Equal(t, int64(495_000), w.SamplesIn(0, w.Rounds()))
+	require.Equal(t, requests, w.Rounds())
+	require.Equal(t, series, w.Series())
+	require.Equal(t, int64(samples), w.SamplesIn(0, w.Rounds()))
 
 	res, err := w.Run(context.Background(), 0, w.Rounds())
 	require.NoError(t, err)
 	require.Zero(t, res.Failed)
-	require.Equal(t, int64(1000), res.Requests)
-	require.Equal(t, int64(495_000), res.Samples)
+	require.Equal(t, int64(requests), res.Requests)
+	require.Equal(t, int64(samples), res.Samples)
 	n := 0
 	for _, s := range rec.series {
 		n += len(s)
 	}
-	require.Equal(t, 495_000, n)
+	require.Equal(t, samples, n)
 }
 
 func BenchmarkPrepare(b *testing.B) {

@@ -59,7 +59,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.queryRepeats, "query-repeats", 5, "timed runs of each range query after one warm-up")
 	fs.IntVar(&o.spotChecks, "spot-checks", 1000, "random samples read back in the correctness check (0: no check)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the spot-check choice")
-	fs.StringVar(&o.capture, "capture", "../shared/data/prometheus-2.42-node-10m.rw", "captured remote-write traffic for the replay phase")
+	fs.StringVar(&o.capture, "capture", "testdata/capture/prometheus-2.42-node-300req.rw", "captured remote-write traffic for the replay phase; the default is the first 300 requests of a real capture, kept in the repository")
 	fs.BoolVar(&o.skipReplay, "skip-replay", false, "skip the replay of the captured traffic")
 	fs.BoolVar(&o.install, "install", true, "install missing peers with apt-get")
 	fs.BoolVar(&o.keep, "keep", false, "keep the data directories and server logs")

@@ -114,22 +114,16 @@ func TestCompressConstantBits(t *testing.T) {
 	require.Equal(t, kindConstant, classify(s))
 }
 
-// defaultCapture is the shared recording, relative to this package; the
-// environment variable GORILLA_CAPTURE overrides it.
-const defaultCapture = "../../../shared/data/prometheus-2.42-node-10m.rw"
+// repoCapture is the slice of a real Prometheus's remote write kept in the
+// repository (testdata/capture/README.md), relative to this package: the
+// first 300 requests, with 2,200 series and 148,500 float samples.
+const repoCapture = "../../testdata/capture/prometheus-2.42-node-300req.rw"
 
-func TestCompressSharedCapture(t *testing.T) {
-	path := os.Getenv("GORILLA_CAPTURE")
-	if path == "" {
-		path = defaultCapture
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("capture not available: %v", err)
-	}
-	rep, err := analyzeCapture(path, chunkenc.MaxSamples)
+func TestCompressRepoCapture(t *testing.T) {
+	rep, err := analyzeCapture(repoCapture, chunkenc.MaxSamples)
 	require.NoError(t, err)
-	require.Equal(t, 2201, rep.Total.Series)
-	require.Equal(t, int64(495_000), rep.Total.Samples)
+	require.Equal(t, 2200, rep.Total.Series)
+	require.Equal(t, int64(148_500), rep.Total.Samples)
 	require.Greater(t, rep.Total.BytesPerSample, 1.0)
 	require.Less(t, rep.Total.BytesPerSample, 3.0)
 	require.Greater(t, rep.WireBytesPerSample, rep.Total.BytesPerSample)

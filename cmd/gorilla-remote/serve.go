@@ -232,7 +232,7 @@ func (srv *server) apiHandler(h *head.Head, q *query.Queryable) (http.Handler, e
 
 // queryAPI builds the PromQL engine and the Prometheus query API.
 func (srv *server) queryAPI(h *head.Head, q *query.Queryable) (http.Handler, error) {
-	eng := promql.NewEngine(promql.EngineOptions{
+	eng, err := promql.NewEngine(promql.EngineOptions{
 		LookbackDelta: srv.s.LookbackDelta,
 		Timeout:       srv.s.QueryTimeout,
 		MaxSamples:    srv.s.QueryMaxSamples,
@@ -240,6 +240,9 @@ func (srv *server) queryAPI(h *head.Head, q *query.Queryable) (http.Handler, err
 		Logger:        srv.log,
 		Registerer:    srv.reg,
 	})
+	if err != nil {
+		return nil, err
+	}
 	api, err := promql.NewAPI(promql.APIOptions{
 		Engine:    eng,
 		Queryable: q,
@@ -286,7 +289,11 @@ func (srv *server) routes() http.Handler {
 		}
 		fmt.Fprintln(w, "gorilla-remote is Ready.")
 	})
-	mux.Handle("/metrics", promhttp.HandlerFor(srv.reg, promhttp.HandlerOpts{Registry: srv.reg}))
+	// The handler's own error counter takes the prefix of every metric of
+	// ours: gorilla_promhttp_metric_handler_errors_total.
+	mux.Handle("/metrics", promhttp.HandlerFor(srv.reg, promhttp.HandlerOpts{
+		Registry: prometheus.WrapRegistererWithPrefix("gorilla_", srv.reg),
+	}))
 	// Go profiles, as Prometheus serves them, for `go tool pprof`.
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
