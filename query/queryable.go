@@ -28,6 +28,8 @@ type Head interface {
 type Queryable struct {
 	head   Head
 	blocks Blocks // nil: head only
+	// blockConcurrency bounds the blocks one query opens at once.
+	blockConcurrency int
 }
 
 var _ storage.SampleAndChunkQueryable = (*Queryable)(nil)
@@ -37,8 +39,14 @@ func New(h Head) *Queryable { return &Queryable{head: h} }
 
 // NewWithBlocks returns a Queryable over h and the blocks b: each query
 // reads the blocks before the head's data and the head after it (see
-// boundary), so no sample is read twice.
-func NewWithBlocks(h Head, b Blocks) *Queryable { return &Queryable{head: h, blocks: b} }
+// boundary), so no sample is read twice. Options tune how blocks are read.
+func NewWithBlocks(h Head, b Blocks, opts ...Option) *Queryable {
+	q := &Queryable{head: h, blocks: b, blockConcurrency: DefaultBlockConcurrency}
+	for _, o := range opts {
+		o(q)
+	}
+	return q
+}
 
 // Querier returns a querier over [mint, maxt]. Any int64 bounds are
 // accepted: they are clamped to [model.MinTime, model.MaxTime], which holds
@@ -152,15 +160,17 @@ func (q *labelQuerier) labels(ctx context.Context, hints *storage.LabelHints, ms
 	}
 	if q.mint < b && q.q.blocks != nil {
 		all := q.q.blocks.Metas(q.mint, min(q.maxt, b-1))
-		for _, w := range windows(all) {
+		lists, err := eachWindow(ctx, q.q.blockConcurrency, windows(all), func(ctx context.Context, w blockWindow) ([]string, error) {
 			id := w.raw.ULID
 			if !w.hasRaw {
 				id = finestRollup(w.raw, all).ULID
 			}
-			vals, err := withBlock(ctx, q.q, id, src.block)
-			if err != nil {
-				return nil, nil, err
-			}
+			return withBlock(ctx, q.q, id, src.block)
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, vals := range lists {
 			out = append(out, vals...)
 		}
 	}
