@@ -44,7 +44,7 @@ func (h *Head) Select(ctx context.Context, mint, maxt int64, ms ...*labels.Match
 			continue
 		}
 		if snap := s.snapshot(mint, maxt); snap != nil {
-			snap.Labels = h.syms.labels(s.lset, &b)
+			snap.Labels = h.labelsOf(s, &b)
 			out = append(out, snap)
 		}
 	}
