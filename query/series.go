@@ -1,6 +1,8 @@
 package query
 
 import (
+	"fmt"
+
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
@@ -98,10 +100,16 @@ func (c *chunkSeries) Labels() labels.Labels { return c.p.labels }
 
 // Iterator yields the block chunks, then the head's, as stored. Chunks may
 // reach past the query range; remote read trims those.
+// A head chunk that does not decode where out-of-order samples must be
+// merged into it ends the iteration with an error naming the series.
 func (c *chunkSeries) Iterator(chunks.Iterator) chunks.Iterator {
 	metas := c.p.block
 	if c.p.head != nil {
-		metas = append(metas[:len(metas):len(metas)], c.p.head.Chunks(c.blockDuration)...)
+		hc, err := c.p.head.Chunks(c.blockDuration)
+		if err != nil {
+			return &chunkIterator{err: fmt.Errorf("series %s: %w", c.p.labels, err)}
+		}
+		metas = append(metas[:len(metas):len(metas)], hc...)
 	}
 	return &chunkIterator{metas: metas, i: -1}
 }
@@ -111,10 +119,11 @@ func (c *chunkSeries) Iterator(chunks.Iterator) chunks.Iterator {
 type chunkIterator struct {
 	metas []head.ChunkMeta
 	i     int
+	err   error // set instead of metas when the chunks could not be read
 }
 
 func (c *chunkIterator) Next() bool { c.i++; return c.i < len(c.metas) }
-func (c *chunkIterator) Err() error { return nil }
+func (c *chunkIterator) Err() error { return c.err }
 func (c *chunkIterator) At() chunks.Meta {
 	m := c.metas[c.i]
 	return chunks.Meta{Chunk: newXORChunk(m.Data), MinTime: m.MinT, MaxTime: m.MaxT}
