@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	pchunkenc "github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/util/annotations"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gorilla-remote/gorilla-remote/block"
@@ -94,31 +95,62 @@ func (q *Queryable) rawMetas(mint, maxt int64) []block.Meta {
 // otherwise; and from its finest roll-up when the raw block is gone (raw
 // retention). Windows are read concurrently, at most q.blockConcurrency at
 // once (see eachWindow).
-func (q *Queryable) selectBlocks(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, maxRes int64, aggr string) ([]model.ChunkSeries, error) {
+func (q *Queryable) selectBlocks(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, maxRes int64, aggr string) ([]model.ChunkSeries, annotations.Annotations, error) {
 	if q.blocks == nil || mint > maxt {
-		return nil, nil
+		return nil, nil, nil
 	}
 	all := q.blocks.Metas(mint, maxt)
-	lists, err := eachWindow(ctx, q.blockConcurrency, windows(all), func(ctx context.Context, w blockWindow) ([]model.ChunkSeries, error) {
-		rollup, ok := rollupFor(w.raw, all, maxRes)
-		switch {
-		case aggr != "" && maxRes > 0 && ok:
-			return q.selectRollup(ctx, rollup, aggr, mint, maxt, ms)
-		case w.hasRaw:
-			return withBlock(ctx, q, w.raw.ULID, func(b *block.Block) ([]model.ChunkSeries, error) {
-				return b.Select(ctx, mint, maxt, ms...)
-			})
+	type result struct {
+		series []model.ChunkSeries
+		warns  annotations.Annotations
+	}
+	results, err := eachWindow(ctx, q.blockConcurrency, windows(all), func(ctx context.Context, w blockWindow) (result, error) {
+		var r result
+		id, series, bad, err := q.selectWindow(ctx, w, all, mint, maxt, ms, maxRes, aggr)
+		if err != nil {
+			return r, q.corrupt.reportFailed(err)
 		}
-		fallback := aggr
-		if fallback == "" {
-			fallback = aggrAvg
+		for _, ce := range bad {
+			r.warns.Add(q.corrupt.reportUnreadable(ce))
 		}
-		return q.selectRollup(ctx, finestRollup(w.raw, all), fallback, mint, maxt, ms)
+		r.series = q.corrupt.checkBlockChunks(series, id, &r.warns)
+		return r, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return mergeChunkSeries(lists), nil
+	lists := make([][]model.ChunkSeries, len(results))
+	var warns annotations.Annotations
+	for i, r := range results {
+		lists[i] = r.series
+		warns.Merge(r.warns)
+	}
+	return mergeChunkSeries(lists), warns, nil
+}
+
+// selectWindow reads one window for selectBlocks and returns the block it
+// read. Chunks of a raw block that cannot be read are left out and returned
+// in bad.
+func (q *Queryable) selectWindow(ctx context.Context, w blockWindow, all []block.Meta, mint, maxt int64, ms []*labels.Matcher, maxRes int64, aggr string) (id ulid.ULID, series []model.ChunkSeries, bad []*block.ChunkError, err error) {
+	if rollup, ok := rollupFor(w.raw, all, maxRes); aggr != "" && maxRes > 0 && ok {
+		series, err = q.selectRollup(ctx, rollup, aggr, mint, maxt, ms)
+		return rollup.ULID, series, nil, err
+	}
+	if w.hasRaw {
+		b, release, err := q.blocks.Open(ctx, w.raw.ULID)
+		if err != nil {
+			return w.raw.ULID, nil, nil, fmt.Errorf("open block %s: %w", w.raw.ULID, err)
+		}
+		defer release()
+		series, bad, err = b.SelectPartial(ctx, mint, maxt, ms...)
+		return w.raw.ULID, series, bad, err
+	}
+	if aggr == "" {
+		aggr = aggrAvg
+	}
+	finest := finestRollup(w.raw, all)
+	series, err = q.selectRollup(ctx, finest, aggr, mint, maxt, ms)
+	return finest.ULID, series, nil, err
 }
 
 // eachWindow calls fn for every window, at most limit at once (at least
@@ -233,6 +265,9 @@ type blockIterator struct {
 	cur        bool // t, v hold a sample
 	done       bool
 	err        error
+	// onErr, if set, turns the error of a chunk that fails to decode into
+	// the one Err returns (counting and logging it); it runs once.
+	onErr func(model.Chunk, error) error
 }
 
 func newBlockIterator(chunks []model.Chunk, mint, maxt int64) *blockIterator {
@@ -256,6 +291,9 @@ func (b *blockIterator) Next() pchunkenc.ValueType {
 		}
 		if b.open {
 			if err := b.it.Err(); err != nil {
+				if b.onErr != nil {
+					err = b.onErr(b.chunks[b.ci], err)
+				}
 				b.err, b.done = err, true
 				break
 			}
