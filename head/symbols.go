@@ -40,6 +40,9 @@ type symbols struct {
 	// rebuildDue).
 	deleted int // guarded by mu
 	pages   atomic.Pointer[[]*symbolPage]
+	// releaseIDs is release as a func value, made once: a method value
+	// made per series would cost an allocation each.
+	releaseIDs func([]uint32)
 }
 
 const symbolPageBits = 12
@@ -49,6 +52,7 @@ type symbolPage [1 << symbolPageBits]string
 func newSymbols() *symbols {
 	t := &symbols{ids: map[string]uint32{}}
 	t.pages.Store(&[]*symbolPage{})
+	t.releaseIDs = t.release
 	return t
 }
 
@@ -60,7 +64,7 @@ func (t *symbols) newSeries(ref model.SeriesRef, hash uint64, lset labels.Labels
 	s := newMemSeries(ref, hash, ids)
 	// The cleanup's argument is the ids slice, which does not refer back to
 	// the series: the series can still be collected.
-	runtime.AddCleanup(s, t.release, ids)
+	runtime.AddCleanup(s, t.releaseIDs, ids)
 	return s
 }
 
