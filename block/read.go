@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/prometheus/prometheus/tsdb/index"
 
@@ -77,11 +78,42 @@ func (b *Block) Close() error {
 	return errors.Join(b.ir.Close(), b.cr.Close())
 }
 
+// ChunkError reports a chunk of a block that could not be read: its
+// checksum does not match, or its reference points outside the segments.
+type ChunkError struct {
+	Block      string        // the block's ULID
+	Series     labels.Labels // the series the chunk belongs to
+	MinT, MaxT int64         // the chunk's time range, as the index lists it
+	Err        error
+}
+
+func (e *ChunkError) Error() string {
+	return fmt.Sprintf("read chunk [%d, %d] of series %s in block %s: %v", e.MinT, e.MaxT, e.Series, e.Block, e.Err)
+}
+
+func (e *ChunkError) Unwrap() error { return e.Err }
+
 // Select returns the series matching all matchers, with Prometheus semantics
 // (a matcher that matches the empty string also selects series without the
 // label), and their chunks overlapping [mint, maxt], sorted by labels. Series
-// without such chunks are left out. Labels and chunk bytes are copies.
+// without such chunks are left out. Labels and chunk bytes are copies. A
+// chunk that cannot be read fails the call with a *ChunkError.
 func (b *Block) Select(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) ([]model.ChunkSeries, error) {
+	return b.sel(ctx, mint, maxt, nil, ms)
+}
+
+// SelectPartial is Select, except that chunks that cannot be read are left
+// out and returned as the *ChunkError list bad, so that one damaged chunk
+// does not hide every other series of the block. err reports what fails
+// the whole read (the index, a closed block, ctx).
+func (b *Block) SelectPartial(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) (series []model.ChunkSeries, bad []*ChunkError, err error) {
+	series, err = b.sel(ctx, mint, maxt, &bad, ms)
+	return series, bad, err
+}
+
+// sel is Select; with bad set, unreadable chunks are appended there
+// instead of failing the call.
+func (b *Block) sel(ctx context.Context, mint, maxt int64, bad *[]*ChunkError, ms []*labels.Matcher) ([]model.ChunkSeries, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	if b.closed {
@@ -106,9 +138,9 @@ func (b *Block) Select(ctx context.Context, mint, maxt int64, ms ...*labels.Matc
 		if err := b.ir.Series(p.At(), &sb, &metas); err != nil {
 			return nil, fmt.Errorf("read series %d of %s: %w", p.At(), b.meta.ULID, err)
 		}
-		cs, err := b.chunksIn(metas, mint, maxt)
-		if err != nil {
-			return nil, err
+		cs, cerr := b.chunksIn(metas, mint, maxt, sb.Labels(), bad)
+		if cerr != nil {
+			return nil, cerr
 		}
 		if len(cs) == 0 {
 			continue
@@ -121,16 +153,26 @@ func (b *Block) Select(ctx context.Context, mint, maxt int64, ms ...*labels.Matc
 	return out, nil
 }
 
-// chunksIn copies out the chunks of metas overlapping [mint, maxt].
-func (b *Block) chunksIn(metas []chunks.Meta, mint, maxt int64) ([]model.Chunk, error) {
+// chunksIn copies out the chunks of metas overlapping [mint, maxt]. A chunk
+// that cannot be read is a *ChunkError: returned, or appended to bad when
+// bad is set.
+func (b *Block) chunksIn(metas []chunks.Meta, mint, maxt int64, lset labels.Labels, bad *[]*ChunkError) ([]model.Chunk, error) {
 	var out []model.Chunk
 	for _, m := range metas {
 		if !m.OverlapsClosedInterval(mint, maxt) {
 			continue
 		}
 		c, _, err := b.cr.ChunkOrIterable(m)
+		if err == nil && c.Encoding() != chunkenc.EncXOR {
+			err = fmt.Errorf("chunk %d has encoding %s, not XOR", m.Ref, c.Encoding())
+		}
 		if err != nil {
-			return nil, fmt.Errorf("read chunk %d of %s: %w", m.Ref, b.meta.ULID, err)
+			ce := &ChunkError{Block: b.meta.ULID.String(), Series: cloneLabels(lset), MinT: m.MinTime, MaxT: m.MaxTime, Err: err}
+			if bad == nil {
+				return nil, ce
+			}
+			*bad = append(*bad, ce)
+			continue
 		}
 		data := make([]byte, len(c.Bytes()))
 		copy(data, c.Bytes())

@@ -27,6 +27,11 @@ const DefaultCacheBytes = 10 << 30
 // syncConcurrency bounds the meta.json fetches of one Sync.
 const syncConcurrency = 16
 
+// DefaultMaxConcurrentDownloads is the download bound a zero
+// StoreOptions.MaxConcurrentDownloads means: enough to overlap the
+// downloads of a few queries, few enough not to starve the bucket.
+const DefaultMaxConcurrentDownloads = 8
+
 var (
 	// ErrUnknownBlock is returned by Store.Open for a block the last Sync
 	// did not find complete in the bucket.
@@ -42,6 +47,10 @@ type StoreOptions struct {
 	CacheBytes int64           // LRU limit over whole downloaded blocks; 0 means DefaultCacheBytes
 	Logger     *slog.Logger    // nil: discard
 	Registerer prometheus.Registerer
+	// MaxConcurrentDownloads bounds the blocks downloaded at once across all
+	// Opens; others wait for a slot (or their ctx). 0 means
+	// DefaultMaxConcurrentDownloads.
+	MaxConcurrentDownloads int
 }
 
 // Store lists the blocks of a bucket and serves them from a local disk
@@ -52,6 +61,9 @@ type Store struct {
 	opts    StoreOptions
 	log     *slog.Logger
 	metrics *storeMetrics
+	// downloads holds one token per block being downloaded; its capacity
+	// is MaxConcurrentDownloads.
+	downloads chan struct{}
 
 	mu        sync.Mutex // guards the fields below
 	closed    bool
@@ -95,17 +107,21 @@ func NewStore(opts StoreOptions) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.MaxConcurrentDownloads <= 0 {
+		opts.MaxConcurrentDownloads = DefaultMaxConcurrentDownloads
+	}
 	m, err := newStoreMetrics(opts.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("block store: %w", err)
 	}
 	s := &Store{
-		opts:     opts,
-		log:      opts.Logger,
-		metrics:  m,
-		metas:    map[ulid.ULID]Meta{},
-		cache:    map[ulid.ULID]*cacheEntry{},
-		inflight: map[ulid.ULID]*fetch{},
+		opts:      opts,
+		log:       opts.Logger,
+		metrics:   m,
+		metas:     map[ulid.ULID]Meta{},
+		downloads: make(chan struct{}, opts.MaxConcurrentDownloads),
+		cache:     map[ulid.ULID]*cacheEntry{},
+		inflight:  map[ulid.ULID]*fetch{},
 	}
 	if err := s.loadCacheDir(); err != nil {
 		m.unregister()
@@ -300,7 +316,8 @@ func labelsKey(ls map[string]string) string {
 
 // Open returns block id from the local cache, downloading it first if
 // needed (into a temporary directory, then renamed), and pins it until
-// release is called. Concurrent Opens of one block download it once.
+// release is called. Concurrent Opens of one block download it once; at
+// most MaxConcurrentDownloads blocks download at once, the others wait.
 func (s *Store) Open(ctx context.Context, id ulid.ULID) (b *Block, release func(), err error) {
 	for {
 		s.mu.Lock()
@@ -362,9 +379,16 @@ func (s *Store) Open(ctx context.Context, id ulid.ULID) (b *Block, release func(
 	}
 }
 
-// fetchBlock downloads a block into the cache directory.
+// fetchBlock downloads a block into the cache directory, once one of the
+// MaxConcurrentDownloads slots is free.
 func (s *Store) fetchBlock(ctx context.Context, meta Meta) (*cacheEntry, error) {
 	id := meta.ULID
+	select {
+	case s.downloads <- struct{}{}:
+		defer func() { <-s.downloads }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("download block %s: wait for a download slot: %w", id, ctx.Err())
+	}
 	tmp, err := os.MkdirTemp(s.opts.CacheDir, id.String()+tmpSuffix+"-*")
 	if err != nil {
 		return nil, fmt.Errorf("download block %s: %w", id, err)

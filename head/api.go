@@ -118,7 +118,7 @@ func (h *Head) Exemplars(ctx context.Context, mint, maxt int64, ms ...*labels.Ma
 		}
 		s.mu.Unlock()
 		if len(es) > 0 {
-			out = append(out, model.SeriesExemplars{Labels: h.syms.labels(s.lset, &b), Exemplars: es})
+			out = append(out, model.SeriesExemplars{Labels: h.labelsOf(s, &b), Exemplars: es})
 		}
 	}
 	slices.SortFunc(out, func(a, b model.SeriesExemplars) int { return labels.Compare(a.Labels, b.Labels) })

@@ -156,12 +156,11 @@ func (h *Head) getOrCreate(hash uint64, lset labels.Labels) (*memSeries, bool) {
 // createSeries stores a new series under ref unless one with the same labels
 // exists, which it returns instead.
 func (h *Head) createSeries(ref model.SeriesRef, hash uint64, lset labels.Labels) (*memSeries, bool) {
-	ids := h.syms.internLabels(lset)
-	s, created := h.series.getOrSet(hash, lset, newMemSeries(ref, hash, ids), h.syms)
+	s, created := h.series.getOrSet(hash, lset, h.syms.newSeries(ref, hash, lset), h.syms)
 	if !created {
 		return s, false
 	}
-	h.index.add(ref, h.pairStrings(ids))
+	h.index.add(ref, h.pairStrings(s.lset))
 	h.metrics.series.Inc()
 	return s, true
 }

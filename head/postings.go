@@ -20,10 +20,14 @@ type postings struct {
 	// unsorted is set during WAL replay: lists are appended to and sorted
 	// once at the end (see deferSorting).
 	unsorted bool // guarded by mu
+	// Deletions since the last rebuild (see rebuildDue): of values from
+	// each m[name], and of names from m.
+	valuesDeleted map[string]int // guarded by mu
+	namesDeleted  int            // guarded by mu
 }
 
 func newPostings() *postings {
-	return &postings{m: map[string]map[string][]model.SeriesRef{}}
+	return &postings{m: map[string]map[string][]model.SeriesRef{}, valuesDeleted: map[string]int{}}
 }
 
 // insertSorted adds ref to a sorted list. Refs are handed out in increasing
@@ -113,14 +117,33 @@ func (p *postings) remove(deleted map[model.SeriesRef][]string) {
 		list := slices.DeleteFunc(vals[k.value], gone)
 		if len(list) == 0 {
 			delete(vals, k.value)
-			if len(vals) == 0 {
-				delete(p.m, k.name)
-			}
+			p.valuesDeleted[k.name]++
 			continue
 		}
-		vals[k.value] = list
+		vals[k.value] = shrunk(list)
 	}
-	p.all = slices.DeleteFunc(p.all, gone)
+	p.all = shrunk(slices.DeleteFunc(p.all, gone))
+	p.compact()
+}
+
+// compact drops the names left without values and rebuilds the maps that
+// deletions made due for it. The caller holds mu.
+func (p *postings) compact() {
+	for name, n := range p.valuesDeleted {
+		vals := p.m[name]
+		switch {
+		case len(vals) == 0:
+			delete(p.m, name)
+			delete(p.valuesDeleted, name)
+			p.namesDeleted++
+		case rebuildDue(n, len(vals)):
+			p.m[name] = rebuilt(vals)
+			delete(p.valuesDeleted, name)
+		}
+	}
+	if rebuildDue(p.namesDeleted, len(p.m)) {
+		p.m, p.namesDeleted = rebuilt(p.m), 0
+	}
 }
 
 // match returns the sorted refs of the series that satisfy all matchers.

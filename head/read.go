@@ -2,6 +2,7 @@ package head
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -44,7 +45,7 @@ func (h *Head) Select(ctx context.Context, mint, maxt int64, ms ...*labels.Match
 			continue
 		}
 		if snap := s.snapshot(mint, maxt); snap != nil {
-			snap.Labels = h.syms.labels(s.lset, &b)
+			snap.Labels = h.labelsOf(s, &b)
 			out = append(out, snap)
 		}
 	}
@@ -93,25 +94,48 @@ func (s *Series) Iterator(reuse *SeriesIterator) *SeriesIterator {
 // Chunks returns the series' chunks overlapping the selected range, with the
 // out-of-order samples merged in: chunks without out-of-order samples in
 // their window are the stored ones, unchanged; the others are re-encoded.
-// Chunks may extend beyond the range.
-func (s *Series) Chunks(blockDuration int64) []ChunkMeta {
+// Chunks may extend beyond the range. A chunk to re-encode that does not
+// decode fails the call with an error wrapping chunkenc.ErrCorrupt: merging
+// the samples read before the damage would lose the rest silently.
+func (s *Series) Chunks(blockDuration int64) ([]ChunkMeta, error) {
 	if len(s.ooo) == 0 {
-		return s.chunks
+		return s.chunks, nil
 	}
 	ms := &memSeries{ooo: s.ooo}
 	for _, c := range s.chunks {
+		w := model.FloorDiv(c.MinT, blockDuration)
 		cc, err := chunkenc.FromBytes(c.Data)
-		if err != nil {
-			continue
+		if err == nil && oooInWindow(s.ooo, w, blockDuration) {
+			err = checkDecodes(c.Data)
 		}
-		ms.chunks = append(ms.chunks, &memChunk{chunk: cc, mint: c.MinT, maxt: c.MaxT, window: model.FloorDiv(c.MinT, blockDuration)})
+		if err != nil {
+			return nil, fmt.Errorf("chunk [%d, %d] of series %d: %w", c.MinT, c.MaxT, s.Ref, err)
+		}
+		ms.chunks = append(ms.chunks, &memChunk{chunk: cc, mint: c.MinT, maxt: c.MaxT, window: w})
 	}
 	ms.mergeOOO(blockDuration)
 	out := make([]ChunkMeta, len(ms.chunks))
 	for i, c := range ms.chunks {
 		out[i] = ChunkMeta{MinT: c.mint, MaxT: c.maxt, Data: c.chunk.Bytes()}
 	}
-	return out
+	return out, nil
+}
+
+// oooInWindow reports whether ooo, sorted by time, holds a sample of window
+// w.
+func oooInWindow(ooo []model.Sample, w, blockDuration int64) bool {
+	i := sort.Search(len(ooo), func(i int) bool { return model.FloorDiv(ooo[i].T, blockDuration) >= w })
+	return i < len(ooo) && model.FloorDiv(ooo[i].T, blockDuration) == w
+}
+
+// checkDecodes decodes a chunk to its end and returns the error met, if
+// any.
+func checkDecodes(data []byte) error {
+	var it chunkenc.Iterator
+	it.Reset(data)
+	for it.Next() {
+	}
+	return it.Err()
 }
 
 // SeriesIterator walks the samples of a Series snapshot: its chunks in

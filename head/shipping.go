@@ -2,6 +2,7 @@ package head
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 
@@ -81,8 +82,12 @@ func (h *Head) WindowSeries(ctx context.Context, mint, maxt int64) ([]model.Chun
 				return nil, err
 			}
 		}
+		all, err := snap.Chunks(h.appOpts.blockDuration)
+		if err != nil {
+			return nil, fmt.Errorf("series %s: %w", h.syms.labels(refs[i].lset, &b), err)
+		}
 		var chunks []model.Chunk
-		for _, c := range snap.Chunks(h.appOpts.blockDuration) {
+		for _, c := range all {
 			if c.MinT >= mint && c.MaxT <= maxt {
 				chunks = append(chunks, c)
 			}

@@ -24,13 +24,18 @@ type stripe struct {
 type stripeSet struct {
 	stripes []stripe
 	mask    uint64
+	// refsDeleted[i] counts deletions from stripes[i].byRef since it was
+	// last rebuilt (see rebuildDue), guarded by that stripe's lock. It lives
+	// here to keep a stripe one cache line; removals are rare enough that
+	// neighbouring counters sharing a line costs nothing.
+	refsDeleted []int
 }
 
 func newStripeSet(n int) *stripeSet {
 	if n <= 0 || n&(n-1) != 0 {
 		panic("BUG: stripe count must be a positive power of two")
 	}
-	s := &stripeSet{stripes: make([]stripe, n), mask: uint64(n - 1)}
+	s := &stripeSet{stripes: make([]stripe, n), mask: uint64(n - 1), refsDeleted: make([]int, n)}
 	for i := range s.stripes {
 		s.stripes[i].byRef = map[model.SeriesRef]*memSeries{}
 	}
@@ -87,9 +92,13 @@ func (ss *stripeSet) remove(s *memSeries) {
 	st.byHash.remove(s.hash, s)
 	st.mu.Unlock()
 
-	rs := ss.refStripe(s.ref)
+	i := uint64(s.ref) & ss.mask
+	rs := &ss.stripes[i]
 	rs.mu.Lock()
 	delete(rs.byRef, s.ref)
+	if ss.refsDeleted[i]++; rebuildDue(ss.refsDeleted[i], len(rs.byRef)) {
+		rs.byRef, ss.refsDeleted[i] = rebuilt(rs.byRef), 0
+	}
 	rs.mu.Unlock()
 }
 

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	pchunkenc "github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/util/annotations"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gorilla-remote/gorilla-remote/block"
 	"github.com/gorilla-remote/gorilla-remote/chunkenc"
@@ -26,6 +28,21 @@ type Blocks interface {
 	// Open makes a block readable (downloading it when needed) until
 	// release is called.
 	Open(ctx context.Context, id ulid.ULID) (b *block.Block, release func(), err error)
+}
+
+// DefaultBlockConcurrency is how many blocks one query opens (and, when
+// they are not in the local cache, downloads) at once unless
+// WithBlockConcurrency says otherwise.
+const DefaultBlockConcurrency = 4
+
+// Option tunes a Queryable over blocks (see NewWithBlocks).
+type Option func(*Queryable)
+
+// WithBlockConcurrency bounds the blocks one query opens at once to n; a
+// query over more windows opens the next as one finishes. n < 1 means 1:
+// one block after another.
+func WithBlockConcurrency(n int) Option {
+	return func(q *Queryable) { q.blockConcurrency = max(n, 1) }
 }
 
 // boundary returns the time that splits a query between blocks (before it)
@@ -76,38 +93,92 @@ func (q *Queryable) rawMetas(mint, maxt int64) []block.Meta {
 // order, sorted by labels. A window is read from a roll-up block when one
 // of at most maxRes exists and aggr can answer from it; from its raw block
 // otherwise; and from its finest roll-up when the raw block is gone (raw
-// retention).
-func (q *Queryable) selectBlocks(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, maxRes int64, aggr string) ([]model.ChunkSeries, error) {
+// retention). Windows are read concurrently, at most q.blockConcurrency at
+// once (see eachWindow).
+func (q *Queryable) selectBlocks(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, maxRes int64, aggr string) ([]model.ChunkSeries, annotations.Annotations, error) {
 	if q.blocks == nil || mint > maxt {
-		return nil, nil
+		return nil, nil, nil
 	}
 	all := q.blocks.Metas(mint, maxt)
-	var lists [][]model.ChunkSeries
-	for _, w := range windows(all) {
-		var (
-			series []model.ChunkSeries
-			err    error
-		)
-		rollup, ok := rollupFor(w.raw, all, maxRes)
-		switch {
-		case aggr != "" && maxRes > 0 && ok:
-			series, err = q.selectRollup(ctx, rollup, aggr, mint, maxt, ms)
-		case w.hasRaw:
-			series, err = withBlock(ctx, q, w.raw.ULID, func(b *block.Block) ([]model.ChunkSeries, error) {
-				return b.Select(ctx, mint, maxt, ms...)
-			})
-		default:
-			if aggr == "" {
-				aggr = aggrAvg
-			}
-			series, err = q.selectRollup(ctx, finestRollup(w.raw, all), aggr, mint, maxt, ms)
-		}
-		if err != nil {
-			return nil, err
-		}
-		lists = append(lists, series)
+	type result struct {
+		series []model.ChunkSeries
+		warns  annotations.Annotations
 	}
-	return mergeChunkSeries(lists), nil
+	results, err := eachWindow(ctx, q.blockConcurrency, windows(all), func(ctx context.Context, w blockWindow) (result, error) {
+		var r result
+		id, series, bad, err := q.selectWindow(ctx, w, all, mint, maxt, ms, maxRes, aggr)
+		if err != nil {
+			return r, q.corrupt.reportFailed(err)
+		}
+		for _, ce := range bad {
+			r.warns.Add(q.corrupt.reportUnreadable(ce))
+		}
+		r.series = q.corrupt.checkBlockChunks(series, id, &r.warns)
+		return r, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	lists := make([][]model.ChunkSeries, len(results))
+	var warns annotations.Annotations
+	for i, r := range results {
+		lists[i] = r.series
+		warns.Merge(r.warns)
+	}
+	return mergeChunkSeries(lists), warns, nil
+}
+
+// selectWindow reads one window for selectBlocks and returns the block it
+// read. Chunks of a raw block that cannot be read are left out and returned
+// in bad.
+func (q *Queryable) selectWindow(ctx context.Context, w blockWindow, all []block.Meta, mint, maxt int64, ms []*labels.Matcher, maxRes int64, aggr string) (id ulid.ULID, series []model.ChunkSeries, bad []*block.ChunkError, err error) {
+	if rollup, ok := rollupFor(w.raw, all, maxRes); aggr != "" && maxRes > 0 && ok {
+		series, err = q.selectRollup(ctx, rollup, aggr, mint, maxt, ms)
+		return rollup.ULID, series, nil, err
+	}
+	if w.hasRaw {
+		b, release, err := q.blocks.Open(ctx, w.raw.ULID)
+		if err != nil {
+			return w.raw.ULID, nil, nil, fmt.Errorf("open block %s: %w", w.raw.ULID, err)
+		}
+		defer release()
+		series, bad, err = b.SelectPartial(ctx, mint, maxt, ms...)
+		return w.raw.ULID, series, bad, err
+	}
+	if aggr == "" {
+		aggr = aggrAvg
+	}
+	finest := finestRollup(w.raw, all)
+	series, err = q.selectRollup(ctx, finest, aggr, mint, maxt, ms)
+	return finest.ULID, series, nil, err
+}
+
+// eachWindow calls fn for every window, at most limit at once (at least
+// one), and returns the results in the order of ws. Opening a block may
+// download it, so a query over many windows waits for the slowest few
+// downloads instead of their sum, and the bound keeps one query from
+// taking every connection to the bucket. The first error cancels the
+// context of the calls still running and is returned.
+func eachWindow[T any](ctx context.Context, limit int, ws []blockWindow, fn func(context.Context, blockWindow) (T, error)) ([]T, error) {
+	out := make([]T, len(ws))
+	if len(ws) == 1 {
+		v, err := fn(ctx, ws[0])
+		out[0] = v
+		return out, err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(limit, 1))
+	for i, w := range ws {
+		g.Go(func() error {
+			v, err := fn(gctx, w)
+			out[i] = v
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // blockWindow is one block window: its raw block's meta (or, when the raw block
@@ -194,6 +265,9 @@ type blockIterator struct {
 	cur        bool // t, v hold a sample
 	done       bool
 	err        error
+	// onErr, if set, turns the error of a chunk that fails to decode into
+	// the one Err returns (counting and logging it); it runs once.
+	onErr func(model.Chunk, error) error
 }
 
 func newBlockIterator(chunks []model.Chunk, mint, maxt int64) *blockIterator {
@@ -217,6 +291,9 @@ func (b *blockIterator) Next() pchunkenc.ValueType {
 		}
 		if b.open {
 			if err := b.it.Err(); err != nil {
+				if b.onErr != nil {
+					err = b.onErr(b.chunks[b.ci], err)
+				}
 				b.err, b.done = err, true
 				break
 			}

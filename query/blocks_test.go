@@ -5,6 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ const window = int64(2 * time.Hour / time.Millisecond)
 type localBlocks struct {
 	metas []block.Meta
 	dirs  map[ulid.ULID]string
-	opens int
+	opens atomic.Int64
 }
 
 func (l *localBlocks) Metas(mint, maxt int64) []block.Meta {
@@ -42,7 +43,7 @@ func (l *localBlocks) Open(_ context.Context, id ulid.ULID) (*block.Block, func(
 	if err != nil {
 		return nil, nil, err
 	}
-	l.opens++
+	l.opens.Add(1)
 	return b, func() { _ = b.Close() }, nil
 }
 
@@ -143,7 +144,7 @@ func TestBlocksAndHeadJoinWithoutDuplicates(t *testing.T) {
 	// The head still holds everything: it answers alone.
 	require.Equal(t, int64(0), q.boundary())
 	require.Equal(t, n, collect(t, q, 0, 3*window))
-	require.Zero(t, blocks.opens)
+	require.Zero(t, blocks.opens.Load())
 
 	// The head released the first window and part of the second: the
 	// blocks answer up to the next window boundary.
@@ -151,7 +152,7 @@ func TestBlocksAndHeadJoinWithoutDuplicates(t *testing.T) {
 	require.Equal(t, 2*window, q.boundary())
 	require.Equal(t, n, collect(t, q, 0, 3*window))
 	require.Equal(t, n, countChunkSamples(t, q, 0, 3*window))
-	require.NotZero(t, blocks.opens)
+	require.NotZero(t, blocks.opens.Load())
 
 	// Ranges that touch one side only.
 	require.Equal(t, 2*60, collect(t, q, 0, 59*60_000))
@@ -172,9 +173,9 @@ func TestBlocksAndHeadJoinWithoutDuplicates(t *testing.T) {
 	require.True(t, slices.Contains(names, "instance"))
 
 	// A range after the boundary reads no block.
-	before := blocks.opens
+	before := blocks.opens.Load()
 	require.Equal(t, 2*60, collect(t, q, 2*window+60*60_000, 2*window+119*60_000))
-	require.Equal(t, before, blocks.opens)
+	require.Equal(t, before, blocks.opens.Load())
 }
 
 func TestBoundaryWhenBlocksEndBeforeHead(t *testing.T) {

@@ -2,8 +2,10 @@ package query
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/util/annotations"
@@ -28,17 +30,29 @@ type Head interface {
 type Queryable struct {
 	head   Head
 	blocks Blocks // nil: head only
+	// blockConcurrency bounds the blocks one query opens at once.
+	blockConcurrency int
+	log              *slog.Logger
+	reg              prometheus.Registerer
+	corrupt          *corruptChunks
 }
 
 var _ storage.SampleAndChunkQueryable = (*Queryable)(nil)
 
 // New returns a Queryable over h alone.
-func New(h Head) *Queryable { return &Queryable{head: h} }
+func New(h Head, opts ...Option) *Queryable { return NewWithBlocks(h, nil, opts...) }
 
 // NewWithBlocks returns a Queryable over h and the blocks b: each query
 // reads the blocks before the head's data and the head after it (see
-// boundary), so no sample is read twice.
-func NewWithBlocks(h Head, b Blocks) *Queryable { return &Queryable{head: h, blocks: b} }
+// boundary), so no sample is read twice. Options tune how blocks are read.
+func NewWithBlocks(h Head, b Blocks, opts ...Option) *Queryable {
+	q := &Queryable{head: h, blocks: b, blockConcurrency: DefaultBlockConcurrency}
+	for _, o := range opts {
+		o(q)
+	}
+	q.corrupt = newCorruptChunks(q.log, q.reg)
+	return q
+}
 
 // Querier returns a querier over [mint, maxt]. Any int64 bounds are
 // accepted: they are clamped to [model.MinTime, model.MaxTime], which holds
@@ -152,15 +166,17 @@ func (q *labelQuerier) labels(ctx context.Context, hints *storage.LabelHints, ms
 	}
 	if q.mint < b && q.q.blocks != nil {
 		all := q.q.blocks.Metas(q.mint, min(q.maxt, b-1))
-		for _, w := range windows(all) {
+		lists, err := eachWindow(ctx, q.q.blockConcurrency, windows(all), func(ctx context.Context, w blockWindow) ([]string, error) {
 			id := w.raw.ULID
 			if !w.hasRaw {
 				id = finestRollup(w.raw, all).ULID
 			}
-			vals, err := withBlock(ctx, q.q, id, src.block)
-			if err != nil {
-				return nil, nil, err
-			}
+			return withBlock(ctx, q.q, id, src.block)
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, vals := range lists {
 			out = append(out, vals...)
 		}
 	}
@@ -182,14 +198,14 @@ type querier struct{ labelQuerier }
 // Select returns the matching series, always sorted by labels.
 func (q *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
 	mint, maxt := q.selectRange(hints)
-	parts, err := q.q.selectParts(ctx, mint, maxt, ms, hints)
+	parts, warns, err := q.q.selectParts(ctx, mint, maxt, ms, hints)
 	if err != nil {
 		return storage.ErrSeriesSet(err)
 	}
 	if hints != nil && hints.Limit > 0 && len(parts) > hints.Limit {
 		parts = parts[:hints.Limit]
 	}
-	return &seriesSet{parts: parts, i: -1}
+	return &seriesSet{parts: parts, i: -1, warns: warns, corrupt: q.q.corrupt}
 }
 
 type chunkQuerier struct{ labelQuerier }
@@ -198,14 +214,14 @@ type chunkQuerier struct{ labelQuerier }
 func (q *chunkQuerier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.ChunkSeriesSet {
 	mint, maxt := q.selectRange(hints)
 	// Chunks are read as stored: raw samples only.
-	parts, err := q.q.selectParts(ctx, mint, maxt, ms, nil)
+	parts, warns, err := q.q.selectParts(ctx, mint, maxt, ms, nil)
 	if err != nil {
 		return storage.ErrChunkSeriesSet(err)
 	}
 	if hints != nil && hints.Limit > 0 && len(parts) > hints.Limit {
 		parts = parts[:hints.Limit]
 	}
-	return &chunkSeriesSet{parts: parts, i: -1, blockDuration: q.q.head.BlockDuration()}
+	return &chunkSeriesSet{parts: parts, i: -1, blockDuration: q.q.head.BlockDuration(), warns: warns, corrupt: q.q.corrupt}
 }
 
 // part is one series of a query: its block chunks (samples in
@@ -219,25 +235,28 @@ type part struct {
 
 // selectParts reads [mint, maxt] from the blocks before the boundary and
 // from the head after it, and joins the two by series. With hints of a
-// PromQL select, blocks may answer from roll-ups (see rollup.go).
-func (q *Queryable) selectParts(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, hints *storage.SelectHints) ([]part, error) {
+// PromQL select, blocks may answer from roll-ups (see rollup.go). Block
+// chunks that do not decode are left out and reported in the warnings
+// (see corrupt.go).
+func (q *Queryable) selectParts(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, hints *storage.SelectHints) ([]part, annotations.Annotations, error) {
 	b := q.boundary()
 	var hs []*head.Series
 	if maxt >= b {
 		var err error
 		if hs, err = q.head.Select(ctx, max(mint, b), maxt, ms...); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	var bs []model.ChunkSeries
+	var warns annotations.Annotations
 	if mint < b {
 		var err error
 		maxRes, aggr := maxSourceResolution(ctx, hints), ""
 		if hints != nil {
 			aggr = rollupAggregate(hints.Func)
 		}
-		if bs, err = q.selectBlocks(ctx, mint, min(maxt, b-1), ms, maxRes, aggr); err != nil {
-			return nil, err
+		if bs, warns, err = q.selectBlocks(ctx, mint, min(maxt, b-1), ms, maxRes, aggr); err != nil {
+			return nil, nil, err
 		}
 	}
 	out := make([]part, 0, max(len(hs), len(bs)))
@@ -263,5 +282,5 @@ func (q *Queryable) selectParts(ctx context.Context, mint, maxt int64, ms []*lab
 		}
 		out = append(out, p)
 	}
-	return out, nil
+	return out, warns, nil
 }

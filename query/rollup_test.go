@@ -5,6 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,11 +29,14 @@ const (
 type countingBlocks struct {
 	*localBlocks
 	res   map[ulid.ULID]int64
+	mu    sync.Mutex // windows are opened concurrently
 	opens map[int64]int
 }
 
 func (c *countingBlocks) Open(ctx context.Context, id ulid.ULID) (*block.Block, func(), error) {
+	c.mu.Lock()
 	c.opens[c.res[id]]++
+	c.mu.Unlock()
 	return c.localBlocks.Open(ctx, id)
 }
 

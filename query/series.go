@@ -1,6 +1,8 @@
 package query
 
 import (
+	"fmt"
+
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
@@ -9,54 +11,88 @@ import (
 	"github.com/prometheus/prometheus/util/annotations"
 
 	"github.com/gorilla-remote/gorilla-remote/head"
+	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
 type seriesSet struct {
-	parts []part
-	i     int
+	parts   []part
+	i       int
+	warns   annotations.Annotations // block chunks left out (see corrupt.go)
+	corrupt *corruptChunks
 }
 
-func (s *seriesSet) Next() bool                        { s.i++; return s.i < len(s.parts) }
-func (s *seriesSet) At() storage.Series                { return &sampleSeries{&s.parts[s.i]} }
+func (s *seriesSet) Next() bool { s.i++; return s.i < len(s.parts) }
+func (s *seriesSet) At() storage.Series {
+	return &sampleSeries{p: &s.parts[s.i], corrupt: s.corrupt}
+}
 func (s *seriesSet) Err() error                        { return nil }
-func (s *seriesSet) Warnings() annotations.Annotations { return nil }
+func (s *seriesSet) Warnings() annotations.Annotations { return s.warns }
 
-type sampleSeries struct{ p *part }
+type sampleSeries struct {
+	p       *part
+	corrupt *corruptChunks
+}
 
 func (s *sampleSeries) Labels() labels.Labels { return s.p.labels }
 
-// Iterator walks the block samples, then the head's.
+// Iterator walks the block samples, then the head's. A chunk that fails to
+// decode ends the iteration with an error naming the series and the chunk,
+// counted and logged (see corrupt.go).
 func (s *sampleSeries) Iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
 	if s.p.block == nil {
 		if it, ok := reuse.(*floatIterator); ok {
-			it.it = s.p.head.Iterator(it.it)
+			*it = floatIterator{it: s.p.head.Iterator(it.it), lset: s.p.labels, corrupt: s.corrupt}
 			return it
 		}
-		return &floatIterator{it: s.p.head.Iterator(nil)}
+		return &floatIterator{it: s.p.head.Iterator(nil), lset: s.p.labels, corrupt: s.corrupt}
 	}
 	bi := newBlockIterator(s.p.block, s.p.bmint, s.p.bmaxt)
+	if s.corrupt != nil {
+		lset := s.p.labels
+		bi.onErr = func(c model.Chunk, err error) error {
+			return s.corrupt.report("block", lset, fmt.Sprintf("[%d, %d]", c.MinT, c.MaxT), err)
+		}
+	}
 	if s.p.head == nil {
 		return bi
 	}
-	return &concatIterator{its: []pchunkenc.Iterator{bi, &floatIterator{it: s.p.head.Iterator(nil)}}}
+	head := &floatIterator{it: s.p.head.Iterator(nil), lset: s.p.labels, corrupt: s.corrupt}
+	return &concatIterator{its: []pchunkenc.Iterator{bi, head}}
 }
 
 // floatIterator adapts a head series iterator to the engine's iterator.
 type floatIterator struct {
-	it *head.SeriesIterator
+	it      *head.SeriesIterator
+	lset    labels.Labels
+	corrupt *corruptChunks // nil: errors are returned as they are
+	err     error
 }
 
 func (f *floatIterator) Next() pchunkenc.ValueType {
 	if f.it.Next() {
 		return pchunkenc.ValFloat
 	}
+	f.fail()
 	return pchunkenc.ValNone
+}
+
+// fail takes up the head iterator's error, once, when it stops.
+func (f *floatIterator) fail() {
+	err := f.it.Err()
+	if err == nil || f.err != nil {
+		return
+	}
+	f.err = err
+	if f.corrupt != nil {
+		f.err = f.corrupt.report("head", f.lset, "in memory", err)
+	}
 }
 
 func (f *floatIterator) Seek(t int64) pchunkenc.ValueType {
 	if f.it.Seek(t) {
 		return pchunkenc.ValFloat
 	}
+	f.fail()
 	return pchunkenc.ValNone
 }
 
@@ -74,34 +110,46 @@ func (f *floatIterator) AtFloatHistogram(*histogram.FloatHistogram) (int64, *his
 
 func (f *floatIterator) AtT() int64  { t, _ := f.it.At(); return t }
 func (f *floatIterator) AtST() int64 { return 0 }
-func (f *floatIterator) Err() error  { return f.it.Err() }
+func (f *floatIterator) Err() error  { return f.err }
 
 type chunkSeriesSet struct {
 	parts         []part
 	i             int
 	blockDuration int64
+	warns         annotations.Annotations // block chunks left out (see corrupt.go)
+	corrupt       *corruptChunks
 }
 
 func (s *chunkSeriesSet) Next() bool { s.i++; return s.i < len(s.parts) }
 func (s *chunkSeriesSet) At() storage.ChunkSeries {
-	return &chunkSeries{p: &s.parts[s.i], blockDuration: s.blockDuration}
+	return &chunkSeries{p: &s.parts[s.i], blockDuration: s.blockDuration, corrupt: s.corrupt}
 }
 func (s *chunkSeriesSet) Err() error                        { return nil }
-func (s *chunkSeriesSet) Warnings() annotations.Annotations { return nil }
+func (s *chunkSeriesSet) Warnings() annotations.Annotations { return s.warns }
 
 type chunkSeries struct {
 	p             *part
 	blockDuration int64
+	corrupt       *corruptChunks
 }
 
 func (c *chunkSeries) Labels() labels.Labels { return c.p.labels }
 
 // Iterator yields the block chunks, then the head's, as stored. Chunks may
 // reach past the query range; remote read trims those.
+// A head chunk that does not decode where out-of-order samples must be
+// merged into it ends the iteration with an error naming the series.
 func (c *chunkSeries) Iterator(chunks.Iterator) chunks.Iterator {
 	metas := c.p.block
 	if c.p.head != nil {
-		metas = append(metas[:len(metas):len(metas)], c.p.head.Chunks(c.blockDuration)...)
+		hc, err := c.p.head.Chunks(c.blockDuration)
+		if err != nil {
+			if c.corrupt != nil {
+				return &chunkIterator{err: c.corrupt.report("head", c.p.labels, "in memory", err)}
+			}
+			return &chunkIterator{err: fmt.Errorf("series %s: %w", c.p.labels, err)}
+		}
+		metas = append(metas[:len(metas):len(metas)], hc...)
 	}
 	return &chunkIterator{metas: metas, i: -1}
 }
@@ -111,10 +159,11 @@ func (c *chunkSeries) Iterator(chunks.Iterator) chunks.Iterator {
 type chunkIterator struct {
 	metas []head.ChunkMeta
 	i     int
+	err   error // set instead of metas when the chunks could not be read
 }
 
 func (c *chunkIterator) Next() bool { c.i++; return c.i < len(c.metas) }
-func (c *chunkIterator) Err() error { return nil }
+func (c *chunkIterator) Err() error { return c.err }
 func (c *chunkIterator) At() chunks.Meta {
 	m := c.metas[c.i]
 	return chunks.Meta{Chunk: newXORChunk(m.Data), MinTime: m.MinT, MaxTime: m.MaxT}

@@ -186,7 +186,7 @@ func (srv *server) runStorage() error {
 	if err != nil {
 		return errors.Join(err, h.Close())
 	}
-	api, err := srv.apiHandler(h, query.NewWithBlocks(h, blks.store))
+	api, err := srv.apiHandler(h, query.NewWithBlocks(h, blks.store, query.WithLogger(srv.log), query.WithRegisterer(srv.reg)))
 	if err != nil {
 		return errors.Join(err, blks.stop(), h.Close())
 	}
