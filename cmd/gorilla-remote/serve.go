@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -52,7 +51,11 @@ func (c *serveCommand) run() error {
 	logger := newLogger(s.LogLevel, s.LogFormat)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return newServer(s, logger, reg).run()
+	srv := newServer(s, logger, reg)
+	if err := registerBuildInfo(reg, srv.build); err != nil {
+		return err
+	}
+	return srv.run()
 }
 
 func newLogger(level, format string) *slog.Logger {
@@ -68,6 +71,7 @@ func newLogger(level, format string) *slog.Logger {
 // server wires the storage and the HTTP endpoints.
 type server struct {
 	s      settings
+	build  buildInfo
 	log    *slog.Logger
 	reg    *prometheus.Registry
 	api    atomic.Pointer[http.Handler] // set once the head is open
@@ -81,7 +85,7 @@ type server struct {
 }
 
 func newServer(s settings, logger *slog.Logger, reg *prometheus.Registry) *server {
-	return &server{s: s, log: logger, reg: reg, closed: make(chan struct{})}
+	return &server{s: s, build: readBuildInfo(), log: logger, reg: reg, closed: make(chan struct{})}
 }
 
 func (srv *server) run() error {
@@ -89,7 +93,8 @@ func (srv *server) run() error {
 	if err != nil {
 		return err
 	}
-	srv.log.Info("starting gorilla-remote", "version", version, "listen", ln.Addr().String(), "storage", srv.s.StoragePath)
+	srv.log.Info("starting gorilla-remote", "version", srv.build.Version, "revision", srv.build.Revision,
+		"branch", srv.build.Branch, "build_date", srv.build.BuildDate, "listen", ln.Addr().String(), "storage", srv.s.StoragePath)
 	hs := newHTTPServer(srv.s, srv.routes(), srv.log)
 
 	var g run.Group
@@ -252,7 +257,7 @@ func (srv *server) queryAPI(h *head.Head, q *query.Queryable) (http.Handler, err
 				BytesPerSample: st.BytesPerSample, MinTime: st.MinTime, MaxTime: st.MaxTime,
 			}
 		},
-		BuildInfo:      promql.BuildInfo{Version: version, GoVersion: runtime.Version()},
+		BuildInfo:      srv.build.api(),
 		Logger:         srv.log,
 		MaxInflight:    srv.s.QueryMaxInflight,
 		MaxQueryLength: srv.s.QueryMaxLength,
