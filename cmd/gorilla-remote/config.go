@@ -150,4 +150,3 @@ func (f *flagSet) registerWeb(flag func(name, help string) *kingpin.FlagClause) 
 	flag("web.max-inflight-writes", "Most remote-write requests handled at once; more are answered 503 with Retry-After.").
 		Default("256").IntVar(&f.s.MaxInflightWrites)
 }
-
