@@ -76,15 +76,15 @@ func (r *Row) finish() {
 // Report is what Analyze found in one capture file; its JSON form is the
 // compress command's --json output.
 type Report struct {
-	File               string        `json:"file"`
-	Requests           int           `json:"requests"`
-	WireBytes          int64         `json:"wire_bytes"`
-	WireBytesPerSample float64       `json:"wire_bytes_per_sample"`
-	DuplicateSamples   int64         `json:"duplicate_samples"`
-	SamplesPerChunk    int           `json:"samples_per_chunk"`
-	Total              Row   `json:"total"`
-	Kinds              []Row `json:"kinds"`
-	Method             string        `json:"method"`
+	File               string  `json:"file"`
+	Requests           int     `json:"requests"`
+	WireBytes          int64   `json:"wire_bytes"`
+	WireBytesPerSample float64 `json:"wire_bytes_per_sample"`
+	DuplicateSamples   int64   `json:"duplicate_samples"`
+	SamplesPerChunk    int     `json:"samples_per_chunk"`
+	Total              Row     `json:"total"`
+	Kinds              []Row   `json:"kinds"`
+	Method             string  `json:"method"`
 }
 
 type tsample struct {
