@@ -113,7 +113,15 @@ func (srv *server) run() error {
 		}
 		srv.once.Do(func() { close(srv.closed) })
 	})
-	g.Add(srv.runStorage, func(error) {})
+	l := newLoops()
+	g.Add(func() error { return srv.runStorage(l) }, func(error) {})
+	l.add(&g, "block shipper", func(ctx context.Context, b *blocks) error { return b.shipper.Run(ctx) })
+	l.add(&g, "bucket listing", func(ctx context.Context, b *blocks) error {
+		return b.syncEvery(ctx, srv.s.BlockSyncInterval, srv.log)
+	})
+	if srv.s.Rollups {
+		l.add(&g, "block roll-ups", func(ctx context.Context, b *blocks) error { return b.rollups.Run(ctx) })
+	}
 	err = g.Run()
 	if errors.Is(err, run.ErrSignal) {
 		srv.log.Info("shut down", "cause", err.Error())
@@ -160,9 +168,11 @@ func newHTTPServer(s settings, h http.Handler, logger *slog.Logger) *http.Server
 	}
 }
 
-// runStorage opens the head (replaying the WAL), serves the API until the
-// HTTP server has stopped, then closes the head, flushing the WAL.
-func (srv *server) runStorage() error {
+// runStorage opens the head (replaying the WAL) and the blocks, lets the
+// loops run over them and serves the API until the HTTP server has
+// stopped; then it stops the loops and closes the blocks and the head,
+// flushing the WAL.
+func (srv *server) runStorage(l *loops) error {
 	pol, err := wal.ParseFsyncPolicy(srv.s.WALFsync)
 	if err != nil {
 		return err
@@ -195,12 +205,14 @@ func (srv *server) runStorage() error {
 	if err != nil {
 		return errors.Join(err, blks.stop(), h.Close())
 	}
-	blks.start(srv)
+	blks.syncOnce(context.Background(), srv.log)
+	l.start(blks)
 	srv.api.Store(&api)
 	srv.ready.Store(true)
 	srv.log.Info("ready", "startup_seconds", time.Since(start).Seconds())
 	<-srv.closed
 	srv.ready.Store(false)
+	l.stop()
 	if err := errors.Join(blks.stop(), h.Close()); err != nil {
 		return fmt.Errorf("close storage: %w", err)
 	}
