@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -8,6 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/gorilla-remote/gorilla-remote/promql"
 )
 
 func TestBuildInfoFromVCS(t *testing.T) {
@@ -62,4 +68,29 @@ func TestBuildInfoMetric(t *testing.T) {
 gorilla_build_info{branch="main",goversion="go1.26.8",revision="abc123",version="1.2.3"} 1
 `
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "gorilla_build_info"))
+}
+
+// TestServerReportsBuildInfo checks that a running server carries the same
+// build info on /metrics and on /api/v1/status/buildinfo.
+func TestServerReportsBuildInfo(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	s, err := defaultSettings()
+	require.NoError(t, err)
+	s.StoragePath, s.ListenAddress = t.TempDir(), freeAddr(t)
+	srv := newServer(s, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	srv.build = buildInfo{Version: "1.2.3", Branch: "release-1.2", Revision: "abc123", BuildDate: "2026-12-01T10:00:00Z", GoVersion: "go1.26.8"}
+	d, err := startTestServer(srv)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, d.stop()) }()
+
+	metrics := get(t, d, "/metrics").body
+	require.Contains(t, metrics, `gorilla_build_info{branch="release-1.2",goversion="go1.26.8",revision="abc123",version="1.2.3"} 1`)
+	var env struct {
+		Status string           `json:"status"`
+		Data   promql.BuildInfo `json:"data"`
+	}
+	a := get(t, d, "/api/v1/status/buildinfo")
+	require.Equal(t, http.StatusOK, a.code, a.body)
+	require.NoError(t, json.Unmarshal([]byte(a.body), &env))
+	require.Equal(t, srv.build.api(), env.Data)
 }

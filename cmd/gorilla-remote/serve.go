@@ -51,11 +51,7 @@ func (c *serveCommand) run() error {
 	logger := newLogger(s.LogLevel, s.LogFormat)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv := newServer(s, logger, reg)
-	if err := registerBuildInfo(reg, srv.build); err != nil {
-		return err
-	}
-	return srv.run()
+	return newServer(s, logger, reg).run()
 }
 
 func newLogger(level, format string) *slog.Logger {
@@ -89,6 +85,9 @@ func newServer(s settings, logger *slog.Logger, reg *prometheus.Registry) *serve
 }
 
 func (srv *server) run() error {
+	if err := registerBuildInfo(srv.reg, srv.build); err != nil {
+		return err
+	}
 	ln, err := listen(srv.s)
 	if err != nil {
 		return err
