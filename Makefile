@@ -33,6 +33,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzReadRequestDecode -fuzztime=$(FUZZTIME) ./remote/
 	$(GO) test -run='^$$' -fuzz=FuzzDepthBound -fuzztime=$(FUZZTIME) ./promql/
 	$(GO) test -run='^$$' -fuzz=FuzzTimestamps -fuzztime=$(FUZZTIME) ./query/
+	$(GO) test -run='^$$' -fuzz=FuzzConfigFile -fuzztime=$(FUZZTIME) ./cmd/gorilla-remote/
 
 # Debian's Prometheus and node_exporter, the Versity S3 Gateway and the GCS
 # emulator, for the end-to-end tests.

@@ -42,6 +42,11 @@ func (f *flagSet) applyFile() error {
 	if err != nil {
 		return fmt.Errorf("read config file: %w", err)
 	}
+	return f.applyConfig(raw)
+}
+
+// applyConfig applies raw, the config file's content.
+func (f *flagSet) applyConfig(raw []byte) error {
 	var doc yaml.MapSlice
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return fmt.Errorf("parse config file %s: %w", f.configFile, err)
