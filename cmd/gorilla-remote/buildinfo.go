@@ -17,10 +17,13 @@ import (
 //
 // The default version is valid semver, which Grafana needs to read the
 // build info. The Go build info does not record the branch, hence the
-// variable; without it the branch is "unknown".
+// variable; without it the branch is "unknown". revision, if set, stands
+// in for the build info's vcs.revision when the build recorded none
+// (-buildvcs=false); the build info wins when it has one.
 var (
-	version = "0.1.0-dev"
-	branch  = ""
+	version  = "0.1.0-dev"
+	branch   = ""
+	revision = ""
 )
 
 // unknown stands for what the build did not record (go run and go test
@@ -39,9 +42,12 @@ type buildInfo struct {
 // readBuildInfo combines the -ldflags variables with the Go build info's
 // vcs.revision, vcs.time and vcs.modified settings.
 func readBuildInfo() buildInfo {
-	bi := buildInfo{Version: version, Branch: branch, Revision: unknown, BuildDate: unknown, GoVersion: runtime.Version()}
+	bi := buildInfo{Version: version, Branch: branch, Revision: revision, BuildDate: unknown, GoVersion: runtime.Version()}
 	if bi.Branch == "" {
 		bi.Branch = unknown
+	}
+	if bi.Revision == "" {
+		bi.Revision = unknown
 	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
