@@ -2,11 +2,16 @@
 GO       ?= go
 PKGS     := ./...
 FUZZTIME ?= 30s
+# The branch goes into --version, /metrics and the build-info endpoint; the
+# revision and build date come from the Go build info, REVISION standing in
+# for the revision when the build records none (GOFLAGS=-buildvcs=false).
+BRANCH   ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 
 .PHONY: build test test-race lint bench fuzz e2e e2e-deps bench-peers
 
 build:
-	$(GO) build -o bin/gorilla-remote ./cmd/gorilla-remote
+	$(GO) build -ldflags "-X main.branch=$(BRANCH) -X main.revision=$(REVISION)" -o bin/gorilla-remote ./cmd/gorilla-remote
 
 # The unit and in-process tests, with the race detector. Tests that need an
 # external binary skip locally when it is missing (and fail when CI=true).
@@ -34,6 +39,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDepthBound -fuzztime=$(FUZZTIME) ./promql/
 	$(GO) test -run='^$$' -fuzz=FuzzTimestamps -fuzztime=$(FUZZTIME) ./query/
 	$(GO) test -run='^$$' -fuzz=FuzzCheckChunk -fuzztime=$(FUZZTIME) ./query/
+	$(GO) test -run='^$$' -fuzz=FuzzConfigFile -fuzztime=$(FUZZTIME) ./cmd/gorilla-remote/
 
 # Debian's Prometheus and node_exporter, the Versity S3 Gateway and the GCS
 # emulator, for the end-to-end tests.

@@ -29,8 +29,10 @@ type RollupOptions struct {
 	// Dir is the scratch directory roll-up blocks are written to before
 	// their upload. Required; emptied of blocks by NewRollups.
 	Dir string
-	// Resolutions are the roll-up resolutions in ms, each > 0; they should
-	// divide the block duration. Default {Resolution5m, Resolution1h}.
+	// Resolutions are the roll-up resolutions in ms, each > 0. A window
+	// gets a roll-up at each resolution that divides its length, and none
+	// at the others (their intervals would straddle two windows). Default
+	// {Resolution5m, Resolution1h}.
 	Resolutions []int64
 	// RawRetention: raw blocks whose end is older than now-RawRetention are
 	// deleted from the bucket once roll-ups at every resolution exist for
@@ -131,7 +133,8 @@ func (r *Rollups) Run(ctx context.Context) error {
 }
 
 // Once syncs the store, rolls up every raw block that lacks a roll-up at one
-// of the resolutions (same MinTime, MaxTime and external labels), syncs the
+// of the resolutions its window gets (same MinTime, MaxTime and external
+// labels; resolutionsFor), syncs the
 // store again if it uploaded any, and then applies RawRetention. A failure
 // for one block is logged and counted and the others go on; Once returns
 // the failures joined.
@@ -149,7 +152,7 @@ func (r *Rollups) Once(ctx context.Context) error {
 			continue
 		}
 		var missing []int64
-		for _, res := range r.opts.Resolutions {
+		for _, res := range r.resolutionsFor(m) {
 			if !have[keyOf(m)][res] {
 				missing = append(missing, res)
 			}
@@ -263,7 +266,7 @@ func (r *Rollups) applyRawRetention(ctx context.Context) error {
 		if m.Thanos.Downsample.Resolution != 0 || m.MaxTime > before {
 			continue
 		}
-		if !r.complete(have[keyOf(m)]) {
+		if !r.complete(m, have[keyOf(m)]) {
 			continue
 		}
 		if err := Delete(ctx, r.opts.Bucket, m.ULID); err != nil {
@@ -281,9 +284,29 @@ func (r *Rollups) applyRawRetention(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// complete reports whether have holds every configured resolution.
-func (r *Rollups) complete(have map[int64]bool) bool {
+// resolutionsFor returns the configured resolutions that divide the
+// window of m, the ones it gets roll-ups at. A 10m window gets 5m roll-ups
+// and no 1h ones.
+func (r *Rollups) resolutionsFor(m Meta) []int64 {
+	length := m.MaxTime - m.MinTime
+	var out []int64
 	for _, res := range r.opts.Resolutions {
+		if length%res == 0 {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+// complete reports whether have holds every resolution the window of raw
+// block m gets (resolutionsFor). A window that gets none is never
+// complete: its raw block is all there is of its data.
+func (r *Rollups) complete(m Meta, have map[int64]bool) bool {
+	want := r.resolutionsFor(m)
+	if len(want) == 0 {
+		return false
+	}
+	for _, res := range want {
 		if !have[res] {
 			return false
 		}

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/thanos-io/objstore"
@@ -24,13 +24,11 @@ type blocks struct {
 	store   *block.Store
 	shipper *block.Shipper
 	rollups *block.Rollups // nil when roll-ups are off
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
 }
 
 // openBlocks opens the bucket and the store, and readies the shipper over
 // h: it tells the head which windows are sealed before any write arrives.
-// It does no network I/O; start begins syncing and shipping.
+// It does no network I/O; the server's loops (loops.go) sync and ship.
 func (srv *server) openBlocks(h *head.Head) (*blocks, error) {
 	var conf []byte
 	if path := srv.s.ObjstoreConfigFile; path != "" {
@@ -82,52 +80,36 @@ func (srv *server) openBlocks(h *head.Head) (*blocks, error) {
 	return b, nil
 }
 
-// start lists the bucket once (a failure is logged: the head still serves
-// recent data and writes) and runs the shipper and the periodic listing
-// until stop.
-func (b *blocks) start(srv *server) {
-	ctx, cancel := context.WithCancel(context.Background())
-	b.cancel = cancel
-	syncCtx, syncCancel := context.WithTimeout(ctx, time.Minute)
-	if err := b.store.Sync(syncCtx); err != nil {
-		srv.log.Warn("list blocks in the bucket", "err", err)
+// syncOnce lists the bucket once, within a minute; a failure is logged:
+// the head still serves recent data and writes.
+func (b *blocks) syncOnce(ctx context.Context, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := b.store.Sync(ctx); err != nil {
+		log.Warn("list blocks in the bucket", "err", err)
 	}
-	syncCancel()
-	b.wg.Add(2)
-	go func() {
-		defer b.wg.Done()
-		_ = b.shipper.Run(ctx)
-	}()
-	if b.rollups != nil {
-		b.wg.Add(1)
-		go func() {
-			defer b.wg.Done()
-			_ = b.rollups.Run(ctx)
-		}()
-	}
-	go func() {
-		defer b.wg.Done()
-		tick := time.NewTicker(srv.s.BlockSyncInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			if err := b.store.Sync(ctx); err != nil && ctx.Err() == nil {
-				srv.log.Warn("list blocks in the bucket", "err", err)
-			}
-		}
-	}()
 }
 
-// stop ends shipping and syncing and closes the store and the bucket.
-func (b *blocks) stop() error {
-	if b.cancel != nil {
-		b.cancel()
+// syncEvery refreshes the store's list of blocks every interval until ctx
+// is done, logging failures.
+func (b *blocks) syncEvery(ctx context.Context, interval time.Duration, log *slog.Logger) error {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		if err := b.store.Sync(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("list blocks in the bucket", "err", err)
+		}
 	}
-	b.wg.Wait()
+}
+
+// stop closes the shipper, the roll-ups, the store and the bucket. The
+// loops over them must have returned.
+func (b *blocks) stop() error {
 	b.shipper.Close()
 	if b.rollups != nil {
 		b.rollups.Close()

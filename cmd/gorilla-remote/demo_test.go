@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/gorilla-remote/gorilla-remote/demo"
 )
 
 // TestDemo runs the whole demo against a real server on a free loopback
@@ -21,7 +23,7 @@ import (
 func TestDemo(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	parent := t.TempDir()
-	c := &demoCommand{series: 50, rounds: 20, listen: "127.0.0.1:0", tempParent: parent}
+	c := &demoCommand{opts: demo.Options{Series: 50, Rounds: 20, Listen: "127.0.0.1:0", TempParent: parent}}
 	var out, progress bytes.Buffer
 	require.NoError(t, c.exec(context.Background(), &out, &progress))
 	s := out.String()
@@ -36,7 +38,7 @@ func TestDemo(t *testing.T) {
 
 	// Every sample written is in the head: 50 × 20 synthetic, 3 × 120 analytics.
 	require.Contains(t, s, "sent        1000 samples in ")
-	require.Equal(t, 50*20+3*demoPoints, intAfter(t, s, `(?m)^samples\s+(\d+)$`))
+	require.Equal(t, 50*20+3*120, intAfter(t, s, `(?m)^samples\s+(\d+)$`))
 	require.Equal(t, 53, intAfter(t, s, `(?m)^series\s+(\d+)$`))
 	bps := floatAfter(t, s, `(?m)^bytes/sample\s+([0-9.]+),`)
 	require.Greater(t, bps, 0.5)
@@ -65,7 +67,7 @@ func TestDemo(t *testing.T) {
 func TestDemoKeep(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	parent := t.TempDir()
-	c := &demoCommand{series: 10, rounds: 3, keep: true, listen: "127.0.0.1:0", tempParent: parent}
+	c := &demoCommand{opts: demo.Options{Series: 10, Rounds: 3, Keep: true, Listen: "127.0.0.1:0", TempParent: parent}}
 	var out bytes.Buffer
 	require.NoError(t, c.exec(context.Background(), &out, &bytes.Buffer{}))
 	dirs, err := filepath.Glob(filepath.Join(parent, "gorilla-remote-demo-*"))
@@ -78,9 +80,9 @@ func TestDemoKeep(t *testing.T) {
 func TestDemoBadArguments(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	parent := t.TempDir()
-	c := &demoCommand{series: 0, rounds: 3, listen: "127.0.0.1:0", tempParent: parent}
+	c := &demoCommand{opts: demo.Options{Series: 0, Rounds: 3, Listen: "127.0.0.1:0", TempParent: parent}}
 	require.Error(t, c.exec(context.Background(), &bytes.Buffer{}, &bytes.Buffer{}))
-	c = &demoCommand{series: 1, rounds: 1, listen: "no-port", tempParent: parent}
+	c = &demoCommand{opts: demo.Options{Series: 1, Rounds: 1, Listen: "no-port", TempParent: parent}}
 	err := c.exec(context.Background(), &bytes.Buffer{}, &bytes.Buffer{})
 	require.ErrorContains(t, err, "no-port")
 
@@ -88,7 +90,7 @@ func TestDemoBadArguments(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
-	c = &demoCommand{series: 1, rounds: 1, listen: ln.Addr().String(), tempParent: parent}
+	c = &demoCommand{opts: demo.Options{Series: 1, Rounds: 1, Listen: ln.Addr().String(), TempParent: parent}}
 	err = c.exec(context.Background(), &bytes.Buffer{}, &bytes.Buffer{})
 	require.ErrorContains(t, err, "listen on "+ln.Addr().String())
 	entries, err := os.ReadDir(parent)
@@ -105,20 +107,6 @@ func TestDefaultSettings(t *testing.T) {
 	require.Equal(t, 2*time.Hour, s.BlockDuration)
 	require.Equal(t, "interval", s.WALFsync)
 	require.True(t, s.Rollups)
-}
-
-func TestBar(t *testing.T) {
-	for _, tc := range []struct {
-		r    float64
-		want string
-	}{
-		{0, "    |"},
-		{1, "    |####"},
-		{-0.5, "  ##|"},
-		{-2, "####|"},
-	} {
-		require.Equal(t, tc.want, bar(tc.r, 4), "r=%v", tc.r)
-	}
 }
 
 func intAfter(t *testing.T, s, re string) int {

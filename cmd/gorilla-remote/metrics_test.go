@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
@@ -21,16 +19,10 @@ func TestMetricNamesShareOnePrefix(t *testing.T) {
 	s, err := defaultSettings()
 	require.NoError(t, err)
 	s.StoragePath = t.TempDir()
-	s.ListenAddress, _, err = resolveListen("127.0.0.1:0")
-	require.NoError(t, err)
+	s.ListenAddress = freeAddr(t)
 	reg := prometheus.NewRegistry()
-	srv := newServer(s, slog.New(slog.DiscardHandler), reg)
-	d := &demoServer{srv: srv, url: "http://" + s.ListenAddress, client: &http.Client{Timeout: time.Minute}, done: make(chan struct{})}
-	go func() {
-		defer close(d.done)
-		d.runErr = srv.run()
-	}()
-	require.NoError(t, d.waitReady(context.Background()))
+	d, err := startTestServer(newServer(s, slog.New(slog.DiscardHandler), reg))
+	require.NoError(t, err)
 	defer func() { require.NoError(t, d.stop()) }()
 	// One query, so that the engine's vectors have a child to gather.
 	require.Equal(t, http.StatusOK, get(t, d, "/api/v1/query?query=1").code)
@@ -51,5 +43,4 @@ func TestMetricNamesShareOnePrefix(t *testing.T) {
 	for _, part := range []string{"head", "wal", "remote", "prometheus"} {
 		require.True(t, seen[part], "no gorilla_%s_* metric registered", part)
 	}
-	d.client.CloseIdleConnections()
 }

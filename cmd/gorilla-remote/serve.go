@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -68,6 +67,7 @@ func newLogger(level, format string) *slog.Logger {
 // server wires the storage and the HTTP endpoints.
 type server struct {
 	s      settings
+	build  buildInfo
 	log    *slog.Logger
 	reg    *prometheus.Registry
 	api    atomic.Pointer[http.Handler] // set once the head is open
@@ -81,15 +81,19 @@ type server struct {
 }
 
 func newServer(s settings, logger *slog.Logger, reg *prometheus.Registry) *server {
-	return &server{s: s, log: logger, reg: reg, closed: make(chan struct{})}
+	return &server{s: s, build: readBuildInfo(), log: logger, reg: reg, closed: make(chan struct{})}
 }
 
 func (srv *server) run() error {
+	if err := registerBuildInfo(srv.reg, srv.build); err != nil {
+		return err
+	}
 	ln, err := listen(srv.s)
 	if err != nil {
 		return err
 	}
-	srv.log.Info("starting gorilla-remote", "version", version, "listen", ln.Addr().String(), "storage", srv.s.StoragePath)
+	srv.log.Info("starting gorilla-remote", "version", srv.build.Version, "revision", srv.build.Revision,
+		"branch", srv.build.Branch, "build_date", srv.build.BuildDate, "listen", ln.Addr().String(), "storage", srv.s.StoragePath)
 	hs := newHTTPServer(srv.s, srv.routes(), srv.log)
 
 	var g run.Group
@@ -108,7 +112,15 @@ func (srv *server) run() error {
 		}
 		srv.once.Do(func() { close(srv.closed) })
 	})
-	g.Add(srv.runStorage, func(error) {})
+	l := newLoops()
+	g.Add(func() error { return srv.runStorage(l) }, func(error) {})
+	l.add(&g, "block shipper", func(ctx context.Context, b *blocks) error { return b.shipper.Run(ctx) })
+	l.add(&g, "bucket listing", func(ctx context.Context, b *blocks) error {
+		return b.syncEvery(ctx, srv.s.BlockSyncInterval, srv.log)
+	})
+	if srv.s.Rollups {
+		l.add(&g, "block roll-ups", func(ctx context.Context, b *blocks) error { return b.rollups.Run(ctx) })
+	}
 	err = g.Run()
 	if errors.Is(err, run.ErrSignal) {
 		srv.log.Info("shut down", "cause", err.Error())
@@ -155,9 +167,11 @@ func newHTTPServer(s settings, h http.Handler, logger *slog.Logger) *http.Server
 	}
 }
 
-// runStorage opens the head (replaying the WAL), serves the API until the
-// HTTP server has stopped, then closes the head, flushing the WAL.
-func (srv *server) runStorage() error {
+// runStorage opens the head (replaying the WAL) and the blocks, lets the
+// loops run over them and serves the API until the HTTP server has
+// stopped; then it stops the loops and closes the blocks and the head,
+// flushing the WAL.
+func (srv *server) runStorage(l *loops) error {
 	pol, err := wal.ParseFsyncPolicy(srv.s.WALFsync)
 	if err != nil {
 		return err
@@ -190,12 +204,14 @@ func (srv *server) runStorage() error {
 	if err != nil {
 		return errors.Join(err, blks.stop(), h.Close())
 	}
-	blks.start(srv)
+	blks.syncOnce(context.Background(), srv.log)
+	l.start(blks)
 	srv.api.Store(&api)
 	srv.ready.Store(true)
 	srv.log.Info("ready", "startup_seconds", time.Since(start).Seconds())
 	<-srv.closed
 	srv.ready.Store(false)
+	l.stop()
 	if err := errors.Join(blks.stop(), h.Close()); err != nil {
 		return fmt.Errorf("close storage: %w", err)
 	}
@@ -255,7 +271,7 @@ func (srv *server) queryAPI(h *head.Head, q *query.Queryable) (http.Handler, err
 				BytesPerSample: st.BytesPerSample, MinTime: st.MinTime, MaxTime: st.MaxTime,
 			}
 		},
-		BuildInfo:      promql.BuildInfo{Version: version, GoVersion: runtime.Version()},
+		BuildInfo:      srv.build.api(),
 		Logger:         srv.log,
 		MaxInflight:    srv.s.QueryMaxInflight,
 		MaxQueryLength: srv.s.QueryMaxLength,

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -68,14 +67,14 @@ func do(t *testing.T, c *http.Client, req *http.Request) answer {
 	return answer{resp.StatusCode, resp.Header.Get("Retry-After"), string(body)}
 }
 
-func get(t *testing.T, d *demoServer, path string) answer {
+func get(t *testing.T, d *testServer, path string) answer {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, d.url+path, nil)
 	require.NoError(t, err)
 	return do(t, d.client, req)
 }
 
-func writeSample(t *testing.T, d *demoServer, ts int64) answer {
+func writeSample(t *testing.T, d *testServer, ts int64) answer {
 	t.Helper()
 	wr := prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{
 		Labels:  []prompb.Label{{Name: "__name__", Value: "disk_test"}},
@@ -100,17 +99,12 @@ func TestWALUnavailableAnswers503(t *testing.T) {
 	s, err := defaultSettings()
 	require.NoError(t, err)
 	s.StoragePath = t.TempDir()
-	s.ListenAddress, _, err = resolveListen("127.0.0.1:0")
-	require.NoError(t, err)
+	s.ListenAddress = freeAddr(t)
 	var disk fullDisk
 	srv := newServer(s, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	srv.walCreate = disk.create
-	d := &demoServer{srv: srv, url: "http://" + s.ListenAddress, client: &http.Client{Timeout: time.Minute}, done: make(chan struct{})}
-	go func() {
-		defer close(d.done)
-		d.runErr = srv.run()
-	}()
-	require.NoError(t, d.waitReady(context.Background()))
+	d, err := startTestServer(srv)
+	require.NoError(t, err)
 	defer func() { require.NoError(t, d.stop()) }()
 
 	now := time.Now().UnixMilli()
@@ -160,15 +154,14 @@ func TestWALRepairFlag(t *testing.T) {
 	s, err := defaultSettings()
 	require.NoError(t, err)
 	s.StoragePath = dir
-	s.ListenAddress, _, err = resolveListen("127.0.0.1:0")
-	require.NoError(t, err)
+	s.ListenAddress = freeAddr(t)
 	err = newServer(s, slog.New(slog.DiscardHandler), prometheus.NewRegistry()).run()
 	require.ErrorIs(t, err, wal.ErrCorrupt)
 	require.ErrorContains(t, err, "--wal.repair")
 
 	s.WALRepair = true
 	var logs bytes.Buffer
-	d, err := launch(context.Background(), s, s.ListenAddress, slog.New(slog.NewTextHandler(&logs, nil)))
+	d, err := startTestServer(newServer(s, slog.New(slog.NewTextHandler(&logs, nil)), prometheus.NewRegistry()))
 	require.NoError(t, err)
 	require.NoError(t, d.stop())
 	require.Contains(t, logs.String(), "WAL segment repaired")

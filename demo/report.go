@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -15,9 +15,9 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-func (c *demoCommand) printURLs(out io.Writer, d *demoServer, dir string) {
+func (c *runner) printURLs(out io.Writer, d *demoServer, dir string) {
 	fmt.Fprintf(out, "\n== Try it ==\n")
-	if c.keep {
+	if c.Keep {
 		fmt.Fprintf(out, "The data is kept in %s. Serve it again with\n\n", dir)
 		fmt.Fprintf(out, "  gorilla-remote serve --storage.path %s --web.listen-address %s\n\n", dir, d.addr)
 		fmt.Fprintf(out, "then add %s as a Prometheus data source in Grafana, or repeat the requests above:\n\n", d.url)
@@ -51,7 +51,7 @@ func promTime(t time.Time) string {
 
 // printCompression shows the head's totals: what the Gorilla encoding made
 // of the samples.
-func (c *demoCommand) printCompression(ctx context.Context, out io.Writer, d *demoServer, _ time.Time) error {
+func (c *runner) printCompression(ctx context.Context, out io.Writer, d *demoServer, _ time.Time) error {
 	var st struct {
 		Head struct {
 			Series         int64   `json:"numSeries"`
@@ -79,8 +79,8 @@ func (c *demoCommand) printCompression(ctx context.Context, out io.Writer, d *de
 
 // printRangeQuery runs demoQuery over the synthetic range and shows the
 // first and last points of each series.
-func (c *demoCommand) printRangeQuery(ctx context.Context, out io.Writer, d *demoServer, end time.Time) error {
-	start := end.Add(-time.Duration(c.rounds) * demoInterval)
+func (c *runner) printRangeQuery(ctx context.Context, out io.Writer, d *demoServer, end time.Time) error {
+	start := end.Add(-time.Duration(c.Rounds) * demoInterval)
 	last := end.Add(-demoInterval)
 	// About 30 steps, a whole number of intervals.
 	step := last.Sub(start) / 30

@@ -1,4 +1,4 @@
-package main
+package compress
 
 import (
 	"bytes"
@@ -67,7 +67,7 @@ func TestCompressSynthetic(t *testing.T) {
 	}
 	path := writeCapture(t, reqs)
 
-	rep, err := analyzeCapture(path, chunkenc.MaxSamples)
+	rep, err := Analyze(path, chunkenc.MaxSamples)
 	require.NoError(t, err)
 	require.Equal(t, 11, rep.Requests)
 	require.Equal(t, len(names), rep.Total.Series)
@@ -75,7 +75,7 @@ func TestCompressSynthetic(t *testing.T) {
 	require.Equal(t, int64(len(names)*20), rep.DuplicateSamples)
 	require.Equal(t, rep.Total.Bytes*8, rep.Total.tsBits+rep.Total.valueBits)
 
-	got := map[string]compressRow{}
+	got := map[string]Row{}
 	var samples int64
 	for _, r := range rep.Kinds {
 		got[r.Kind] = r
@@ -95,11 +95,13 @@ func TestCompressSynthetic(t *testing.T) {
 	require.Less(t, rep.Total.TimestampBPS, 0.3)
 
 	var out bytes.Buffer
-	require.NoError(t, (&compressCommand{file: path, perChunk: 120}).exec(&out))
+	rep120, err := Analyze(path, 120)
+	require.NoError(t, err)
+	require.NoError(t, rep120.WriteTable(&out))
 	require.Contains(t, out.String(), "two-decimal gauge")
 	out.Reset()
-	require.NoError(t, (&compressCommand{file: path, json: true, perChunk: 120}).exec(&out))
-	var decoded compressReport
+	require.NoError(t, rep120.WriteJSON(&out))
+	var decoded Report
 	require.NoError(t, json.Unmarshal(out.Bytes(), &decoded))
 	require.Equal(t, rep.Total.Samples, decoded.Total.Samples)
 }
@@ -120,11 +122,19 @@ func TestCompressConstantBits(t *testing.T) {
 const repoCapture = "../../testdata/capture/prometheus-2.42-node-300req.rw"
 
 func TestCompressRepoCapture(t *testing.T) {
-	rep, err := analyzeCapture(repoCapture, chunkenc.MaxSamples)
+	rep, err := Analyze(repoCapture, chunkenc.MaxSamples)
 	require.NoError(t, err)
 	require.Equal(t, 2200, rep.Total.Series)
 	require.Equal(t, int64(148_500), rep.Total.Samples)
 	require.Greater(t, rep.Total.BytesPerSample, 1.0)
 	require.Less(t, rep.Total.BytesPerSample, 3.0)
 	require.Greater(t, rep.WireBytesPerSample, rep.Total.BytesPerSample)
+}
+
+func TestAnalyzeSamplesPerChunkBounds(t *testing.T) {
+	path := writeCapture(t, nil)
+	for _, n := range []int{0, -1, chunkenc.MaxSamples + 1} {
+		_, err := Analyze(path, n)
+		require.ErrorContains(t, err, "samples per chunk", "n=%d", n)
+	}
 }
