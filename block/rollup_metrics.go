@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gorilla-remote/gorilla-remote/internal/metricsreg"
 )
 
 // rollupMetrics are the roll-up job's self-metrics.
@@ -37,13 +39,13 @@ func newRollupMetrics(reg prometheus.Registerer, resolutions []int64) (*rollupMe
 		m.blocks.WithLabelValues(resolutionName(res))
 	}
 	m.cs = []prometheus.Collector{m.blocks, m.failures, m.rawDeleted}
-	if err := registerAll(reg, m.cs); err != nil {
+	if err := metricsreg.Register(reg, m.cs); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-func (m *rollupMetrics) unregister() { unregisterAll(m.reg, m.cs) }
+func (m *rollupMetrics) unregister() { metricsreg.Unregister(m.reg, m.cs) }
 
 // resolutionName renders a resolution in ms the way durations are written
 // in flags and PromQL: 5m, 1h, 30s, 250ms.

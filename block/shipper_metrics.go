@@ -1,6 +1,10 @@
 package block
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gorilla-remote/gorilla-remote/internal/metricsreg"
+)
 
 // shipperMetrics are the shipper's self-metrics; pending is the upload
 // backlog an operator watches while the bucket is unreachable.
@@ -45,10 +49,10 @@ func newShipperMetrics(reg prometheus.Registerer, pending int) (*shipperMetrics,
 	m.uploads.WithLabelValues("success")
 	m.uploads.WithLabelValues("error")
 	m.cs = []prometheus.Collector{m.pending, m.sealed, m.deleted, m.uploads, m.uploadSeconds}
-	if err := registerAll(reg, m.cs); err != nil {
+	if err := metricsreg.Register(reg, m.cs); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-func (m *shipperMetrics) unregister() { unregisterAll(m.reg, m.cs) }
+func (m *shipperMetrics) unregister() { metricsreg.Unregister(m.reg, m.cs) }

@@ -1,6 +1,10 @@
 package block
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gorilla-remote/gorilla-remote/internal/metricsreg"
+)
 
 // storeMetrics are the Store's metrics.
 type storeMetrics struct {
@@ -30,10 +34,10 @@ func newStoreMetrics(reg prometheus.Registerer) (*storeMetrics, error) {
 		known:         g("known_blocks", "Complete blocks known in the bucket."),
 	}
 	m.cs = []prometheus.Collector{m.hits, m.misses, m.evictions, m.syncFailures, m.downloadBytes, m.cachedBytes, m.known}
-	if err := registerAll(reg, m.cs); err != nil {
+	if err := metricsreg.Register(reg, m.cs); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-func (m *storeMetrics) unregister() { unregisterAll(m.reg, m.cs) }
+func (m *storeMetrics) unregister() { metricsreg.Unregister(m.reg, m.cs) }

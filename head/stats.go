@@ -2,13 +2,12 @@ package head
 
 import (
 	"errors"
-	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gorilla-remote/gorilla-remote/internal/metricsreg"
 	"github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/wal"
 )
@@ -93,7 +92,7 @@ func newMetrics(h *Head, reg prometheus.Registerer) (*metrics, error) {
 			Name: "gorilla_head_max_time_seconds", Help: "Newest sample timestamp in the head."},
 			func() float64 { return float64(h.maxTime.Load()) / 1000 }),
 	}
-	if err := registerAll(reg, m.cs); err != nil {
+	if err := metricsreg.Register(reg, m.cs); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -119,7 +118,7 @@ func (m *metrics) registerWAL(w *wal.WAL) error {
 			Name: "gorilla_wal_recoveries_total", Help: "Times the WAL wrote again after being unavailable.",
 		}, func() float64 { return float64(w.Stats().Recoveries) }),
 	}
-	if err := registerAll(m.reg, cs); err != nil {
+	if err := metricsreg.Register(m.reg, cs); err != nil {
 		return err
 	}
 	m.cs = append(m.cs, cs...)
@@ -128,52 +127,7 @@ func (m *metrics) registerWAL(w *wal.WAL) error {
 
 // unregister removes every metric registered so far; Close and a failed
 // Open call it, so the same registry can take a new head.
-func (m *metrics) unregister() {
-	if m.reg == nil {
-		return
-	}
-	for _, c := range m.cs {
-		m.reg.Unregister(c)
-	}
-}
-
-// registerAll registers cs with reg (nothing when reg is nil). On the first
-// failure it unregisters those it registered and returns an error naming
-// the metric, so a clash never panics and never leaves half the set behind.
-func registerAll(reg prometheus.Registerer, cs []prometheus.Collector) error {
-	if reg == nil {
-		return nil
-	}
-	for i, c := range cs {
-		if err := reg.Register(c); err != nil {
-			for _, done := range cs[:i] {
-				reg.Unregister(done)
-			}
-			return fmt.Errorf("register metric %s: %w", metricName(c), err)
-		}
-	}
-	return nil
-}
-
-// metricName returns the name of the first metric c describes, for error
-// messages. Desc has no accessor for it, so it is read from Desc.String,
-// which prints it as fqName: "<name>".
-func metricName(c prometheus.Collector) string {
-	ch := make(chan *prometheus.Desc, 1)
-	go func() {
-		c.Describe(ch)
-		close(ch)
-	}()
-	name := "(unnamed)"
-	for d := range ch {
-		if s, ok := strings.CutPrefix(d.String(), `Desc{fqName: "`); ok && name == "(unnamed)" {
-			if end := strings.IndexByte(s, '"'); end >= 0 {
-				name = s[:end]
-			}
-		}
-	}
-	return name
-}
+func (m *metrics) unregister() { metricsreg.Unregister(m.reg, m.cs) }
 
 func (m *metrics) observeFsync(d time.Duration) { m.fsync.Observe(d.Seconds()) }
 

@@ -3,9 +3,10 @@ package promql
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gorilla-remote/gorilla-remote/internal/metricsreg"
 )
 
 // metricPrefix starts the name of every metric the engine exports, as it
@@ -57,7 +58,7 @@ func (m *engineMetrics) register(reg prometheus.Registerer, captured *capture) e
 		if err := m.reg.Register(c); err != nil {
 			m.cs = captured.cs[:i]
 			m.unregister()
-			return fmt.Errorf("register metric %s%s: %w", metricPrefix, collectorName(c), err)
+			return fmt.Errorf("register metric %s%s: %w", metricPrefix, metricsreg.Name(c), err)
 		}
 	}
 	m.cs = captured.cs
@@ -73,24 +74,4 @@ func (m *engineMetrics) unregister() {
 		m.reg.Unregister(c)
 	}
 	m.cs = nil
-}
-
-// collectorName returns the name of the first metric c describes, for
-// error messages. Desc has no accessor for it, so it is read from
-// Desc.String, which prints it as fqName: "<name>".
-func collectorName(c prometheus.Collector) string {
-	ch := make(chan *prometheus.Desc, 1)
-	go func() {
-		c.Describe(ch)
-		close(ch)
-	}()
-	name := "(unnamed)"
-	for d := range ch {
-		if s, ok := strings.CutPrefix(d.String(), `Desc{fqName: "`); ok && name == "(unnamed)" {
-			if end := strings.IndexByte(s, '"'); end >= 0 {
-				name = s[:end]
-			}
-		}
-	}
-	return name
 }

@@ -3,9 +3,10 @@ package remote
 import (
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gorilla-remote/gorilla-remote/internal/metricsreg"
 )
 
 // Handler is an HTTP handler that registered metrics: Close unregisters
@@ -80,56 +81,10 @@ func newWriteMetrics(reg prometheus.Registerer) (*writeMetrics, error) {
 		m.samplesIngested, m.samplesRejected, m.exemplarsIngested,
 		m.exemplarsRejected, m.metadataUpdates, m.duration,
 	}
-	if err := registerAll(reg, m.cs); err != nil {
+	if err := metricsreg.Register(reg, m.cs); err != nil {
 		return nil, fmt.Errorf("remote-write metrics: %w", err)
 	}
 	return m, nil
 }
 
-func (m *writeMetrics) unregister() { unregisterAll(m.reg, m.cs) }
-
-// registerAll registers cs with reg (nothing when reg is nil). On the first
-// failure it unregisters those it registered and returns an error naming
-// the metric, so a clash never panics and never leaves half the set behind.
-func registerAll(reg prometheus.Registerer, cs []prometheus.Collector) error {
-	if reg == nil {
-		return nil
-	}
-	for i, c := range cs {
-		if err := reg.Register(c); err != nil {
-			unregisterAll(reg, cs[:i])
-			return fmt.Errorf("register metric %s: %w", collectorName(c), err)
-		}
-	}
-	return nil
-}
-
-// unregisterAll unregisters cs from reg (nothing when reg is nil).
-func unregisterAll(reg prometheus.Registerer, cs []prometheus.Collector) {
-	if reg == nil {
-		return
-	}
-	for _, c := range cs {
-		reg.Unregister(c)
-	}
-}
-
-// collectorName returns the name of the first metric c describes, for error
-// messages. Desc has no accessor for it, so it is read from Desc.String,
-// which prints it as fqName: "<name>".
-func collectorName(c prometheus.Collector) string {
-	ch := make(chan *prometheus.Desc, 1)
-	go func() {
-		c.Describe(ch)
-		close(ch)
-	}()
-	name := "(unnamed)"
-	for d := range ch {
-		if s, ok := strings.CutPrefix(d.String(), `Desc{fqName: "`); ok && name == "(unnamed)" {
-			if end := strings.IndexByte(s, '"'); end >= 0 {
-				name = s[:end]
-			}
-		}
-	}
-	return name
-}
+func (m *writeMetrics) unregister() { metricsreg.Unregister(m.reg, m.cs) }

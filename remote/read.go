@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/gorilla-remote/gorilla-remote/internal/metricsreg"
 )
 
 // readHandler serves POST /api/v1/read.
@@ -41,14 +43,16 @@ func NewReadHandler(q storage.SampleAndChunkQueryable, opts ReadOptions) (Handle
 			NativeHistogramBucketFactor: 1.1,
 		}, []string{"type", "code"}),
 	}
-	if err := registerAll(opts.Registerer, []prometheus.Collector{h.duration}); err != nil {
+	if err := metricsreg.Register(opts.Registerer, []prometheus.Collector{h.duration}); err != nil {
 		return nil, fmt.Errorf("remote-read metrics: %w", err)
 	}
 	return h, nil
 }
 
 // Close unregisters the handler's metrics.
-func (h *readHandler) Close() { unregisterAll(h.opts.Registerer, []prometheus.Collector{h.duration}) }
+func (h *readHandler) Close() {
+	metricsreg.Unregister(h.opts.Registerer, []prometheus.Collector{h.duration})
+}
 
 // errLimit reports a query over MaxSamplesPerQuery.
 var errLimit = errors.New("sample limit exceeded")

@@ -23,14 +23,14 @@ const everything = "*"
 var rules = map[string][]string{
 	"cmd/gorilla-remote": {everything},
 	"web":                {"promql", "query", "model"},
-	"remote":             {"query", "chunkenc", "model"},
-	"promql":             {"query", "model"},
+	"remote":             {"query", "chunkenc", "model", "internal/metricsreg"},
+	"promql":             {"query", "model", "internal/metricsreg"},
 	"query":              {"head", "block", "chunkenc", "model"},
 	"replication":        {"ring", "wal", "model"},
 	"ring":               {"model"},
-	"block":              {"chunkenc", "model"},
+	"block":              {"chunkenc", "model", "internal/metricsreg"},
 	"block/bucketcfg":    {},
-	"head":               {"chunkenc", "wal", "model"},
+	"head":               {"chunkenc", "wal", "model", "internal/metricsreg"},
 	"wal":                {},
 	"chunkenc":           {},
 	"model":              {},
@@ -38,12 +38,13 @@ var rules = map[string][]string{
 	"remote/remotetest": {"remote", "model"},
 	"block/blocktest":   {"block", "chunkenc", "model"},
 	// Tools and tests outside the product.
-	"bench/loadgen":      {"model"},
-	"bench/peers":        {"bench/loadgen"},
-	"bench/compress":     {"chunkenc", "model"},
-	"demo":               {"bench/loadgen"},
-	"e2e":                {everything},
-	"internal/importmap": {},
+	"bench/loadgen":       {"model"},
+	"bench/peers":         {"bench/loadgen"},
+	"bench/compress":      {"chunkenc", "model"},
+	"demo":                {"bench/loadgen"},
+	"e2e":                 {everything},
+	"internal/importmap":  {},
+	"internal/metricsreg": {},
 }
 
 // stdlibOnly are the packages that import the standard library only.
