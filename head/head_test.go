@@ -205,7 +205,7 @@ func TestOutOfOrderMergesIntoChunks(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ss, 1)
 	var fromChunks []model.Sample
-	for _, c := range ss[0].Chunks(h.appOpts.blockDuration) {
+	for _, c := range ss[0].Chunks() {
 		fromChunks = append(fromChunks, decodeChunkMeta(t, c)...)
 	}
 	requireSamples(t, want, fromChunks)
@@ -221,7 +221,7 @@ func TestChunksCutAtWindowBoundaries(t *testing.T) {
 	ss, err := h.Select(context.Background(), math.MinInt64, math.MaxInt64)
 	require.NoError(t, err)
 	require.Len(t, ss, 1)
-	cs := ss[0].Chunks(10_000)
+	cs := ss[0].Chunks()
 	require.Len(t, cs, 6)
 	for i, c := range cs {
 		require.Equal(t, int64(-20_000+10_000*i), c.MinT)

@@ -20,6 +20,7 @@ type Series struct {
 	ooo    []model.Sample
 	mint   int64
 	maxt   int64
+	win    model.Windows // the head's, for Chunks
 }
 
 // ChunkMeta is one XOR chunk of a series with the time range it covers.
@@ -45,6 +46,7 @@ func (h *Head) Select(ctx context.Context, mint, maxt int64, ms ...*labels.Match
 		}
 		if snap := s.snapshot(mint, maxt); snap != nil {
 			snap.Labels = h.syms.labels(s.lset, &b)
+			snap.win = h.win
 			out = append(out, snap)
 		}
 	}
@@ -93,8 +95,9 @@ func (s *Series) Iterator(reuse *SeriesIterator) *SeriesIterator {
 // Chunks returns the series' chunks overlapping the selected range, with the
 // out-of-order samples merged in: chunks without out-of-order samples in
 // their window are the stored ones, unchanged; the others are re-encoded.
-// Chunks may extend beyond the range.
-func (s *Series) Chunks(blockDuration int64) []ChunkMeta {
+// Chunks may extend beyond the range. Chunks are cut by the windows of the
+// head the series was read from.
+func (s *Series) Chunks() []ChunkMeta {
 	if len(s.ooo) == 0 {
 		return s.chunks
 	}
@@ -104,9 +107,9 @@ func (s *Series) Chunks(blockDuration int64) []ChunkMeta {
 		if err != nil {
 			continue
 		}
-		ms.chunks = append(ms.chunks, &memChunk{chunk: cc, mint: c.MinT, maxt: c.MaxT, window: model.FloorDiv(c.MinT, blockDuration)})
+		ms.chunks = append(ms.chunks, &memChunk{chunk: cc, mint: c.MinT, maxt: c.MaxT, window: s.win.Of(c.MinT)})
 	}
-	ms.mergeOOO(blockDuration)
+	ms.mergeOOO(s.win)
 	out := make([]ChunkMeta, len(ms.chunks))
 	for i, c := range ms.chunks {
 		out[i] = ChunkMeta{MinT: c.mint, MaxT: c.maxt, Data: c.chunk.Bytes()}
@@ -218,6 +221,3 @@ func (h *Head) LabelNames() []string { return h.index.labelNames() }
 
 // LabelValues returns every value of a label name in the head, sorted.
 func (h *Head) LabelValues(name string) []string { return h.index.labelValues(name) }
-
-// BlockDuration returns the block window length in milliseconds.
-func (h *Head) BlockDuration() int64 { return h.appOpts.blockDuration }
