@@ -77,21 +77,19 @@ func (f *floatIterator) AtST() int64 { return 0 }
 func (f *floatIterator) Err() error  { return f.it.Err() }
 
 type chunkSeriesSet struct {
-	parts         []part
-	i             int
-	blockDuration int64
+	parts []part
+	i     int
 }
 
 func (s *chunkSeriesSet) Next() bool { s.i++; return s.i < len(s.parts) }
 func (s *chunkSeriesSet) At() storage.ChunkSeries {
-	return &chunkSeries{p: &s.parts[s.i], blockDuration: s.blockDuration}
+	return &chunkSeries{p: &s.parts[s.i]}
 }
 func (s *chunkSeriesSet) Err() error                        { return nil }
 func (s *chunkSeriesSet) Warnings() annotations.Annotations { return nil }
 
 type chunkSeries struct {
-	p             *part
-	blockDuration int64
+	p *part
 }
 
 func (c *chunkSeries) Labels() labels.Labels { return c.p.labels }
@@ -101,7 +99,7 @@ func (c *chunkSeries) Labels() labels.Labels { return c.p.labels }
 func (c *chunkSeries) Iterator(chunks.Iterator) chunks.Iterator {
 	metas := c.p.block
 	if c.p.head != nil {
-		metas = append(metas[:len(metas):len(metas)], c.p.head.Chunks(c.blockDuration)...)
+		metas = append(metas[:len(metas):len(metas)], c.p.head.Chunks()...)
 	}
 	return &chunkIterator{metas: metas, i: -1}
 }

@@ -53,16 +53,14 @@ func (srv *server) openBlocks(h *head.Head) (*blocks, error) {
 		return nil, errors.Join(fmt.Errorf("block store: %w", err), bkt.Close())
 	}
 	shipper, err := block.NewShipper(block.ShipperOptions{
-		Source:           h,
-		Bucket:           bkt,
-		Dir:              filepath.Join(srv.s.StoragePath, "blocks"),
-		BlockDuration:    srv.s.BlockDuration,
-		OutOfOrderWindow: srv.s.OutOfOrderWindow,
-		Interval:         srv.s.BlockShipInterval,
-		Retention:        srv.s.StorageRetention,
-		Store:            store,
-		Logger:           srv.log,
-		Registerer:       srv.reg,
+		Source:     h,
+		Bucket:     bkt,
+		Dir:        filepath.Join(srv.s.StoragePath, "blocks"),
+		Interval:   srv.s.BlockShipInterval,
+		Retention:  srv.s.StorageRetention,
+		Store:      store,
+		Logger:     srv.log,
+		Registerer: srv.reg,
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("block shipper: %w", err), store.Close(), bkt.Close())
@@ -82,9 +80,10 @@ func (srv *server) openBlocks(h *head.Head) (*blocks, error) {
 }
 
 // start lists the bucket once (a failure is logged: the head still serves
-// recent data and writes) and runs the shipper and the periodic listing
-// until stop.
-func (b *blocks) start(srv *server) {
+// recent data and writes), loads the sealed windows inside the head's
+// retention back into h from their blocks (its checkpoints leave them out),
+// and runs the shipper and the periodic listing until stop.
+func (b *blocks) start(srv *server, h *head.Head) {
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
 	syncCtx, syncCancel := context.WithTimeout(ctx, time.Minute)
@@ -92,6 +91,9 @@ func (b *blocks) start(srv *server) {
 		srv.log.Warn("list blocks in the bucket", "err", err)
 	}
 	syncCancel()
+	if _, err := block.LoadSealed(ctx, b.store, h, srv.log); err != nil {
+		srv.log.Warn("load sealed windows into the head; older data is still read from the blocks", "err", err)
+	}
 	b.wg.Add(2)
 	go func() {
 		defer b.wg.Done()

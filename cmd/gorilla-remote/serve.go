@@ -23,6 +23,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/gorilla-remote/gorilla-remote/head"
+	"github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/promql"
 	"github.com/gorilla-remote/gorilla-remote/query"
 	"github.com/gorilla-remote/gorilla-remote/remote"
@@ -166,8 +167,7 @@ func (srv *server) runStorage() error {
 	h, err := head.Open(head.Options{
 		Dir:                 srv.s.StoragePath,
 		BlockDuration:       srv.s.BlockDuration,
-		OutOfOrderWindow:    srv.s.OutOfOrderWindow,
-		NoOutOfOrder:        srv.s.OutOfOrderWindow == 0,
+		OutOfOrderWindow:    outOfOrderWindow(srv.s.OutOfOrderWindow),
 		Retention:           srv.s.HeadRetention,
 		Shipping:            true,
 		MaintenanceInterval: srv.s.MaintenanceInterval,
@@ -190,7 +190,7 @@ func (srv *server) runStorage() error {
 	if err != nil {
 		return errors.Join(err, blks.stop(), h.Close())
 	}
-	blks.start(srv)
+	blks.start(srv, h)
 	srv.api.Store(&api)
 	srv.ready.Store(true)
 	srv.log.Info("ready", "startup_seconds", time.Since(start).Seconds())
@@ -201,6 +201,15 @@ func (srv *server) runStorage() error {
 	}
 	srv.log.Info("storage closed")
 	return nil
+}
+
+// outOfOrderWindow maps --storage.out-of-order-window to the head's
+// option: on the command line 0 turns out-of-order samples off.
+func outOfOrderWindow(d time.Duration) time.Duration {
+	if d == 0 {
+		return model.OutOfOrderOff
+	}
+	return d
 }
 
 // apiHandler builds the data endpoints over an open head.
