@@ -129,7 +129,9 @@ func BenchmarkLongRunCheckpoint(b *testing.B) {
 
 // BenchmarkLongRunRestart measures a restart of the same head until it
 // holds its whole retention in memory again: opening the head (checkpoint
-// and WAL replay) and readying the shipper.
+// and WAL replay), readying the shipper, listing the bucket and loading the
+// sealed windows from their blocks (from the filesystem bucket the first
+// time, from the local block cache after).
 //
 //	go test -run='^$' -bench=LongRunRestart -benchtime=3x -timeout=30m ./block/
 func BenchmarkLongRunRestart(b *testing.B) {
@@ -141,6 +143,9 @@ func BenchmarkLongRunRestart(b *testing.B) {
 	for b.Loop() {
 		h := openLongHead(b, r.headDir)
 		sh, store := r.newShipper(b, h)
+		require.NoError(b, store.Sync(context.Background()))
+		_, err := block.LoadSealed(context.Background(), store, h, nil)
+		require.NoError(b, err)
 		b.StopTimer()
 		got = h.Stats()
 		sh.Close()

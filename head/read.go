@@ -44,9 +44,8 @@ func (h *Head) Select(ctx context.Context, mint, maxt int64, ms ...*labels.Match
 		if s == nil {
 			continue
 		}
-		if snap := s.snapshot(mint, maxt); snap != nil {
+		if snap := s.snapshot(mint, maxt, h.win); snap != nil {
 			snap.Labels = h.syms.labels(s.lset, &b)
-			snap.win = h.win
 			out = append(out, snap)
 		}
 	}
@@ -55,11 +54,11 @@ func (h *Head) Select(ctx context.Context, mint, maxt int64, ms ...*labels.Match
 }
 
 // snapshot copies what a reader needs of the series in [mint, maxt], or
-// returns nil when the series has no samples there.
-func (s *memSeries) snapshot(mint, maxt int64) *Series {
+// returns nil when the series has no samples there. win are the head's.
+func (s *memSeries) snapshot(mint, maxt int64, win model.Windows) *Series {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	snap := &Series{Ref: s.ref, mint: mint, maxt: maxt}
+	snap := &Series{Ref: s.ref, mint: mint, maxt: maxt, win: win}
 	for _, c := range s.chunks {
 		if c.maxt < mint || c.mint > maxt {
 			continue

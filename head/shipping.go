@@ -74,8 +74,7 @@ func (h *Head) WindowSeries(ctx context.Context, mint, maxt int64) ([]model.Chun
 	var snaps []*Series
 	var refs []*memSeries
 	h.series.forEach(func(s *memSeries) {
-		if snap := s.snapshot(mint, maxt); snap != nil {
-			snap.win = h.win
+		if snap := s.snapshot(mint, maxt, h.win); snap != nil {
 			snaps = append(snaps, snap)
 			refs = append(refs, s)
 		}
