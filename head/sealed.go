@@ -55,7 +55,8 @@ func (h *Head) SealedRange() (mint, maxt int64) {
 // and not cross a window; their Data is kept and must not be modified
 // afterwards. A chunk that does not decode stops the load with an error;
 // what was loaded before it stays. LoadSealed may run while the head takes
-// samples (the windows it fills are sealed, so no append competes).
+// samples (the windows it fills are sealed, so no append competes), and
+// several calls may run at once (one per block, say).
 func (h *Head) LoadSealed(ctx context.Context, series []model.ChunkSeries) (int, error) {
 	sealed := h.sealedBefore.Load()
 	loaded := 0
