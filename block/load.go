@@ -62,7 +62,7 @@ func LoadSealed(ctx context.Context, store *Store, dst SealedLoader, log *slog.L
 		mu       sync.Mutex
 		firstErr error // the others are mostly the cancellation it caused
 		wg       sync.WaitGroup
-		sem  = make(chan struct{}, min(runtime.GOMAXPROCS(0), maxLoadParallel))
+		sem      = make(chan struct{}, min(runtime.GOMAXPROCS(0), maxLoadParallel))
 	)
 	for _, m := range metas {
 		sem <- struct{}{}
