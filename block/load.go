@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"runtime"
-	"sync"
 	"time"
 
 	"github.com/gorilla-remote/gorilla-remote/model"
@@ -30,8 +28,8 @@ type LoadStats struct {
 }
 
 // LoadSealed reads the raw blocks of the windows in dst.SealedRange from
-// store, from its local cache first, then from the bucket, a few blocks at
-// a time, and hands their series to dst (which must take concurrent calls). Run it after the shipper is ready
+// store, from its local cache first, then from the bucket, one block at a
+// time, and hands their series to dst. Run it after the shipper is ready
 // (NewShipper tells the head what is sealed) and after store.Sync, before
 // the head serves queries: the head then holds its whole retention in
 // memory again, though its checkpoints do not copy the uploaded windows.
@@ -47,46 +45,17 @@ func LoadSealed(ctx context.Context, store *Store, dst SealedLoader, log *slog.L
 		return st, nil
 	}
 	began := time.Now()
-	var metas []Meta
 	for _, m := range store.Metas(mint, maxt-1) {
-		if m.Thanos.Downsample.Resolution == 0 && m.MinTime >= mint && m.MaxTime <= maxt {
-			metas = append(metas, m)
+		if m.Thanos.Downsample.Resolution != 0 || m.MinTime < mint || m.MaxTime > maxt {
+			continue
 		}
-	}
-	// Reading a block (its index above all) and handing its series over
-	// cost about the same: a few blocks at a time keep both busy. Each
-	// holds one block's series in memory.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu       sync.Mutex
-		firstErr error // the others are mostly the cancellation it caused
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, min(runtime.GOMAXPROCS(0), maxLoadParallel))
-	)
-	for _, m := range metas {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			n, chunks, err := loadBlock(ctx, store, dst, m)
-			mu.Lock()
-			defer mu.Unlock()
-			st.Series += n
-			st.Chunks += chunks
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				cancel()
-				return
-			}
-			st.Blocks++
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return st, firstErr
+		n, chunks, err := loadBlock(ctx, store, dst, m)
+		st.Series += n
+		st.Chunks += chunks
+		if err != nil {
+			return st, err
+		}
+		st.Blocks++
 	}
 	if log != nil && st.Blocks > 0 {
 		log.Info("loaded sealed windows into the head", "mint", mint, "maxt", maxt, "blocks", st.Blocks,
@@ -94,9 +63,6 @@ func LoadSealed(ctx context.Context, store *Store, dst SealedLoader, log *slog.L
 	}
 	return st, nil
 }
-
-// maxLoadParallel bounds the blocks LoadSealed reads at once.
-const maxLoadParallel = 4
 
 // loadBlock hands one block's series to dst.
 func loadBlock(ctx context.Context, store *Store, dst SealedLoader, m Meta) (series, chunks int, err error) {
