@@ -20,10 +20,11 @@ func (idleSource) MaxTime() int64 { return 0 }
 func (idleSource) WindowSeries(context.Context, int64, int64) ([]model.ChunkSeries, error) {
 	return nil, nil
 }
-func (idleSource) SealBefore(int64)     {}
-func (idleSource) SetShipped(int64)     {}
-func (idleSource) HoldCheckpoints(bool) {}
-func (idleSource) Checkpoint() error    { return nil }
+func (idleSource) SealBefore(int64) {}
+func (idleSource) SetShipped(int64) {}
+func (idleSource) Windows() model.Windows {
+	return model.MustWindows(model.DefaultBlockDuration, model.DefaultOutOfOrderWindow)
+}
 
 // metricsCases builds each of the package's metric owners on reg and
 // returns its Close, with the name of one metric it registers.

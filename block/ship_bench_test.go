@@ -55,7 +55,7 @@ func BenchmarkSealAndUpload(b *testing.B) {
 		bkt, err := filesystem.NewBucket(b.TempDir())
 		require.NoError(b, err)
 		sh, err := block.NewShipper(block.ShipperOptions{
-			Source: h, Bucket: bkt, Dir: filepath.Join(b.TempDir(), "blocks"), BlockDuration: win, OutOfOrderWindow: ooo,
+			Source: h, Bucket: bkt, Dir: filepath.Join(b.TempDir(), "blocks"),
 		})
 		require.NoError(b, err)
 		b.StartTimer()

@@ -23,15 +23,18 @@ import (
 )
 
 // Source is what the shipper needs of the in-memory head (head.Head
-// implements it; see head/shipping.go for each method's contract).
+// implements it; see head/shipping.go for each method's contract). The
+// windows are the head's: the shipper has none of its own, so it seals
+// exactly the windows the head closes. The shipper only reports what it
+// sealed (SealBefore) and what is uploaded (SetShipped); when to checkpoint
+// the WAL is the head's decision.
 type Source interface {
+	Windows() model.Windows
 	MinTime() int64
 	MaxTime() int64
 	WindowSeries(ctx context.Context, mint, maxt int64) ([]model.ChunkSeries, error)
 	SealBefore(t int64)
 	SetShipped(t int64)
-	HoldCheckpoints(hold bool)
-	Checkpoint() error
 }
 
 // ShipperOptions configure a Shipper.
@@ -41,12 +44,6 @@ type ShipperOptions struct {
 	// Dir holds sealed blocks until they are uploaded, and the shipper's
 	// state (shipper.json). Required.
 	Dir string
-	// BlockDuration is the window length (the head's). Default 2h.
-	BlockDuration time.Duration
-	// OutOfOrderWindow is how long after its end a window still takes
-	// samples (the head's): a window is sealed once the head's newest
-	// sample is this far past its end.
-	OutOfOrderWindow time.Duration
 	// Interval is how often due windows and pending uploads are looked at.
 	// Default 30s.
 	Interval time.Duration
@@ -66,16 +63,18 @@ type ShipperOptions struct {
 }
 
 // Shipper seals closed windows of the head into blocks on local disk and
-// uploads them. For each window, in order:
+// uploads them. A window is closed when the head's windows say so
+// (model.Windows.ClosedBefore of the head's newest sample). For each
+// window, in order:
 //
 //  1. the head refuses samples for it from then on (SealBefore);
 //  2. its chunks are written, as stored, into Dir/<ULID>/;
 //  3. Dir/shipper.json records the window as sealed;
 //  4. the block is uploaded, meta.json last, retried with backoff until it
 //     succeeds; the local copy is then deleted;
-//  5. once nothing waits for upload, the head may release the data from
-//     memory past its retention and checkpoint its WAL (it holds
-//     checkpoints while an upload is pending).
+//  5. the head is told the window is uploaded (SetShipped): it may release
+//     the data from memory past its retention, and its checkpoints leave
+//     the window out.
 //
 // A crash at any step leaves either the head's WAL or a local block holding
 // the window; on start the shipper uploads what is pending and seals again
@@ -105,9 +104,6 @@ const stateFile = "shipper.json"
 func NewShipper(opts ShipperOptions) (*Shipper, error) {
 	if opts.Source == nil || opts.Bucket == nil || opts.Dir == "" {
 		return nil, errors.New("block shipper needs a source, a bucket and a directory")
-	}
-	if opts.BlockDuration <= 0 {
-		opts.BlockDuration = 2 * time.Hour
 	}
 	if opts.Interval <= 0 {
 		opts.Interval = 30 * time.Second
@@ -179,26 +175,24 @@ func (s *Shipper) Once(ctx context.Context) error {
 // and a source that strays cannot make a bound wrap around and stop
 // sealing.
 func (s *Shipper) sealDue(ctx context.Context) error {
-	bd := s.opts.BlockDuration.Milliseconds()
-	maxT, minT := s.opts.Source.MaxTime(), s.opts.Source.MinTime()
+	src := s.opts.Source
+	wins := src.Windows()
+	maxT, minT := src.MaxTime(), src.MinTime()
 	if maxT == math.MinInt64 || minT == math.MaxInt64 {
 		return nil
 	}
-	start := max(s.sealedBefore, model.WindowStart(minT, bd))
-	// A window is due once the newest sample is the out-of-order window
-	// past its end.
-	end := model.WindowStart(model.ClampTime(maxT)-s.opts.OutOfOrderWindow.Milliseconds(), bd)
+	start := max(s.sealedBefore, wins.Start(minT))
+	end := wins.ClosedBefore(maxT)
 	if start >= end {
 		return nil
 	}
-	src := s.opts.Source
-	src.HoldCheckpoints(true)
 	src.SealBefore(end)
 	series, err := src.WindowSeries(ctx, start, end-1)
 	if err != nil {
 		return fmt.Errorf("seal windows [%d, %d): %w", start, end, err)
 	}
-	for _, w := range byWindow(series, bd) {
+	bd := wins.Block()
+	for _, w := range byWindow(series, wins) {
 		if err := s.seal(w.start, w.start+bd, w.series); err != nil {
 			return fmt.Errorf("seal window [%d, %d): %w", w.start, w.start+bd, err)
 		}
@@ -218,14 +212,14 @@ type windowSeries struct {
 
 // byWindow splits series (sorted by labels) by the window of their chunks,
 // which never cross a window boundary; each window's list stays sorted.
-func byWindow(series []model.ChunkSeries, bd int64) []windowSeries {
+func byWindow(series []model.ChunkSeries, wins model.Windows) []windowSeries {
 	index := map[int64]int{}
 	var out []windowSeries
 	for _, s := range series {
 		for i := 0; i < len(s.Chunks); {
-			w := model.WindowStart(s.Chunks[i].MinT, bd)
+			w := wins.Start(s.Chunks[i].MinT)
 			j := i + 1
-			for j < len(s.Chunks) && model.WindowStart(s.Chunks[j].MinT, bd) == w {
+			for j < len(s.Chunks) && wins.Start(s.Chunks[j].MinT) == w {
 				j++
 			}
 			k, ok := index[w]
@@ -285,33 +279,28 @@ func (s *Shipper) uploadPending(ctx context.Context) error {
 		uploaded++
 	}
 	s.failures, s.retryAt = 0, time.Time{}
-	s.reportShipped(nil)
-	if uploaded == 0 {
-		return nil
-	}
-	if s.opts.Store != nil {
+	if uploaded > 0 && s.opts.Store != nil {
+		// Queries see the new blocks before the head may release them.
 		if err := s.opts.Store.Sync(ctx); err != nil {
 			s.log.Warn("list bucket after upload", "err", err)
 		}
 	}
-	// Everything sealed is in the bucket: the WAL may now be truncated.
-	return s.opts.Source.Checkpoint()
+	s.reportShipped(nil)
+	return nil
 }
 
 // reportShipped tells the head what is in the bucket: everything before
 // the oldest pending block, or before the sealed bound when none is
-// pending; and holds its checkpoints while anything is pending.
+// pending.
 func (s *Shipper) reportShipped(pending []Meta) {
 	src := s.opts.Source
 	if len(pending) > 0 {
 		src.SetShipped(pending[0].MinTime)
-		src.HoldCheckpoints(true)
 		return
 	}
 	if s.sealedBefore != math.MinInt64 {
 		src.SetShipped(s.sealedBefore)
 	}
-	src.HoldCheckpoints(false)
 }
 
 // pending lists the complete local blocks, oldest first, and removes the

@@ -77,7 +77,7 @@ func (f *fixture) open(t *testing.T) {
 	require.NoError(t, err)
 	sh, err := block.NewShipper(block.ShipperOptions{
 		Source: h, Bucket: f.bucket, Dir: filepath.Join(f.dir, "blocks"), Store: store,
-		BlockDuration: win, OutOfOrderWindow: ooo, Interval: time.Second, Now: f.clock.Now,
+		Interval: time.Second, Now: f.clock.Now,
 	})
 	require.NoError(t, err)
 	f.head, f.store, f.shipper = h, store, sh
@@ -176,7 +176,7 @@ func TestShipperSealsClosedWindows(t *testing.T) {
 	require.Equal(t, map[int64]int{0: 2 * 120}, f.bucketSamples(t))
 	require.Equal(t, win.Milliseconds(), f.head.SealedBefore())
 	require.Zero(t, localBlocks(t, f.dir), "uploaded blocks leave the local disk")
-	require.GreaterOrEqual(t, lastCheckpoint(t, f.dir), 0, "the WAL is checkpointed after the upload")
+	require.Equal(t, win.Milliseconds(), f.head.ShippedBefore(), "the head is told the window is uploaded")
 
 	// The sealed window refuses samples, even for a series that lags.
 	require.ErrorIs(t, f.head.Append(labels.FromStrings("__name__", "late"), win.Milliseconds()-1, 1), model.ErrOutOfWindow)
@@ -199,23 +199,24 @@ func TestShipperKeepsEverythingWhileBucketIsDown(t *testing.T) {
 	require.Equal(t, 1, localBlocks(t, f.dir), "the sealed block waits on local disk")
 
 	// Samples keep arriving; windows keep closing; nothing is uploaded,
-	// the WAL is not checkpointed and memory keeps the data.
+	// the head is told nothing is shipped and memory keeps the data.
 	f.write(t, 5*time.Hour, 9*time.Hour)
 	f.clock.advance(time.Hour)
 	require.Error(t, f.shipper.Once(ctx))
 	require.Equal(t, 3, localBlocks(t, f.dir))
-	require.Equal(t, before, lastCheckpoint(t, f.dir), "no checkpoint while uploads are pending")
+	require.Equal(t, int64(0), f.head.ShippedBefore(), "nothing shipped while uploads are pending")
+	require.Equal(t, before, lastCheckpoint(t, f.dir), "the shipper does not checkpoint")
 	f.head.Truncate(9 * time.Hour.Milliseconds()) // retention asks; unshipped data stays
 	require.Equal(t, int64(0), f.head.MinTime())
 
-	// The bucket returns: every window is uploaded, then checkpointed.
+	// The bucket returns: every window is uploaded and reported.
 	f.bucket.down.Store(false)
 	f.clock.advance(time.Hour)
 	require.NoError(t, f.shipper.Once(ctx))
 	got := f.bucketSamples(t)
 	require.Equal(t, map[int64]int{0: 240, win.Milliseconds(): 240, 2 * win.Milliseconds(): 240}, got)
 	require.Zero(t, localBlocks(t, f.dir))
-	require.Greater(t, lastCheckpoint(t, f.dir), before)
+	require.Equal(t, 3*win.Milliseconds(), f.head.ShippedBefore())
 }
 
 func TestShipperBacksOffAfterFailure(t *testing.T) {
@@ -314,7 +315,7 @@ func TestShipperRetention(t *testing.T) {
 	f.open(t)
 	sh, err := block.NewShipper(block.ShipperOptions{
 		Source: f.head, Bucket: fsb, Dir: filepath.Join(f.dir, "blocks"), Store: f.store,
-		BlockDuration: win, OutOfOrderWindow: ooo, Now: func() time.Time { return time.UnixMilli(0).Add(5 * time.Hour) },
+		Now:       func() time.Time { return time.UnixMilli(0).Add(5 * time.Hour) },
 		Retention: 2 * time.Hour,
 	})
 	require.NoError(t, err)

@@ -20,7 +20,7 @@ func openHeadSource(t *testing.T) (*head.Head, blocktest.Source) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = h.Close() })
-	return h, blocktest.Source{Source: h, Append: h.Append, BlockDuration: head.DefaultBlockDuration, Close: h.Close}
+	return h, blocktest.Source{Source: h, Append: h.Append, BlockDuration: head.DefaultBlockDuration}
 }
 
 // TestHeadSourceContract runs the shipper's source contract against the
@@ -37,7 +37,7 @@ func TestHeadSourceContract(t *testing.T) {
 func TestSourceContractCatchesBrokenSources(t *testing.T) {
 	cases := []struct {
 		clause string
-		broken func(h *head.Head) block.Source // nil: break the Close hook instead
+		broken func(h *head.Head) block.Source
 	}{
 		{"an empty source has no time range", func(h *head.Head) block.Source { return zeroMin{h} }},
 		{"min and max time follow the samples", func(h *head.Head) block.Source { return zeroMin{h} }},
@@ -45,9 +45,8 @@ func TestSourceContractCatchesBrokenSources(t *testing.T) {
 		{"window series hold the window's samples", func(h *head.Head) block.Source { return unclipped{h} }},
 		{"window series stop on a cancelled context", func(h *head.Head) block.Source { return ignoresCtx{h} }},
 		{"SealBefore refuses older samples", func(h *head.Head) block.Source { return noSeal{h} }},
-		{"Checkpoint keeps the data", func(h *head.Head) block.Source { return dropsOnCheckpoint{h} }},
-		{"Checkpoint works while checkpoints are held", func(h *head.Head) block.Source { return &refusesWhileHeld{Head: h} }},
-		{"a closed source refuses checkpoints", nil},
+		{"windows are the source's and no chunk crosses one", func(h *head.Head) block.Source { return otherWindows{h} }},
+		{"SetShipped keeps the data readable", func(h *head.Head) block.Source { return dropsOnShipped{h} }},
 	}
 	for _, c := range cases {
 		t.Run(c.clause, func(t *testing.T) {
@@ -56,11 +55,7 @@ func TestSourceContractCatchesBrokenSources(t *testing.T) {
 				t.Fatalf("no clause %q", c.clause)
 			}
 			h, s := openHeadSource(t)
-			if c.broken != nil {
-				s.Source = c.broken(h)
-			} else {
-				s.Close = func() error { return nil }
-			}
+			s.Source = c.broken(h)
 			err := blocktest.Checks()[i].Run(s)
 			if err == nil || errors.Is(err, blocktest.ErrSkip) {
 				t.Fatalf("broken source passed %q: err = %v", c.clause, err)
@@ -103,25 +98,17 @@ type noSeal struct{ *head.Head }
 
 func (noSeal) SealBefore(int64) {}
 
-// dropsOnCheckpoint releases everything from memory when it checkpoints.
-type dropsOnCheckpoint struct{ *head.Head }
+// otherWindows reports windows of another length than it cuts chunks at.
+type otherWindows struct{ *head.Head }
 
-func (d dropsOnCheckpoint) Checkpoint() error {
+func (otherWindows) Windows() model.Windows {
+	return model.MustWindows(3*head.DefaultBlockDuration, model.OutOfOrderOff)
+}
+
+// dropsOnShipped releases everything from memory once told it is shipped.
+type dropsOnShipped struct{ *head.Head }
+
+func (d dropsOnShipped) SetShipped(t int64) {
+	d.Head.SetShipped(t)
 	d.Truncate(math.MaxInt64)
-	return d.Head.Checkpoint()
-}
-
-// refusesWhileHeld fails checkpoints while they are held.
-type refusesWhileHeld struct {
-	*head.Head
-	held bool
-}
-
-func (r *refusesWhileHeld) HoldCheckpoints(hold bool) { r.held = hold }
-
-func (r *refusesWhileHeld) Checkpoint() error {
-	if r.held {
-		return errors.New("checkpoints are held")
-	}
-	return r.Head.Checkpoint()
 }

@@ -74,7 +74,7 @@ func TestShipperSealsWhateverTheSourceMinTime(t *testing.T) {
 		f.appendAt(t, 0, win.Milliseconds()/2, 2*win.Milliseconds())
 		sh, err := block.NewShipper(block.ShipperOptions{
 			Source: sourceWithMinTime{f.head, minT}, Bucket: f.bucket, Dir: filepath.Join(f.dir, "blocks"), Store: f.store,
-			BlockDuration: win, OutOfOrderWindow: ooo, Now: f.clock.Now,
+			Now: f.clock.Now,
 		})
 		require.NoError(t, err)
 		require.NoError(t, sh.Once(context.Background()))

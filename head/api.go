@@ -27,7 +27,7 @@ func (h *Head) Range(lset labels.Labels, mint, maxt int64) ([]model.Sample, erro
 	if s == nil {
 		return nil, nil
 	}
-	snap := s.snapshot(mint, maxt)
+	snap := s.snapshot(mint, maxt, h.win)
 	if snap == nil {
 		return nil, nil
 	}

@@ -14,10 +14,19 @@ import (
 // checkpointBatchBytes bounds the records a checkpoint writes at once.
 const checkpointBatchBytes = 1 << 20
 
-// Checkpoint writes every live series and the samples held in memory into a
-// WAL checkpoint and deletes the segments it replaces. Samples are written as
-// their Gorilla chunks, about 1.5 bytes each instead of the WAL's 10 to 12,
-// so a checkpoint is small and replays without decoding.
+// Checkpoint writes every live series and the samples held in memory that
+// are not yet in an uploaded block into a WAL checkpoint, and deletes the
+// segments it replaces. Samples are written as their Gorilla chunks, about
+// 1.5 bytes each instead of the WAL's 10 to 12, so a checkpoint is small and
+// replays without decoding.
+//
+// Under Options.Shipping the windows reported uploaded (SetShipped) are left
+// out: over a long run the head holds many sealed windows, and copying them
+// into every checkpoint would rewrite gigabytes each time a window closes.
+// The series themselves stay (their refs are named by the segments kept);
+// after a restart LoadSealed brings the uploaded windows back from their
+// blocks. Windows sealed but not yet uploaded stay in the checkpoint, so
+// the WAL may be truncated whatever the state of the uploads.
 //
 // The WAL is cut first, with commits held off for that instant, so that every
 // commit logged in a segment the checkpoint replaces is already in memory
@@ -38,30 +47,35 @@ func (h *Head) Checkpoint() error {
 		return fmt.Errorf("cut WAL for checkpoint: %w", err)
 	}
 	mt := h.maxTime.Load()
-	cw := checkpointWriter{h: h}
+	uploaded := h.uploadedBefore()
+	cw := checkpointWriter{h: h, uploadedBefore: uploaded}
 	if err := wal.Checkpoint(h.wal.Dir(), seg-1, cw.write, h.opts.Logger); err != nil {
 		return fmt.Errorf("checkpoint up to segment %d: %w", seg-1, err)
 	}
 	h.checkpointWindow = h.closedWindow(mt)
+	h.shippedAtCkpt = uploaded
 	h.walAtCheckpoint = int64(h.wal.Stats().BytesWritten)
 	h.metrics.checkpoints.Inc()
 	h.opts.Logger.Info("WAL checkpoint written", "dir", filepath.Join(h.wal.Dir(), fmt.Sprintf("checkpoint.%08d", seg-1)),
-		"series", cw.series, "chunks", cw.chunks, "seconds", time.Since(start).Seconds())
+		"series", cw.series, "chunks", cw.chunks, "uploaded_chunks_left_out", cw.skipped,
+		"uploaded_before", uploaded, "seconds", time.Since(start).Seconds())
 	return nil
 }
 
 // checkpointWriter snapshots series in batches and logs them.
 type checkpointWriter struct {
-	h            *Head
-	scratch      labels.ScratchBuilder
-	series       int
-	chunks       int
-	sr           []seriesRecord
-	cr           []chunkRecord
-	or           []sampleRecord
-	er           []exemplarRecord
-	pendingBytes int
-	buf          []byte
+	h              *Head
+	uploadedBefore int64 // data before it is in uploaded blocks: left out
+	scratch        labels.ScratchBuilder
+	series         int
+	chunks         int
+	skipped        int // chunks left out
+	sr             []seriesRecord
+	cr             []chunkRecord
+	or             []sampleRecord
+	er             []exemplarRecord
+	pendingBytes   int
+	buf            []byte
 }
 
 func (cw *checkpointWriter) write(log func(rec []byte) error) error {
@@ -103,14 +117,24 @@ func (cw *checkpointWriter) add(s *memSeries) {
 	}
 	cw.sr = append(cw.sr, seriesRecord{Ref: s.ref, Labels: cw.h.syms.labels(s.lset, &cw.scratch)})
 	for _, c := range s.chunks {
+		// Chunks never cross a window and the bound is a window's start:
+		// a chunk is wholly uploaded or not at all.
+		if c.maxt < cw.uploadedBefore {
+			cw.skipped++
+			continue
+		}
 		data := c.chunk.Bytes()
 		if c.app != nil {
 			data = append([]byte(nil), data...)
 		}
 		cw.cr = append(cw.cr, chunkRecord{Ref: s.ref, MinT: c.mint, MaxT: c.maxt, Data: data})
+		cw.chunks++
 		cw.pendingBytes += len(data)
 	}
 	for _, smp := range s.ooo {
+		if smp.T < cw.uploadedBefore {
+			continue // merged into the uploaded block when it was sealed
+		}
 		cw.or = append(cw.or, sampleRecord{Ref: s.ref, T: smp.T, V: smp.V})
 	}
 	if s.exemplars != nil {
@@ -119,7 +143,6 @@ func (cw *checkpointWriter) add(s *memSeries) {
 		}
 	}
 	cw.series++
-	cw.chunks += len(s.chunks)
 	cw.pendingBytes += 64 + 16*len(s.ooo)
 }
 

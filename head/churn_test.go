@@ -33,7 +33,7 @@ func churnLabels(r, i int) labels.Labels {
 // are dropped.
 func churnRound(t testing.TB, h *Head, r, n int) {
 	t.Helper()
-	base := int64(r) * 2 * h.appOpts.blockDuration
+	base := int64(r) * 2 * h.win.Block()
 	app := h.Appender()
 	for i := range n {
 		lset := churnLabels(r, i)

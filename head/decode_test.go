@@ -35,7 +35,7 @@ func TestCorruptChunkIsAnErrorNotALoss(t *testing.T) {
 	data[0], data[1] = 0xff, 0xff
 	s.mu.Unlock()
 
-	_, err := h.WindowSeries(context.Background(), 0, h.appOpts.blockDuration-1)
+	_, err := h.WindowSeries(context.Background(), 0, h.win.Block()-1)
 	require.Error(t, err)
 	require.True(t, errors.Is(err, chunkenc.ErrCorrupt), "got %v, want an error wrapping chunkenc.ErrCorrupt", err)
 	require.ErrorContains(t, err, `up`)

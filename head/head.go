@@ -20,6 +20,7 @@ import (
 // for concurrent use.
 type Head struct {
 	opts    Options
+	win     model.Windows
 	appOpts appendOpts // minValidTime is read from minValidTime instead
 	wal     *wal.WAL
 	syms    *symbols
@@ -35,8 +36,6 @@ type Head struct {
 	sealedBefore  atomic.Int64  // samples older than this are in a sealed block: refused
 	shippedBefore atomic.Int64  // samples older than this are uploaded: retention may release them
 
-	checkpointHold atomic.Bool // set while a sealed block waits for its upload
-
 	// commitMu is held shared by every commit from its WAL write until its
 	// samples are in memory, and exclusively while a checkpoint cuts the WAL:
 	// so a checkpoint's snapshot holds everything logged before the cut.
@@ -50,6 +49,7 @@ type Head struct {
 	checkpointMu     sync.Mutex // one checkpoint at a time
 	checkpointWindow int64      // guarded by checkpointMu; newest window closed at the last checkpoint
 	walAtCheckpoint  int64      // guarded by checkpointMu; WAL bytes written at the last checkpoint
+	shippedAtCkpt    int64      // guarded by checkpointMu; uploaded bound the last checkpoint left out
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -62,16 +62,17 @@ type Head struct {
 // the background maintenance loop. It returns once the head holds everything
 // that was committed before the last shutdown or crash.
 func Open(opts Options) (*Head, error) {
-	opts, err := opts.withDefaults()
+	opts, win, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	h := &Head{
 		opts: opts,
+		win:  win,
 		appOpts: appendOpts{
-			blockDuration: opts.BlockDuration.Milliseconds(),
-			oooWindow:     opts.OutOfOrderWindow.Milliseconds(),
-			oooCompactAt:  oooCompactAt,
+			win:          win,
+			oooWindow:    win.OutOfOrder(),
+			oooCompactAt: oooCompactAt,
 		},
 		syms:     newSymbols(),
 		series:   newStripeSet(opts.Stripes),
@@ -91,6 +92,7 @@ func Open(opts Options) (*Head, error) {
 		h.shippedBefore.Store(math.MinInt64)
 	}
 	h.checkpointWindow = math.MinInt64
+	h.shippedAtCkpt = math.MinInt64
 	if h.metrics, err = newMetrics(h, opts.Registerer); err != nil {
 		return nil, err
 	}
@@ -192,16 +194,19 @@ func (h *Head) currentAppendOpts() appendOpts {
 	return o
 }
 
-// closedWindow returns the newest block window that is closed at head time
-// t: its end plus the out-of-order window lies at or before t. For the max
-// time of an empty head (math.MinInt64) it returns math.MinInt64: no window.
-// Head times are in [model.MinTime, model.MaxTime] otherwise, so t minus the
-// window cannot overflow.
+// Windows returns the head's time windows: its block duration and
+// out-of-order window. Everything that cuts the head's data by time (the
+// block shipper, queries) takes them from here.
+func (h *Head) Windows() model.Windows { return h.win }
+
+// closedWindow returns the index of the newest block window that is closed
+// at head time t (see model.Windows.ClosedBefore). For the max time of an
+// empty head (math.MinInt64) it returns math.MinInt64: no window.
 func (h *Head) closedWindow(t int64) int64 {
 	if !model.ValidTime(t) {
 		return math.MinInt64
 	}
-	return model.FloorDiv(t-h.appOpts.oooWindow, h.appOpts.blockDuration) - 1
+	return h.win.Of(h.win.ClosedBefore(t)) - 1
 }
 
 // releaseBound is the time before which retention releases data when the
@@ -228,25 +233,45 @@ func (h *Head) maintain(every time.Duration) {
 	}
 }
 
-// maintainOnce releases data past retention and checkpoints the WAL when a
-// block window closed or enough WAL was written since the last checkpoint.
+// maintainOnce releases data past retention and checkpoints the WAL when
+// one is due (checkpointDue).
 func (h *Head) maintainOnce() error {
 	mt := h.maxTime.Load()
 	if mt == math.MinInt64 {
 		return nil
 	}
 	h.Truncate(h.releaseBound(mt))
-	if h.checkpointHold.Load() {
-		return nil
-	}
-	h.checkpointMu.Lock()
-	// Under Shipping the shipper checkpoints once a closed window is
-	// uploaded; only the WAL's size starts one here.
-	due := (!h.opts.Shipping && h.closedWindow(mt) > h.checkpointWindow) ||
-		int64(h.wal.Stats().BytesWritten)-h.walAtCheckpoint > h.opts.CheckpointBytes
-	h.checkpointMu.Unlock()
-	if !due {
+	if !h.checkpointDue(mt) {
 		return nil
 	}
 	return h.Checkpoint()
+}
+
+// checkpointDue is the head's checkpoint policy: a checkpoint is due once
+// enough WAL was written since the last one (Options.CheckpointBytes), or
+// when what it may leave out grew. Without Shipping that is when a block
+// window closed; under Shipping, when the shipper reported more windows
+// uploaded (SetShipped), since only uploaded windows leave the checkpoint:
+// a window sealed but not yet uploaded would be copied again.
+func (h *Head) checkpointDue(mt int64) bool {
+	h.checkpointMu.Lock()
+	defer h.checkpointMu.Unlock()
+	if int64(h.wal.Stats().BytesWritten)-h.walAtCheckpoint > h.opts.CheckpointBytes {
+		return true
+	}
+	if h.opts.Shipping {
+		return h.uploadedBefore() > h.shippedAtCkpt
+	}
+	return h.closedWindow(mt) > h.checkpointWindow
+}
+
+// uploadedBefore returns the bound before which the head's data is in
+// uploaded blocks: under Shipping the shipped bound, but never past the
+// sealed one (a window still taking samples is not wholly in any block);
+// math.MinInt64 (none) otherwise.
+func (h *Head) uploadedBefore() int64 {
+	if !h.opts.Shipping {
+		return math.MinInt64
+	}
+	return min(h.shippedBefore.Load(), h.sealedBefore.Load())
 }

@@ -205,7 +205,7 @@ func TestOutOfOrderMergesIntoChunks(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ss, 1)
 	var fromChunks []model.Sample
-	cs, err := ss[0].Chunks(h.appOpts.blockDuration)
+	cs, err := ss[0].Chunks()
 	require.NoError(t, err)
 	for _, c := range cs {
 		fromChunks = append(fromChunks, decodeChunkMeta(t, c)...)
@@ -223,7 +223,7 @@ func TestChunksCutAtWindowBoundaries(t *testing.T) {
 	ss, err := h.Select(context.Background(), math.MinInt64, math.MaxInt64)
 	require.NoError(t, err)
 	require.Len(t, ss, 1)
-	cs, err := ss[0].Chunks(10_000)
+	cs, err := ss[0].Chunks()
 	require.NoError(t, err)
 	require.Len(t, cs, 6)
 	for i, c := range cs {

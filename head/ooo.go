@@ -18,11 +18,11 @@ import (
 
 // mergeOOO empties the out-of-order buffer into the chunks and returns the
 // number of samples it encoded. The caller holds s.mu.
-func (s *memSeries) mergeOOO(blockDuration int64) int {
+func (s *memSeries) mergeOOO(win model.Windows) int {
 	n := 0
 	for len(s.ooo) > 0 {
-		w := model.FloorDiv(s.ooo[0].T, blockDuration)
-		k := inWindow(s.ooo, w, blockDuration)
+		w := win.Of(s.ooo[0].T)
+		k := inWindow(s.ooo, w, win)
 		n += s.mergeWindow(w, s.ooo[:k])
 		s.ooo = s.ooo[k:]
 	}
@@ -32,8 +32,8 @@ func (s *memSeries) mergeOOO(blockDuration int64) int {
 
 // inWindow returns how many of the leading samples of ss, sorted by time,
 // fall in window w or before it.
-func inWindow(ss []model.Sample, w, blockDuration int64) int {
-	return sort.Search(len(ss), func(i int) bool { return model.FloorDiv(ss[i].T, blockDuration) > w })
+func inWindow(ss []model.Sample, w int64, win model.Windows) int {
+	return sort.Search(len(ss), func(i int) bool { return win.Of(ss[i].T) > w })
 }
 
 // mergeWindow re-encodes the chunks of window w with extra merged in and

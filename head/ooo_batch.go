@@ -98,15 +98,15 @@ func (s *memSeries) appendOOO(news []oooSample, o *appendOpts, cc *chunkCache, r
 	for len(buf) > 0 || len(news) > 0 {
 		w := int64(math.MaxInt64)
 		if len(buf) > 0 {
-			w = model.FloorDiv(buf[0].T, o.blockDuration)
+			w = o.win.Of(buf[0].T)
 		}
 		if len(news) > 0 {
-			w = min(w, model.FloorDiv(news[0].t, o.blockDuration))
+			w = min(w, o.win.Of(news[0].t))
 		}
-		nb := inWindow(buf, w, o.blockDuration)
+		nb := inWindow(buf, w, o.win)
 		nn := len(news)
 		for k, n := range news {
-			if model.FloorDiv(n.t, o.blockDuration) > w {
+			if o.win.Of(n.t) > w {
 				nn = k
 				break
 			}

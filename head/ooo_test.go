@@ -71,7 +71,7 @@ func requireChunkInvariants(t *testing.T, h *Head, lset labels.Labels) {
 	require.NotNil(t, s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	bd := h.appOpts.blockDuration
+	win := h.Windows()
 	for i, c := range s.chunks {
 		got := decodeChunks([]*memChunk{c})
 		require.NotEmpty(t, got, "chunk %d", i)
@@ -83,8 +83,8 @@ func requireChunkInvariants(t *testing.T, h *Head, lset labels.Labels) {
 		require.LessOrEqual(t, len(got), chunkenc.MaxSamples, "chunk %d", i)
 		require.Equal(t, c.mint, got[0].T, "chunk %d mint", i)
 		require.Equal(t, c.maxt, got[len(got)-1].T, "chunk %d maxt", i)
-		require.Equal(t, c.window, model.FloorDiv(c.mint, bd), "chunk %d window", i)
-		require.Equal(t, c.window, model.FloorDiv(c.maxt, bd), "chunk %d crosses a window boundary", i)
+		require.Equal(t, c.window, win.Of(c.mint), "chunk %d window", i)
+		require.Equal(t, c.window, win.Of(c.maxt), "chunk %d crosses a window boundary", i)
 		if i > 0 {
 			require.Greater(t, c.mint, s.chunks[i-1].maxt, "chunk %d overlaps the one before", i)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/wal"
 )
 
@@ -20,10 +21,13 @@ type Options struct {
 	// Default 2h.
 	BlockDuration time.Duration
 	// OutOfOrderWindow is how far behind the newest sample of its series a
-	// sample may be and still be accepted. Default 1h. Set NoOutOfOrder to
-	// refuse every out-of-order sample.
+	// sample may be and still be accepted, and how long after its end a
+	// window stays open. Default 1h; model.OutOfOrderOff refuses every
+	// out-of-order sample.
+	//
+	// The head owns both durations: Head.Windows hands them, as one
+	// model.Windows, to whatever else cuts time (the block shipper, queries).
 	OutOfOrderWindow time.Duration
-	NoOutOfOrder     bool
 	// Retention is how much data, back from the newest sample in the head,
 	// stays in memory. Default 26h, as in the Gorilla paper.
 	Retention time.Duration
@@ -42,7 +46,10 @@ type Options struct {
 	CheckpointBytes int64
 	// Shipping is set when a block shipper uploads the head's closed windows
 	// (see SealBefore and SetShipped): retention then releases only data
-	// the shipper reported uploaded.
+	// the shipper reported uploaded, checkpoints leave out the chunks of
+	// uploaded windows, and a checkpoint is taken whenever more windows are
+	// reported uploaded. After a restart, LoadSealed brings those windows
+	// back from their blocks.
 	Shipping bool
 	// WAL configures the write-ahead log (segment size, fsync policy, and
 	// Repair to start on a damaged WAL: see wal.Options).
@@ -55,8 +62,8 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultBlockDuration         = 2 * time.Hour
-	DefaultOutOfOrderWindow      = time.Hour
+	DefaultBlockDuration         = model.DefaultBlockDuration
+	DefaultOutOfOrderWindow      = model.DefaultOutOfOrderWindow
 	DefaultRetention             = 26 * time.Hour
 	DefaultStripes               = 16384
 	DefaultMaxExemplarsPerSeries = 10
@@ -68,31 +75,31 @@ const (
 	oooCompactAt = 32
 )
 
-func (o Options) withDefaults() (Options, error) {
+// withDefaults fills in the defaults and returns the head's windows.
+func (o Options) withDefaults() (Options, model.Windows, error) {
 	if o.Dir == "" {
-		return o, fmt.Errorf("head: Options.Dir is required")
+		return o, model.Windows{}, fmt.Errorf("head: Options.Dir is required")
 	}
+	win, err := model.NewWindows(o.BlockDuration, o.OutOfOrderWindow)
+	if err != nil {
+		return o, win, fmt.Errorf("head: %w", err)
+	}
+	o.BlockDuration, o.OutOfOrderWindow = win.BlockDuration(), win.OutOfOrderWindow()
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
 		}
 	}
-	def(&o.BlockDuration, DefaultBlockDuration)
-	def(&o.OutOfOrderWindow, DefaultOutOfOrderWindow)
 	def(&o.Retention, DefaultRetention)
 	def(&o.MaintenanceInterval, DefaultMaintenanceInterval)
-	if o.NoOutOfOrder {
-		o.OutOfOrderWindow = 0
-	}
-	if o.BlockDuration < time.Millisecond || o.OutOfOrderWindow < 0 || o.Retention < 0 {
-		return o, fmt.Errorf("head: block duration %v, out-of-order window %v and retention %v must be positive",
-			o.BlockDuration, o.OutOfOrderWindow, o.Retention)
+	if o.Retention < 0 {
+		return o, win, fmt.Errorf("head: retention %v must be positive", o.Retention)
 	}
 	if o.Stripes == 0 {
 		o.Stripes = DefaultStripes
 	}
 	if o.Stripes < 0 || o.Stripes&(o.Stripes-1) != 0 {
-		return o, fmt.Errorf("head: stripes %d is not a power of two", o.Stripes)
+		return o, win, fmt.Errorf("head: stripes %d is not a power of two", o.Stripes)
 	}
 	if o.MaxExemplarsPerSeries == 0 {
 		o.MaxExemplarsPerSeries = DefaultMaxExemplarsPerSeries
@@ -106,5 +113,5 @@ func (o Options) withDefaults() (Options, error) {
 	if o.WAL.Logger == nil {
 		o.WAL.Logger = o.Logger
 	}
-	return o, nil
+	return o, win, nil
 }

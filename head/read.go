@@ -21,6 +21,7 @@ type Series struct {
 	ooo    []model.Sample
 	mint   int64
 	maxt   int64
+	win    model.Windows // the head's, for Chunks
 }
 
 // ChunkMeta is one XOR chunk of a series with the time range it covers.
@@ -44,7 +45,7 @@ func (h *Head) Select(ctx context.Context, mint, maxt int64, ms ...*labels.Match
 		if s == nil {
 			continue
 		}
-		if snap := s.snapshot(mint, maxt); snap != nil {
+		if snap := s.snapshot(mint, maxt, h.win); snap != nil {
 			snap.Labels = h.labelsOf(s, &b)
 			out = append(out, snap)
 		}
@@ -54,11 +55,11 @@ func (h *Head) Select(ctx context.Context, mint, maxt int64, ms ...*labels.Match
 }
 
 // snapshot copies what a reader needs of the series in [mint, maxt], or
-// returns nil when the series has no samples there.
-func (s *memSeries) snapshot(mint, maxt int64) *Series {
+// returns nil when the series has no samples there. win are the head's.
+func (s *memSeries) snapshot(mint, maxt int64, win model.Windows) *Series {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	snap := &Series{Ref: s.ref, mint: mint, maxt: maxt}
+	snap := &Series{Ref: s.ref, mint: mint, maxt: maxt, win: win}
 	for _, c := range s.chunks {
 		if c.maxt < mint || c.mint > maxt {
 			continue
@@ -94,18 +95,19 @@ func (s *Series) Iterator(reuse *SeriesIterator) *SeriesIterator {
 // Chunks returns the series' chunks overlapping the selected range, with the
 // out-of-order samples merged in: chunks without out-of-order samples in
 // their window are the stored ones, unchanged; the others are re-encoded.
-// Chunks may extend beyond the range. A chunk to re-encode that does not
+// Chunks may extend beyond the range, and are cut by the windows of the
+// head the series was read from. A chunk to re-encode that does not
 // decode fails the call with an error wrapping chunkenc.ErrCorrupt: merging
 // the samples read before the damage would lose the rest silently.
-func (s *Series) Chunks(blockDuration int64) ([]ChunkMeta, error) {
+func (s *Series) Chunks() ([]ChunkMeta, error) {
 	if len(s.ooo) == 0 {
 		return s.chunks, nil
 	}
 	ms := &memSeries{ooo: s.ooo}
 	for _, c := range s.chunks {
-		w := model.FloorDiv(c.MinT, blockDuration)
+		w := s.win.Of(c.MinT)
 		cc, err := chunkenc.FromBytes(c.Data)
-		if err == nil && oooInWindow(s.ooo, w, blockDuration) {
+		if err == nil && oooInWindow(s.ooo, w, s.win) {
 			err = checkDecodes(c.Data)
 		}
 		if err != nil {
@@ -113,7 +115,7 @@ func (s *Series) Chunks(blockDuration int64) ([]ChunkMeta, error) {
 		}
 		ms.chunks = append(ms.chunks, &memChunk{chunk: cc, mint: c.MinT, maxt: c.MaxT, window: w})
 	}
-	ms.mergeOOO(blockDuration)
+	ms.mergeOOO(s.win)
 	out := make([]ChunkMeta, len(ms.chunks))
 	for i, c := range ms.chunks {
 		out[i] = ChunkMeta{MinT: c.mint, MaxT: c.maxt, Data: c.chunk.Bytes()}
@@ -123,9 +125,9 @@ func (s *Series) Chunks(blockDuration int64) ([]ChunkMeta, error) {
 
 // oooInWindow reports whether ooo, sorted by time, holds a sample of window
 // w.
-func oooInWindow(ooo []model.Sample, w, blockDuration int64) bool {
-	i := sort.Search(len(ooo), func(i int) bool { return model.FloorDiv(ooo[i].T, blockDuration) >= w })
-	return i < len(ooo) && model.FloorDiv(ooo[i].T, blockDuration) == w
+func oooInWindow(ooo []model.Sample, w int64, win model.Windows) bool {
+	i := sort.Search(len(ooo), func(i int) bool { return win.Of(ooo[i].T) >= w })
+	return i < len(ooo) && win.Of(ooo[i].T) == w
 }
 
 // checkDecodes decodes a chunk to its end and returns the error met, if
@@ -242,6 +244,3 @@ func (h *Head) LabelNames() []string { return h.index.labelNames() }
 
 // LabelValues returns every value of a label name in the head, sorted.
 func (h *Head) LabelValues(name string) []string { return h.index.labelValues(name) }
-
-// BlockDuration returns the block window length in milliseconds.
-func (h *Head) BlockDuration() int64 { return h.appOpts.blockDuration }

@@ -275,7 +275,7 @@ func (r *replayer) applyChunks() error {
 			return fmt.Errorf("chunk of series %d: %w", cr.Ref, err)
 		}
 		s.mu.Lock()
-		s.chunks = append(s.chunks, &memChunk{chunk: c, mint: cr.MinT, maxt: cr.MaxT, window: model.FloorDiv(cr.MinT, h.appOpts.blockDuration)})
+		s.chunks = append(s.chunks, &memChunk{chunk: c, mint: cr.MinT, maxt: cr.MaxT, window: h.appOpts.win.Of(cr.MinT)})
 		if cr.MaxT >= s.maxT || len(s.chunks) == 1 {
 			s.maxT = cr.MaxT
 			s.lastAppend = max(s.lastAppend, cr.MaxT)

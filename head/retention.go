@@ -23,7 +23,7 @@ func (h *Head) Truncate(mint int64) {
 	h.raiseMinTime(mint)
 	silentBefore := int64(math.MinInt64)
 	if mt := h.maxTime.Load(); mt != math.MinInt64 {
-		silentBefore = mt - h.appOpts.blockDuration
+		silentBefore = mt - h.appOpts.win.Block()
 	}
 	var empty []*memSeries
 	h.series.forEach(func(s *memSeries) {

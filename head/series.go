@@ -47,10 +47,10 @@ func newMemSeries(ref model.SeriesRef, hash uint64, lset []uint32) *memSeries {
 
 // appendOpts are the head settings the append path needs.
 type appendOpts struct {
-	blockDuration int64 // milliseconds
-	oooWindow     int64 // milliseconds; math.MaxInt64: any age
-	minValidTime  int64 // samples older than this are out of the window (retention)
-	oooCompactAt  int   // merge out-of-order samples into chunks once this many wait
+	win          model.Windows
+	oooWindow    int64 // milliseconds (win's unless replay widens it); math.MaxInt64: any age
+	minValidTime int64 // samples older than this are out of the window (retention)
+	oooCompactAt int   // merge out-of-order samples into chunks once this many wait
 }
 
 // check reports whether t, v could be appended now: nil for a new sample,
@@ -107,15 +107,15 @@ func (s *memSeries) classify(t int64, v float64, o *appendOpts) (deferred bool, 
 func (s *memSeries) appendOrDefer(t int64, v float64, o *appendOpts) (deferred bool, err error) {
 	deferred, err = s.classify(t, v, o)
 	if err == nil && !deferred {
-		s.appendInOrder(t, v, o.blockDuration)
+		s.appendInOrder(t, v, o.win)
 	}
 	return deferred, err
 }
 
 // appendInOrder appends a sample newer than every stored one, cutting a new
 // chunk at a block-window boundary or when the open chunk is full.
-func (s *memSeries) appendInOrder(t int64, v float64, blockDuration int64) {
-	w := model.FloorDiv(t, blockDuration)
+func (s *memSeries) appendInOrder(t int64, v float64, win model.Windows) {
+	w := win.Of(t)
 	var c *memChunk
 	if n := len(s.chunks); n > 0 {
 		c = s.chunks[n-1]

@@ -13,10 +13,14 @@ import (
 
 // A block shipper (package block) seals closed windows of the head into
 // blocks and uploads them. The head cooperates through the methods below:
-// it refuses samples for sealed windows, keeps in memory (and in its
-// checkpoints) everything not yet uploaded, and can hold back checkpoints
-// while an upload is pending, so that the WAL is truncated only after the
-// data it holds is in object storage.
+// it hands out its windows (Windows), refuses samples for sealed windows
+// (SealBefore), and is told what is uploaded (SetShipped). The checkpoint
+// policy is the head's own: its checkpoints hold the series and everything
+// not yet in an uploaded block, so the WAL may be truncated at any time
+// without losing data that is only on local disk; a checkpoint is taken
+// whenever more windows are reported uploaded. After a restart LoadSealed
+// (sealed.go) brings the uploaded windows inside the retention back from
+// their blocks.
 
 // MinTime returns the time from which the head holds every sample it was
 // given (math.MaxInt64 when it holds none): the oldest sample it took,
@@ -45,8 +49,9 @@ func (h *Head) SealBefore(t int64) {
 func (h *Head) SealedBefore() int64 { return h.sealedBefore.Load() }
 
 // SetShipped tells the head that every sample older than t is in object
-// storage: retention may release it from memory. Under Options.Shipping,
-// retention releases nothing older than this bound.
+// storage, t a window boundary: retention may release it from memory, and
+// checkpoints leave it out. Under Options.Shipping, retention releases
+// nothing older than this bound. The bound only rises.
 func (h *Head) SetShipped(t int64) {
 	for {
 		cur := h.shippedBefore.Load()
@@ -56,9 +61,10 @@ func (h *Head) SetShipped(t int64) {
 	}
 }
 
-// HoldCheckpoints stops (true) or allows (false) the checkpoints the
-// maintenance loop takes by itself. Checkpoint still works when called.
-func (h *Head) HoldCheckpoints(hold bool) { h.checkpointHold.Store(hold) }
+// ShippedBefore returns the bound set by SetShipped: math.MinInt64 until
+// a shipper reports one; without Options.Shipping, math.MaxInt64 (the head
+// treats everything as stored elsewhere).
+func (h *Head) ShippedBefore() int64 { return h.shippedBefore.Load() }
 
 // WindowSeries returns every series with samples in [mint, maxt] and its
 // chunks that lie wholly inside it, out-of-order samples merged in, sorted
@@ -69,7 +75,7 @@ func (h *Head) WindowSeries(ctx context.Context, mint, maxt int64) ([]model.Chun
 	var snaps []*Series
 	var refs []*memSeries
 	h.series.forEach(func(s *memSeries) {
-		if snap := s.snapshot(mint, maxt); snap != nil {
+		if snap := s.snapshot(mint, maxt, h.win); snap != nil {
 			snaps = append(snaps, snap)
 			refs = append(refs, s)
 		}
@@ -82,7 +88,7 @@ func (h *Head) WindowSeries(ctx context.Context, mint, maxt int64) ([]model.Chun
 				return nil, err
 			}
 		}
-		all, err := snap.Chunks(h.appOpts.blockDuration)
+		all, err := snap.Chunks()
 		if err != nil {
 			return nil, fmt.Errorf("series %s: %w", h.syms.labels(refs[i].lset, &b), err)
 		}

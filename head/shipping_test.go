@@ -3,7 +3,6 @@ package head
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 
 	"github.com/gorilla-remote/gorilla-remote/chunkenc"
 	"github.com/gorilla-remote/gorilla-remote/model"
-	"github.com/gorilla-remote/gorilla-remote/wal"
 )
 
 const testWindow = int64(2 * time.Hour / time.Millisecond)
@@ -139,30 +137,6 @@ func TestShippingKeepsUnshippedData(t *testing.T) {
 	require.NoError(t, h2.maintainOnce())
 	require.Equal(t, first, mustRange(t, h2, lset)[0].T)
 	require.Equal(t, 3*testWindow-time.Hour.Milliseconds(), h2.MinTime())
-}
-
-func TestHoldCheckpoints(t *testing.T) {
-	h := openTest(t, nil)
-	walDir := filepath.Join(h.opts.Dir, "wal")
-	lset := labels.FromStrings("__name__", "x")
-	require.NoError(t, h.Append(lset, 0, 1))
-	require.NoError(t, h.maintainOnce())
-	_, before, err := wal.LastCheckpoint(walDir)
-	require.NoError(t, err)
-
-	h.HoldCheckpoints(true)
-	// A window closes: a checkpoint is due but held.
-	require.NoError(t, h.Append(lset, 2*testWindow, 1))
-	require.NoError(t, h.maintainOnce())
-	_, held, err := wal.LastCheckpoint(walDir)
-	require.NoError(t, err)
-	require.Equal(t, before, held, "no checkpoint while held")
-
-	h.HoldCheckpoints(false)
-	require.NoError(t, h.maintainOnce())
-	_, after, err := wal.LastCheckpoint(walDir)
-	require.NoError(t, err)
-	require.Greater(t, after, before)
 }
 
 func TestMinTimeOfEmptyHead(t *testing.T) {

@@ -64,13 +64,13 @@ func (q *Queryable) boundary() int64 {
 	if minT > model.MaxTime {
 		return math.MaxInt64
 	}
-	bd := q.head.BlockDuration()
+	wins := q.head.Windows()
 	minT = max(minT, model.MinTime)
-	floor := model.WindowStart(minT, bd)
+	floor := wins.Start(minT)
 	if floor == minT {
 		return floor
 	}
-	ceil := floor + bd
+	ceil := floor + wins.Block()
 	if metas := q.rawMetas(ceil-1, ceil-1); len(metas) > 0 {
 		return ceil
 	}

@@ -20,7 +20,8 @@ type Head interface {
 	Select(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) ([]*head.Series, error)
 	LabelNames() []string
 	LabelValues(name string) []string
-	BlockDuration() int64
+	// Windows are the head's time windows, which its blocks follow.
+	Windows() model.Windows
 	// MinTime is the time from which the head holds every sample it took.
 	MinTime() int64
 }
@@ -221,7 +222,7 @@ func (q *chunkQuerier) Select(ctx context.Context, _ bool, hints *storage.Select
 	if hints != nil && hints.Limit > 0 && len(parts) > hints.Limit {
 		parts = parts[:hints.Limit]
 	}
-	return &chunkSeriesSet{parts: parts, i: -1, blockDuration: q.q.head.BlockDuration(), warns: warns, corrupt: q.q.corrupt}
+	return &chunkSeriesSet{parts: parts, i: -1, warns: warns, corrupt: q.q.corrupt}
 }
 
 // part is one series of a query: its block chunks (samples in

@@ -113,24 +113,22 @@ func (f *floatIterator) AtST() int64 { return 0 }
 func (f *floatIterator) Err() error  { return f.err }
 
 type chunkSeriesSet struct {
-	parts         []part
-	i             int
-	blockDuration int64
-	warns         annotations.Annotations // block chunks left out (see corrupt.go)
-	corrupt       *corruptChunks
+	parts   []part
+	i       int
+	warns   annotations.Annotations // block chunks left out (see corrupt.go)
+	corrupt *corruptChunks
 }
 
 func (s *chunkSeriesSet) Next() bool { s.i++; return s.i < len(s.parts) }
 func (s *chunkSeriesSet) At() storage.ChunkSeries {
-	return &chunkSeries{p: &s.parts[s.i], blockDuration: s.blockDuration, corrupt: s.corrupt}
+	return &chunkSeries{p: &s.parts[s.i], corrupt: s.corrupt}
 }
 func (s *chunkSeriesSet) Err() error                        { return nil }
 func (s *chunkSeriesSet) Warnings() annotations.Annotations { return s.warns }
 
 type chunkSeries struct {
-	p             *part
-	blockDuration int64
-	corrupt       *corruptChunks
+	p       *part
+	corrupt *corruptChunks
 }
 
 func (c *chunkSeries) Labels() labels.Labels { return c.p.labels }
@@ -142,7 +140,7 @@ func (c *chunkSeries) Labels() labels.Labels { return c.p.labels }
 func (c *chunkSeries) Iterator(chunks.Iterator) chunks.Iterator {
 	metas := c.p.block
 	if c.p.head != nil {
-		hc, err := c.p.head.Chunks(c.blockDuration)
+		hc, err := c.p.head.Chunks()
 		if err != nil {
 			if c.corrupt != nil {
 				return &chunkIterator{err: c.corrupt.report("head", c.p.labels, "in memory", err)}

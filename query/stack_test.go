@@ -49,7 +49,6 @@ func (s *stack) open(t testing.TB) {
 	require.NoError(t, store.Sync(context.Background()))
 	sh, err := block.NewShipper(block.ShipperOptions{
 		Source: h, Bucket: s.bucket, Dir: filepath.Join(s.dir, "blocks"), Store: store,
-		BlockDuration: head.DefaultBlockDuration, OutOfOrderWindow: head.DefaultOutOfOrderWindow,
 	})
 	require.NoError(t, err)
 	s.head, s.store, s.shipper, s.q = h, store, sh, NewWithBlocks(h, store)

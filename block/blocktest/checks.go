@@ -117,50 +117,45 @@ func checkSeal(s Source) error {
 	return expectWindow(s, bd, 2*bd-1, want)
 }
 
-// checkCheckpoint: Checkpoint succeeds and changes nothing that is read.
-func checkCheckpoint(s Source) error {
+// checkWindows: Windows is the source's window length (BlockDuration),
+// and every chunk of a window's series lies in one window of it, so a
+// shipper that asks Windows which windows are closed seals whole ones.
+func checkWindows(s Source) error {
+	bd := s.BlockDuration.Milliseconds()
+	if got := s.Windows().Block(); got != bd {
+		return fmt.Errorf("Windows().Block() = %d ms, the source cuts chunks at %d ms", got, bd)
+	}
+	if _, err := windowData(s); err != nil {
+		return err
+	}
+	cs, err := s.WindowSeries(context.Background(), math.MinInt64, math.MaxInt64)
+	if err != nil {
+		return fmt.Errorf("window series: %w", err)
+	}
+	w := s.Windows()
+	for _, c := range cs {
+		for _, ch := range c.Chunks {
+			if w.Of(ch.MinT) != w.Of(ch.MaxT) {
+				return fmt.Errorf("series %s: chunk [%d, %d] crosses a window of %s", c.Labels, ch.MinT, ch.MaxT, w)
+			}
+		}
+	}
+	return nil
+}
+
+// checkShipped: SetShipped only tells the source what object storage
+// holds; what it serves stays the same (it may release that data later,
+// by its retention).
+func checkShipped(s Source) error {
 	want, err := windowData(s)
 	if err != nil {
 		return err
 	}
 	minT, maxT := s.MinTime(), s.MaxTime()
-	if err := s.Checkpoint(); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if s.MinTime() != minT || s.MaxTime() != maxT {
-		return fmt.Errorf("after Checkpoint: time range [%d, %d], was [%d, %d]", s.MinTime(), s.MaxTime(), minT, maxT)
-	}
 	bd := s.BlockDuration.Milliseconds()
+	s.SetShipped(2 * bd)
+	if s.MinTime() != minT || s.MaxTime() != maxT {
+		return fmt.Errorf("after SetShipped: time range [%d, %d], was [%d, %d]", s.MinTime(), s.MaxTime(), minT, maxT)
+	}
 	return expectWindow(s, bd, 2*bd-1, want)
-}
-
-// checkHeld: HoldCheckpoints stops only the source's own checkpoints: an
-// explicit Checkpoint still works, and so does one after the hold ends.
-func checkHeld(s Source) error {
-	if _, err := windowData(s); err != nil {
-		return err
-	}
-	s.HoldCheckpoints(true)
-	if err := s.Checkpoint(); err != nil {
-		return fmt.Errorf("checkpoint while held: %w", err)
-	}
-	s.HoldCheckpoints(false)
-	if err := s.Checkpoint(); err != nil {
-		return fmt.Errorf("checkpoint after the hold: %w", err)
-	}
-	return nil
-}
-
-// checkClosed: Checkpoint on a closed source fails with model.ErrClosed.
-func checkClosed(s Source) error {
-	if s.Close == nil {
-		return ErrSkip
-	}
-	if err := s.Close(); err != nil {
-		return fmt.Errorf("close: %w", err)
-	}
-	if err := s.Checkpoint(); !errors.Is(err, model.ErrClosed) {
-		return fmt.Errorf("checkpoint after Close: got error %v, want model.ErrClosed", err)
-	}
-	return nil
 }

@@ -24,9 +24,6 @@ type Source struct {
 	// its multiples since the epoch and no chunk crosses one. It must be at
 	// least a minute. Required.
 	BlockDuration time.Duration
-	// Close closes the source; Checkpoint then fails with an error
-	// matching model.ErrClosed. Nil skips that check.
-	Close func() error
 }
 
 // Check is one clause of the contract.
@@ -50,9 +47,8 @@ func Checks() []Check {
 		{"window series hold the window's samples", checkWindow},
 		{"window series stop on a cancelled context", checkCancelled},
 		{"SealBefore refuses older samples", checkSeal},
-		{"Checkpoint keeps the data", checkCheckpoint},
-		{"Checkpoint works while checkpoints are held", checkHeld},
-		{"a closed source refuses checkpoints", checkClosed},
+		{"windows are the source's and no chunk crosses one", checkWindows},
+		{"SetShipped keeps the data readable", checkShipped},
 	}
 }
 

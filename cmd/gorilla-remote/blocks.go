@@ -24,6 +24,7 @@ type blocks struct {
 	store   *block.Store
 	shipper *block.Shipper
 	rollups *block.Rollups // nil when roll-ups are off
+	head    *head.Head     // the shipper's source; LoadSealed fills it
 }
 
 // openBlocks opens the bucket and the store, and readies the shipper over
@@ -52,21 +53,19 @@ func (srv *server) openBlocks(h *head.Head) (*blocks, error) {
 		return nil, errors.Join(fmt.Errorf("block store: %w", err), bkt.Close())
 	}
 	shipper, err := block.NewShipper(block.ShipperOptions{
-		Source:           h,
-		Bucket:           bkt,
-		Dir:              filepath.Join(srv.s.StoragePath, "blocks"),
-		BlockDuration:    srv.s.BlockDuration,
-		OutOfOrderWindow: srv.s.OutOfOrderWindow,
-		Interval:         srv.s.BlockShipInterval,
-		Retention:        srv.s.StorageRetention,
-		Store:            store,
-		Logger:           srv.log,
-		Registerer:       srv.reg,
+		Source:     h,
+		Bucket:     bkt,
+		Dir:        filepath.Join(srv.s.StoragePath, "blocks"),
+		Interval:   srv.s.BlockShipInterval,
+		Retention:  srv.s.StorageRetention,
+		Store:      store,
+		Logger:     srv.log,
+		Registerer: srv.reg,
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("block shipper: %w", err), store.Close(), bkt.Close())
 	}
-	b := &blocks{bucket: bkt, store: store, shipper: shipper}
+	b := &blocks{bucket: bkt, store: store, shipper: shipper, head: h}
 	if srv.s.Rollups {
 		b.rollups, err = block.NewRollups(block.RollupOptions{
 			Bucket: bkt, Store: store, Dir: filepath.Join(srv.s.StoragePath, "rollups"),
@@ -88,6 +87,20 @@ func (b *blocks) syncOnce(ctx context.Context, log *slog.Logger) {
 	if err := b.store.Sync(ctx); err != nil {
 		log.Warn("list blocks in the bucket", "err", err)
 	}
+}
+
+// loadSealed reads the sealed windows inside the head's retention back into
+// the head from their blocks (its checkpoints leave them out), then waits
+// for ctx. It runs while the server already serves: until a window is
+// loaded, queries read it from its block (the head's min time only drops
+// below a window once all of that window is in memory). A failure is
+// logged; those windows stay in the bucket for queries.
+func (b *blocks) loadSealed(ctx context.Context, log *slog.Logger) error {
+	if _, err := block.LoadSealed(ctx, b.store, b.head, log); err != nil && ctx.Err() == nil {
+		log.Warn("load sealed windows into the head; older data is still read from the blocks", "err", err)
+	}
+	<-ctx.Done()
+	return nil
 }
 
 // syncEvery refreshes the store's list of blocks every interval until ctx

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/gorilla-remote/gorilla-remote/head"
+	"github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/promql"
 	"github.com/gorilla-remote/gorilla-remote/query"
 	"github.com/gorilla-remote/gorilla-remote/remote"
@@ -118,6 +119,7 @@ func (srv *server) run() error {
 	l.add(&g, "bucket listing", func(ctx context.Context, b *blocks) error {
 		return b.syncEvery(ctx, srv.s.BlockSyncInterval, srv.log)
 	})
+	l.add(&g, "sealed-window load", func(ctx context.Context, b *blocks) error { return b.loadSealed(ctx, srv.log) })
 	if srv.s.Rollups {
 		l.add(&g, "block roll-ups", func(ctx context.Context, b *blocks) error { return b.rollups.Run(ctx) })
 	}
@@ -180,8 +182,7 @@ func (srv *server) runStorage(l *loops) error {
 	h, err := head.Open(head.Options{
 		Dir:                 srv.s.StoragePath,
 		BlockDuration:       srv.s.BlockDuration,
-		OutOfOrderWindow:    srv.s.OutOfOrderWindow,
-		NoOutOfOrder:        srv.s.OutOfOrderWindow == 0,
+		OutOfOrderWindow:    outOfOrderWindow(srv.s.OutOfOrderWindow),
 		Retention:           srv.s.HeadRetention,
 		Shipping:            true,
 		MaintenanceInterval: srv.s.MaintenanceInterval,
@@ -217,6 +218,15 @@ func (srv *server) runStorage(l *loops) error {
 	}
 	srv.log.Info("storage closed")
 	return nil
+}
+
+// outOfOrderWindow maps --storage.out-of-order-window to the head's
+// option: on the command line 0 turns out-of-order samples off.
+func outOfOrderWindow(d time.Duration) time.Duration {
+	if d == 0 {
+		return model.OutOfOrderOff
+	}
+	return d
 }
 
 // apiHandler builds the data endpoints over an open head.
