@@ -58,7 +58,7 @@ func benchWrite(b *testing.B, series []model.ChunkSeries) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		m, err := Write(dir, testMint, testMaxt, series, WriteOptions{})
+		m, err := Write(context.Background(), dir, testMint, testMaxt, series, WriteOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -78,7 +78,7 @@ func benchWrite(b *testing.B, series []model.ChunkSeries) {
 func BenchmarkSelect(b *testing.B) {
 	series := benchBlockSeries(b)
 	dir := b.TempDir()
-	m, err := Write(dir, testMint, testMaxt, series, WriteOptions{})
+	m, err := Write(context.Background(), dir, testMint, testMaxt, series, WriteOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,7 @@
 //
 // Writing a window and uploading it:
 //
-//	meta, err := block.Write(dir, mint, maxt, series, block.WriteOptions{})
+//	meta, err := block.Write(ctx, dir, mint, maxt, series, block.WriteOptions{})
 //	err = block.Upload(ctx, bkt, filepath.Join(dir, meta.ULID.String()))
 //
 // Upload sends meta.json last and Delete removes it first, so a block

@@ -1,6 +1,7 @@
 package block
 
 import (
+	"context"
 	"fmt"
 	"math/rand"
 	"slices"
@@ -95,7 +96,7 @@ func decode(t testing.TB, data []byte) []sample {
 // writeTestBlock writes series into a new block under dir.
 func writeTestBlock(t testing.TB, dir string, series []model.ChunkSeries, opts WriteOptions) Meta {
 	t.Helper()
-	m, err := Write(dir, testMint, testMaxt, series, opts)
+	m, err := Write(context.Background(), dir, testMint, testMaxt, series, opts)
 	if err != nil {
 		t.Fatalf("Write: %v", err)
 	}

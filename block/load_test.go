@@ -26,7 +26,7 @@ func TestRestartLoadsSealedWindowsFromBlocks(t *testing.T) {
 	f.write(t, 0, 5*time.Hour)
 	require.NoError(t, f.shipper.Once(ctx))
 	require.Equal(t, map[int64]int{0: 240}, f.bucketSamples(t))
-	require.NoError(t, f.head.Checkpoint())
+	require.NoError(t, f.head.Checkpoint(context.Background()))
 
 	f.close()
 	f.open(t)
@@ -102,7 +102,7 @@ func TestLoadSealedNewestWindowFirst(t *testing.T) {
 	ctx := context.Background()
 	f.write(t, 0, 7*time.Hour)
 	require.NoError(t, f.shipper.Once(ctx))
-	require.NoError(t, f.head.Checkpoint())
+	require.NoError(t, f.head.Checkpoint(context.Background()))
 	f.close()
 	f.open(t)
 	require.NoError(t, f.store.Sync(ctx))

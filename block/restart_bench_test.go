@@ -117,7 +117,7 @@ func BenchmarkLongRunCheckpoint(b *testing.B) {
 	r := setUpLongRun(b)
 	defer r.h.Close()
 	for b.Loop() {
-		require.NoError(b, r.h.Checkpoint())
+		require.NoError(b, r.h.Checkpoint(context.Background()))
 	}
 	size := checkpointBytes(b, r.headDir)
 	chunkBytes := r.h.Stats().ChunkBytes
@@ -137,7 +137,7 @@ func BenchmarkLongRunCheckpoint(b *testing.B) {
 //	go test -run='^$' -bench=LongRunRestart -benchtime=3x -timeout=30m ./block/
 func BenchmarkLongRunRestart(b *testing.B) {
 	r := setUpLongRun(b)
-	require.NoError(b, r.h.Checkpoint())
+	require.NoError(b, r.h.Checkpoint(context.Background()))
 	want := r.h.Stats()
 	require.NoError(b, r.h.Close())
 	var got head.Stats

@@ -236,7 +236,7 @@ func (r *Rollups) writeRollup(ctx context.Context, raw Meta, series []model.Chun
 	if err != nil {
 		return Meta{}, err
 	}
-	m, err := Write(r.opts.Dir, raw.MinTime, raw.MaxTime, out, WriteOptions{Resolution: res, Labels: raw.Thanos.Labels})
+	m, err := Write(ctx, r.opts.Dir, raw.MinTime, raw.MaxTime, out, WriteOptions{Resolution: res, Labels: raw.Thanos.Labels})
 	if err != nil {
 		return Meta{}, err
 	}

@@ -47,7 +47,7 @@ func newRollupEnv(t *testing.T) *rollupEnv {
 	for i := range int64(3) {
 		mint := testMint + i*testWindow
 		series := genSeries(t, rng, 40, mint, mint+testWindow, 15_000, 2)
-		m, err := Write(dir, mint, mint+testWindow, series, WriteOptions{Labels: env.labels})
+		m, err := Write(context.Background(), dir, mint, mint+testWindow, series, WriteOptions{Labels: env.labels})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,7 +28,7 @@ func TestRollupsSkipResolutionsThatDoNotDivideTheWindow(t *testing.T) {
 	dir := t.TempDir()
 	for i := range int64(2) {
 		mint := mint0 + i*window
-		m, err := Write(dir, mint, mint+window, genSeries(t, rng, 5, mint, mint+window, 15_000, 1), WriteOptions{})
+		m, err := Write(context.Background(), dir, mint, mint+window, genSeries(t, rng, 5, mint, mint+window, 15_000, 1), WriteOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -180,7 +180,7 @@ func captureBlocks(tb testing.TB, capture map[string]*captureSeries) (ours, prom
 		if len(series) == 0 {
 			continue
 		}
-		_, err = block.Write(ourDir, ws, ws+bd, series, block.WriteOptions{})
+		_, err = block.Write(context.Background(), ourDir, ws, ws+bd, series, block.WriteOptions{})
 		require.NoError(tb, err)
 	}
 	// Prometheus cuts its head into a block per 2h window the same way.

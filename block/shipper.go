@@ -193,7 +193,7 @@ func (s *Shipper) sealDue(ctx context.Context) error {
 	}
 	bd := wins.Block()
 	for _, w := range byWindow(series, wins) {
-		if err := s.seal(w.start, w.start+bd, w.series); err != nil {
+		if err := s.seal(ctx, w.start, w.start+bd, w.series); err != nil {
 			return fmt.Errorf("seal window [%d, %d): %w", w.start, w.start+bd, err)
 		}
 	}
@@ -237,9 +237,9 @@ func byWindow(series []model.ChunkSeries, wins model.Windows) []windowSeries {
 }
 
 // seal writes the block of one window, to be uploaded.
-func (s *Shipper) seal(mint, maxt int64, series []model.ChunkSeries) error {
+func (s *Shipper) seal(ctx context.Context, mint, maxt int64, series []model.ChunkSeries) error {
 	began := time.Now()
-	meta, err := Write(s.opts.Dir, mint, maxt, series, WriteOptions{})
+	meta, err := Write(ctx, s.opts.Dir, mint, maxt, series, WriteOptions{})
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ func (f *storeFixture) upload(t *testing.T, k int64, opts WriteOptions) Meta {
 	t.Helper()
 	mint := testMint + k*window
 	series := genSeries(t, rand.New(rand.NewSource(k)), 40, mint, mint+window, 30000, 1)
-	m, err := Write(f.local, mint, mint+window, series, opts)
+	m, err := Write(context.Background(), f.local, mint, mint+window, series, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,7 @@ func TestWriteAtTheEdgesOfTheRange(t *testing.T) {
 	for _, mint := range []int64{model.WindowStart(model.MinTime, bd), model.WindowStart(model.MaxTime, bd), 1 << 48} {
 		series := []model.ChunkSeries{{Labels: labels.FromStrings("__name__", "up"), Chunks: []model.Chunk{chunkAt(t, mint+1)}}}
 		dir := t.TempDir()
-		m, err := block.Write(dir, mint, mint+bd, series, block.WriteOptions{})
+		m, err := block.Write(context.Background(), dir, mint, mint+bd, series, block.WriteOptions{})
 		require.NoError(t, err, "block at %d", mint)
 		b, err := block.Open(filepath.Join(dir, m.ULID.String()))
 		require.NoError(t, err)

@@ -41,8 +41,9 @@ type WriteOptions struct {
 // series must be sorted by labels without duplicates, the chunks of a series
 // in time order without overlap, every chunk inside [mint, maxt); otherwise
 // Write fails before touching the disk. Chunks are written byte for byte as
-// given. Series without chunks are skipped.
-func Write(parent string, mint, maxt int64, series []model.ChunkSeries, opts WriteOptions) (Meta, error) {
+// given. Series without chunks are skipped. A cancelled ctx stops the
+// write and leaves nothing behind.
+func Write(ctx context.Context, parent string, mint, maxt int64, series []model.ChunkSeries, opts WriteOptions) (Meta, error) {
 	if maxt <= mint {
 		return Meta{}, fmt.Errorf("write block: empty range [%d, %d)", mint, maxt)
 	}
@@ -67,7 +68,7 @@ func Write(parent string, mint, maxt int64, series []model.ChunkSeries, opts Wri
 	if err := os.MkdirAll(tmp, 0o777); err != nil {
 		return Meta{}, fmt.Errorf("write block %s: %w", id, err)
 	}
-	meta, err := writeDir(tmp, id, mint, maxt, series, stats, opts)
+	meta, err := writeDir(ctx, tmp, id, mint, maxt, series, stats, opts)
 	if err == nil {
 		err = commitDir(tmp, final)
 	}
@@ -116,8 +117,8 @@ func checkSeries(mint, maxt int64, series []model.ChunkSeries) (Stats, error) {
 }
 
 // writeDir writes chunks, index and meta.json into dir.
-func writeDir(dir string, id ulid.ULID, mint, maxt int64, series []model.ChunkSeries, st Stats, opts WriteOptions) (Meta, error) {
-	if err := writeData(dir, series); err != nil {
+func writeDir(ctx context.Context, dir string, id ulid.ULID, mint, maxt int64, series []model.ChunkSeries, st Stats, opts WriteOptions) (Meta, error) {
+	if err := writeData(ctx, dir, series); err != nil {
 		return Meta{}, err
 	}
 	files, segs, err := listFiles(dir)
@@ -151,7 +152,7 @@ func writeDir(dir string, id ulid.ULID, mint, maxt int64, series []model.ChunkSe
 }
 
 // writeData writes the chunk segments and the index.
-func writeData(dir string, series []model.ChunkSeries) (err error) {
+func writeData(ctx context.Context, dir string, series []model.ChunkSeries) (err error) {
 	cw, err := chunks.NewWriter(filepath.Join(dir, ChunksDirname))
 	if err != nil {
 		return fmt.Errorf("create chunks writer: %w", err)
@@ -161,7 +162,7 @@ func writeData(dir string, series []model.ChunkSeries) (err error) {
 			err = fmt.Errorf("close chunks writer: %w", cerr)
 		}
 	}()
-	iw, err := index.NewWriter(context.Background(), filepath.Join(dir, IndexFilename))
+	iw, err := index.NewWriter(ctx, filepath.Join(dir, IndexFilename))
 	if err != nil {
 		return fmt.Errorf("create index writer: %w", err)
 	}
@@ -177,7 +178,12 @@ func writeData(dir string, series []model.ChunkSeries) (err error) {
 	}
 	var metas []chunks.Meta
 	ref := storage.SeriesRef(0)
-	for _, s := range series {
+	for i, s := range series {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		if len(s.Chunks) == 0 {
 			continue
 		}

@@ -1,6 +1,7 @@
 package block
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"math/rand"
@@ -110,7 +111,7 @@ func TestWriteRejects(t *testing.T) {
 	for name, series := range cases {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			if _, err := Write(dir, testMint, testMaxt, series, WriteOptions{}); err == nil {
+			if _, err := Write(context.Background(), dir, testMint, testMaxt, series, WriteOptions{}); err == nil {
 				t.Fatal("Write succeeded")
 			}
 			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
@@ -118,7 +119,7 @@ func TestWriteRejects(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Write(t.TempDir(), testMaxt, testMint, good, WriteOptions{}); err == nil {
+	if _, err := Write(context.Background(), t.TempDir(), testMaxt, testMint, good, WriteOptions{}); err == nil {
 		t.Error("Write accepted an empty range")
 	}
 }
@@ -169,4 +170,19 @@ func FuzzParseMeta(f *testing.F) {
 			t.Fatalf("accepted %+v", m)
 		}
 	})
+}
+
+// TestWriteStopsOnCancelledContext: a cancelled write fails with the
+// context's error and leaves neither the block nor its temporary directory.
+func TestWriteStopsOnCancelledContext(t *testing.T) {
+	dir := t.TempDir()
+	series := genSeries(t, rand.New(rand.NewSource(1)), 50, testMint, testMaxt, 15000, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Write(ctx, dir, testMint, testMaxt, series, WriteOptions{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Write with a cancelled context: got %v, want context.Canceled", err)
+	}
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
+		t.Fatalf("after a cancelled Write the directory holds %v (err %v), want nothing", ents, err)
+	}
 }

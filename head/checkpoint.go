@@ -1,6 +1,7 @@
 package head
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -33,7 +34,7 @@ const checkpointBatchBytes = 1 << 20
 // when the snapshot is taken. Commits logged after the cut may be in the
 // snapshot as well; replaying them again is harmless, since a sample equal to
 // a stored one is accepted once.
-func (h *Head) Checkpoint() error {
+func (h *Head) Checkpoint(ctx context.Context) error {
 	h.checkpointMu.Lock()
 	defer h.checkpointMu.Unlock()
 	if h.closed.Load() {
@@ -48,7 +49,7 @@ func (h *Head) Checkpoint() error {
 	}
 	mt := h.maxTime.Load()
 	uploaded := h.uploadedBefore()
-	cw := checkpointWriter{h: h, uploadedBefore: uploaded}
+	cw := checkpointWriter{ctx: ctx, h: h, uploadedBefore: uploaded}
 	if err := wal.Checkpoint(h.wal.Dir(), seg-1, cw.write, h.opts.Logger); err != nil {
 		return fmt.Errorf("checkpoint up to segment %d: %w", seg-1, err)
 	}
@@ -64,6 +65,7 @@ func (h *Head) Checkpoint() error {
 
 // checkpointWriter snapshots series in batches and logs them.
 type checkpointWriter struct {
+	ctx            context.Context // stops the snapshot between batches
 	h              *Head
 	uploadedBefore int64 // data before it is in uploaded blocks: left out
 	scratch        labels.ScratchBuilder
@@ -86,7 +88,9 @@ func (cw *checkpointWriter) write(log func(rec []byte) error) error {
 		}
 		cw.add(s)
 		if cw.pendingBytes >= checkpointBatchBytes {
-			err = cw.flush(log)
+			if err = cw.ctx.Err(); err == nil {
+				err = cw.flush(log)
+			}
 		}
 	})
 	if err != nil {

@@ -1,6 +1,9 @@
 package head
 
 import (
+	"context"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -55,7 +58,7 @@ func TestCheckpointLeavesOutUploadedWindows(t *testing.T) {
 	}
 	h.SealBefore(3 * testWindow)
 	h.SetShipped(2 * testWindow)
-	require.NoError(t, h.Checkpoint())
+	require.NoError(t, h.Checkpoint(context.Background()))
 
 	got := readLastCheckpoint(t, h)
 	require.Len(t, got.series, 2, "every series keeps its record")
@@ -85,7 +88,7 @@ func TestCheckpointPolicyUnderShipping(t *testing.T) {
 		require.NoError(t, err)
 		return upTo
 	}
-	require.NoError(t, h.Checkpoint())
+	require.NoError(t, h.Checkpoint(context.Background()))
 	before := lastUpTo()
 
 	// A window closes: nothing is uploaded yet, so no checkpoint.
@@ -107,4 +110,31 @@ func TestCheckpointPolicyUnderShipping(t *testing.T) {
 	require.NoError(t, h.Append(lset, 2*testWindow+1000, 1))
 	require.NoError(t, h.maintainOnce())
 	require.Equal(t, after, lastUpTo())
+}
+
+// TestCheckpointStopsOnCancelledContext: a checkpoint whose context is
+// cancelled fails with its error and leaves the last good checkpoint (here:
+// none) and every sample in place for a restart.
+func TestCheckpointStopsOnCancelledContext(t *testing.T) {
+	dir := t.TempDir()
+	h := openTest(t, func(o *Options) { o.Dir = dir })
+	lset := labels.FromStrings("__name__", "c")
+	// More than one batch of records, so the snapshot meets the context.
+	for i := range 30_000 {
+		l := labels.FromStrings("__name__", "c", "i", strconv.Itoa(i))
+		require.NoError(t, h.Append(l, 1000, float64(i)))
+	}
+	require.NoError(t, h.Append(lset, 1000, 1))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, h.Checkpoint(ctx), context.Canceled)
+	_, _, err := wal.LastCheckpoint(filepath.Join(dir, "wal"))
+	require.ErrorIs(t, err, wal.ErrNoCheckpoint, "a cancelled checkpoint is not kept")
+	require.NoError(t, h.Close())
+
+	h = openTest(t, func(o *Options) { o.Dir = dir })
+	got, err := h.Range(lset, 0, 2000)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, 30_001, h.Stats().Series)
 }

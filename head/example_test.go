@@ -59,7 +59,7 @@ func Example() {
 	samples, _ = h.Range(cpu, 0, 60_000)
 	fmt.Println("after truncate:", len(samples), "samples")
 
-	if err := h.Checkpoint(); err != nil {
+	if err := h.Checkpoint(context.Background()); err != nil {
 		panic(err)
 	}
 	if err := h.Close(); err != nil {

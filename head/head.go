@@ -1,6 +1,7 @@
 package head
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -51,6 +52,9 @@ type Head struct {
 	walAtCheckpoint  int64      // guarded by checkpointMu; WAL bytes written at the last checkpoint
 	shippedAtCkpt    int64      // guarded by checkpointMu; uploaded bound the last checkpoint left out
 
+	// ctx is cancelled by Close: it stops the background checkpoints.
+	ctx       context.Context
+	cancel    context.CancelFunc
 	closeOnce sync.Once
 	closing   chan struct{}
 	loopDone  chan struct{}
@@ -82,6 +86,7 @@ func Open(opts Options) (*Head, error) {
 		loopDone: make(chan struct{}),
 		walDone:  make(chan struct{}),
 	}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.bufPool.New = func() any { return &appendBufs{} }
 	h.maxTime.Store(math.MinInt64)
 	h.minTime.Store(math.MaxInt64)
@@ -133,6 +138,7 @@ func Open(opts Options) (*Head, error) {
 func (h *Head) Close() error {
 	var err error
 	h.closeOnce.Do(func() {
+		h.cancel()
 		close(h.closing)
 		<-h.loopDone
 		<-h.walDone
@@ -244,7 +250,7 @@ func (h *Head) maintainOnce() error {
 	if !h.checkpointDue(mt) {
 		return nil
 	}
-	return h.Checkpoint()
+	return h.Checkpoint(h.ctx)
 }
 
 // checkpointDue is the head's checkpoint policy: a checkpoint is due once

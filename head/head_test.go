@@ -251,7 +251,7 @@ func TestTruncateReleasesDataAndSeries(t *testing.T) {
 	require.NoError(t, h.Append(old, 61_000, 1), "a dropped series comes back")
 	require.Len(t, mustRange(t, h, old), 1)
 
-	require.NoError(t, h.Checkpoint())
+	require.NoError(t, h.Checkpoint(context.Background()))
 	h2 := reopen(t, h)
 	require.Len(t, mustRange(t, h2, live), 20)
 	require.Len(t, mustRange(t, h2, old), 1)
@@ -275,7 +275,7 @@ func TestCheckpointAndReplay(t *testing.T) {
 	want = append(want, model.Sample{T: 24_700, V: 5})
 	sortSamples(want)
 
-	require.NoError(t, h.Checkpoint())
+	require.NoError(t, h.Checkpoint(context.Background()))
 	for ts := int64(25_000); ts < 30_000; ts += 500 {
 		require.NoError(t, h.Append(lset, ts, 1))
 		want = append(want, model.Sample{T: ts, V: 1})
@@ -292,7 +292,7 @@ func TestCheckpointAndReplay(t *testing.T) {
 	require.NoError(t, h2.Append(lset, 30_000, 2))
 	want = append(want, model.Sample{T: 30_000, V: 2})
 	requireSamples(t, want, mustRange(t, h2, lset))
-	require.NoError(t, h2.Checkpoint())
+	require.NoError(t, h2.Checkpoint(context.Background()))
 	requireSamples(t, want, mustRange(t, reopen(t, h2), lset))
 }
 
@@ -376,7 +376,7 @@ func TestCheckpointKeepsSeriesWithoutData(t *testing.T) {
 	_, err := app.Append(0, lset, 10_000, 1)
 	require.ErrorIs(t, err, model.ErrOutOfWindow)
 	require.NoError(t, app.Commit()) // logs the series it created
-	require.NoError(t, h.Checkpoint())
+	require.NoError(t, h.Checkpoint(context.Background()))
 	require.NoError(t, h.Append(lset, 100_000, 2))
 	requireSamples(t, []model.Sample{{T: 100_000, V: 2}}, mustRange(t, reopen(t, h), lset))
 }

@@ -2,6 +2,7 @@ package head
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -69,7 +70,7 @@ func runKillChild() {
 		fmt.Fprintln(out, next)
 		_ = out.Flush()
 		if n%200 == 199 {
-			if err := h.Checkpoint(); err != nil {
+			if err := h.Checkpoint(context.Background()); err != nil {
 				panic(err)
 			}
 		}

@@ -1,6 +1,7 @@
 package head
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -191,7 +192,7 @@ func testOutOfOrderOrder(t *testing.T, ts []int64, batches int) {
 	check(h, "in memory")
 	h = reopen(t, h)
 	check(h, "after WAL replay")
-	require.NoError(t, h.Checkpoint())
+	require.NoError(t, h.Checkpoint(context.Background()))
 	check(reopen(t, h), "after checkpoint")
 }
 

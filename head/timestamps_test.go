@@ -76,7 +76,7 @@ func TestOneBadTimestampHidesNothing(t *testing.T) {
 			check(h)
 			h.Truncate(h.releaseBound(h.MaxTime()))
 			check(h)
-			require.NoError(t, h.Checkpoint())
+			require.NoError(t, h.Checkpoint(context.Background()))
 			check(reopen(t, h))
 		})
 	}
@@ -86,7 +86,7 @@ func TestOneBadTimestampHidesNothing(t *testing.T) {
 // head must not wrap around, which would stop checkpoints at window ends.
 func TestCheckpointOfEmptyHead(t *testing.T) {
 	h := openTest(t, nil)
-	require.NoError(t, h.Checkpoint())
+	require.NoError(t, h.Checkpoint(context.Background()))
 	require.NoError(t, h.Append(series("up"), 10*DefaultBlockDuration.Milliseconds(), 1))
 	h.checkpointMu.Lock()
 	cw := h.checkpointWindow
@@ -149,7 +149,7 @@ func TestReplaySkipsTimestampsOutOfRange(t *testing.T) {
 
 	// The replayed head works on: new samples, a checkpoint, a restart.
 	require.NoError(t, h2.Append(series("up", "i", "mixed"), now+2000, 5))
-	require.NoError(t, h2.Checkpoint())
+	require.NoError(t, h2.Checkpoint(context.Background()))
 	requireSamples(t, []model.Sample{{T: now, V: 1}, {T: now + 1000, V: 4}, {T: now + 2000, V: 5}},
 		mustRange(t, reopen(t, h2), series("up", "i", "mixed")))
 }
@@ -169,7 +169,7 @@ func TestCheckpointKeepsOutOfOrderSamplesOfAnyAge(t *testing.T) {
 		require.NoError(t, h.Append(l, newest, 3), "the newest sample moves ahead")
 		want := []model.Sample{{T: 900_000, V: 2}, {T: 1_000_000, V: 1}, {T: newest, V: 3}}
 		requireSamples(t, want, mustRange(t, h, l))
-		require.NoError(t, h.Checkpoint())
+		require.NoError(t, h.Checkpoint(context.Background()))
 		h = reopen(t, h)
 		requireSamples(t, want, mustRange(t, h, l))
 		// Samples that arrive now are judged as always.

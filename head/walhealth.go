@@ -73,7 +73,7 @@ func (h *Head) recoverWAL() bool {
 			}
 			h.opts.Logger.Warn("WAL recovered after a failed fsync; checkpointing the records acknowledged since the last good fsync, which only memory holds now",
 				"segment", rec.Segment, "acked_bytes_cut", cut)
-			if err = h.Checkpoint(); err == nil {
+			if err = h.Checkpoint(h.ctx); err == nil {
 				h.opts.Logger.Info("records acknowledged before the failed fsync are durable again")
 				return true
 			}

@@ -48,7 +48,7 @@ func newBlocksAPI(t *testing.T) *httptest.Server {
 	for w := range int64(2) {
 		series, err := h.WindowSeries(context.Background(), w*window, (w+1)*window-1)
 		require.NoError(t, err)
-		meta, err := block.Write(staging, w*window, (w+1)*window, series, block.WriteOptions{})
+		meta, err := block.Write(context.Background(), staging, w*window, (w+1)*window, series, block.WriteOptions{})
 		require.NoError(t, err)
 		require.NoError(t, block.Upload(context.Background(), bkt, filepath.Join(staging, meta.ULID.String())))
 	}

@@ -165,7 +165,7 @@ func BenchmarkBlocksQuery(b *testing.B) {
 	for w := range int64(windows) {
 		ss, err := h.WindowSeries(context.Background(), w*bd, (w+1)*bd-1)
 		require.NoError(b, err)
-		meta, err := block.Write(staging, w*bd, (w+1)*bd, ss, block.WriteOptions{})
+		meta, err := block.Write(context.Background(), staging, w*bd, (w+1)*bd, ss, block.WriteOptions{})
 		require.NoError(b, err)
 		require.NoError(b, block.Upload(context.Background(), bkt, filepath.Join(staging, meta.ULID.String())))
 	}
@@ -228,7 +228,7 @@ func BenchmarkMonthQuery(b *testing.B) {
 	require.NoError(b, err)
 	staging := b.TempDir()
 	upload := func(mint, maxt int64, ss []model.ChunkSeries, res int64) {
-		meta, err := block.Write(staging, mint, maxt, ss, block.WriteOptions{Resolution: res})
+		meta, err := block.Write(context.Background(), staging, mint, maxt, ss, block.WriteOptions{Resolution: res})
 		require.NoError(b, err)
 		require.NoError(b, block.Upload(context.Background(), bkt, filepath.Join(staging, meta.ULID.String())))
 	}

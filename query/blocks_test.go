@@ -55,7 +55,7 @@ func sealWindows(t *testing.T, h *head.Head, windows ...int64) *localBlocks {
 	for _, w := range windows {
 		series, err := h.WindowSeries(context.Background(), w*window, (w+1)*window-1)
 		require.NoError(t, err)
-		meta, err := block.Write(dir, w*window, (w+1)*window, series, block.WriteOptions{})
+		meta, err := block.Write(context.Background(), dir, w*window, (w+1)*window, series, block.WriteOptions{})
 		require.NoError(t, err)
 		l.metas = append(l.metas, meta)
 		l.dirs[meta.ULID] = filepath.Join(dir, meta.ULID.String())

@@ -86,7 +86,7 @@ func tenWindows(t *testing.T, n int) objstore.Bucket {
 	for w := range int64(n) {
 		series, err := h.WindowSeries(context.Background(), w*window, (w+1)*window-1)
 		require.NoError(t, err)
-		meta, err := block.Write(dir, w*window, (w+1)*window, series, block.WriteOptions{})
+		meta, err := block.Write(context.Background(), dir, w*window, (w+1)*window, series, block.WriteOptions{})
 		require.NoError(t, err)
 		require.NoError(t, block.Upload(context.Background(), bkt, filepath.Join(dir, meta.ULID.String())))
 	}

@@ -45,7 +45,7 @@ func damagedBlock(t *testing.T) *localBlocks {
 		{Labels: labels.FromStrings("__name__", "d_truncated"), Chunks: truncated},
 	}
 	dir := t.TempDir()
-	meta, err := block.Write(dir, 0, window, series, block.WriteOptions{})
+	meta, err := block.Write(context.Background(), dir, 0, window, series, block.WriteOptions{})
 	require.NoError(t, err)
 	bdir := filepath.Join(dir, meta.ULID.String())
 

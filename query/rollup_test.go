@@ -71,14 +71,14 @@ func monthOfBlocks(t *testing.T, withRaw bool) *countingBlocks {
 			raw = append(raw, model.ChunkSeries{Labels: labels.FromStrings("__name__", name, "job", "x"), Chunks: encodeChunks(t, samples)})
 		}
 		if withRaw {
-			meta, err := block.Write(dir, mint, maxt, raw, block.WriteOptions{})
+			meta, err := block.Write(context.Background(), dir, mint, maxt, raw, block.WriteOptions{})
 			require.NoError(t, err)
 			add(meta)
 		}
 		for _, res := range []int64{block.Resolution5m, block.Resolution1h} {
 			rolled, err := block.Downsample(raw, res)
 			require.NoError(t, err)
-			meta, err := block.Write(dir, mint, maxt, rolled, block.WriteOptions{Resolution: res})
+			meta, err := block.Write(context.Background(), dir, mint, maxt, rolled, block.WriteOptions{Resolution: res})
 			require.NoError(t, err)
 			add(meta)
 		}
