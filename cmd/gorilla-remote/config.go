@@ -33,6 +33,9 @@ type settings struct {
 	IdleTimeout       time.Duration
 	MaxConnections    int
 	MaxInflightWrites int
+	// WebConfigFile is the exporter-toolkit web configuration (TLS and
+	// basic auth, webconfig.go); empty serves plain HTTP without auth.
+	WebConfigFile string
 	// Blocks in object storage.
 	ObjstoreConfigFile string
 	StorageRetention   time.Duration
@@ -136,7 +139,7 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 }
 
 // registerWeb binds the HTTP server's bounds against slow and greedy
-// clients. The defaults stay above what a Prometheus sender needs: its
+// clients, and its web configuration file. The defaults stay above what a Prometheus sender needs: its
 // remote_timeout is 30s and its shards send one request at a time.
 func (f *flagSet) registerWeb(flag func(name, help string) *kingpin.FlagClause) {
 	flag("web.read-timeout", "Longest time to read a whole request, headers and body; a client sending slower is cut off. 0 disables.").
@@ -149,4 +152,6 @@ func (f *flagSet) registerWeb(flag func(name, help string) *kingpin.FlagClause) 
 		Default("512").IntVar(&f.s.MaxConnections)
 	flag("web.max-inflight-writes", "Most remote-write requests handled at once; more are answered 503 with Retry-After.").
 		Default("256").IntVar(&f.s.MaxInflightWrites)
+	flag("web.config.file", "Web configuration file (TLS, basic auth with bcrypt hashes), the one every Prometheus component takes; re-read on each request and TLS handshake (docs/security.md). Unset: plain HTTP, no auth.").
+		StringVar(&f.s.WebConfigFile)
 }

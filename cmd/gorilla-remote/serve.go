@@ -100,7 +100,7 @@ func (srv *server) run() error {
 	var g run.Group
 	g.Add(run.SignalHandler(context.Background(), os.Interrupt, syscall.SIGTERM))
 	g.Add(func() error {
-		err := hs.Serve(ln)
+		err := serveHTTP(hs, ln, srv.s.WebConfigFile, srv.log)
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil
 		}

@@ -30,10 +30,16 @@ func freeAddr(t *testing.T) string {
 // startTestServer runs srv and waits until /-/ready answers 200, or
 // returns run's error if it stops first.
 func startTestServer(srv *server) (*testServer, error) {
+	return startTestServerWith(srv, "http://"+srv.s.ListenAddress, &http.Client{Timeout: time.Minute})
+}
+
+// startTestServerWith is startTestServer with the server's base URL and
+// the client to reach it with (for TLS and basic auth).
+func startTestServerWith(srv *server, url string, client *http.Client) (*testServer, error) {
 	d := &testServer{
 		rs:     &runningServer{srv: srv, done: make(chan struct{})},
-		url:    "http://" + srv.s.ListenAddress,
-		client: &http.Client{Timeout: time.Minute},
+		url:    url,
+		client: client,
 	}
 	go func() {
 		defer close(d.rs.done)

@@ -45,6 +45,7 @@ var rules = map[string][]string{
 	"e2e":                 {everything},
 	"internal/importmap":  {},
 	"internal/metricsreg": {},
+	"internal/tlstest":    {},
 }
 
 // stdlibOnly are the packages that import the standard library only.
