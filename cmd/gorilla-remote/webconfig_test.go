@@ -154,6 +154,19 @@ func TestTLSWithBasicAuth(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, writeSample(t, d, time.Now().UnixMilli()).code)
 	requireCode(t, d, newClient(t, files.Pool, "", ""), http.MethodGet, "/-/healthy", http.StatusUnauthorized)
 
+	// HTTP/2, on by default under TLS: the query API's and the write
+	// handler's per-request deadlines work on its streams too.
+	h2 := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: files.Pool}, ForceAttemptHTTP2: true}
+	t.Cleanup(h2.CloseIdleConnections)
+	over2 := *d
+	over2.client = &http.Client{Transport: basicAuth{testUser, testPassword, h2}, Timeout: time.Minute}
+	resp, err = over2.client.Get(d.url + "/api/v1/query?query=1")
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, 2, resp.ProtoMajor, "HTTP/2 over TLS")
+	require.Equal(t, http.StatusNoContent, writeSample(t, &over2, time.Now().UnixMilli()).code)
+
 	// Plain HTTP to the TLS port gets no answer of the server's handlers:
 	// Go's TLS server tells it to use HTTPS with a 400.
 	plain := *d
@@ -287,4 +300,24 @@ func TestNoWebConfigServesPlainHTTP(t *testing.T) {
 	require.NoError(t, resp.Body.Close())
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)
 	require.Nil(t, resp.TLS)
+}
+
+// TestSecurityDocsExample checks the basic-auth example of docs/security.md:
+// the server accepts it, and its hashes are those of the passwords the
+// page names.
+func TestSecurityDocsExample(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/security.md")
+	require.NoError(t, err)
+	const start = "```yaml\nbasic_auth_users:\n"
+	i := strings.Index(string(raw), start)
+	require.GreaterOrEqual(t, i, 0, "docs/security.md has no basic-auth example")
+	example, _, ok := strings.Cut(string(raw[i+len("```yaml\n"):]), "```")
+	require.True(t, ok)
+	require.NoError(t, checkWebConfig(writeWebConfig(t, t.TempDir(), example)))
+	for user, password := range map[string]string{"prometheus": "s3cret", "grafana": "grafana-s3cret"} {
+		_, rest, ok := strings.Cut(example, "  "+user+": ")
+		require.True(t, ok, "no user %s in the example", user)
+		hash, _, _ := strings.Cut(rest, "\n")
+		require.NoError(t, bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)), user)
+	}
 }
