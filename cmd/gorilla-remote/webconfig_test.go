@@ -28,7 +28,7 @@ const (
 
 // basicAuthUsers is a basic_auth_users section holding user with a bcrypt
 // hash of password (the lowest cost, to keep the tests fast).
-func basicAuthUsers(t *testing.T, user, password string) string {
+func basicAuthUsers(t testing.TB, user, password string) string {
 	t.Helper()
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	require.NoError(t, err)
@@ -41,7 +41,7 @@ func basicAuthUsers(t *testing.T, user, password string) string {
 const tlsSection = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
 
 // writeWebConfig writes content as web.yml into dir and returns its path.
-func writeWebConfig(t *testing.T, dir, content string) string {
+func writeWebConfig(t testing.TB, dir, content string) string {
 	t.Helper()
 	path := filepath.Join(dir, "web.yml")
 	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
@@ -63,7 +63,7 @@ func (b basicAuth) RoundTrip(r *http.Request) (*http.Response, error) {
 // newClient returns a client that trusts pool (nil: the system's roots)
 // and, unless user is empty, sends user's basic auth; its connections are
 // closed when the test ends.
-func newClient(t *testing.T, pool *x509.CertPool, user, password string) *http.Client {
+func newClient(t testing.TB, pool *x509.CertPool, user, password string) *http.Client {
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
 	t.Cleanup(tr.CloseIdleConnections)
 	var rt http.RoundTripper = tr
@@ -246,7 +246,7 @@ func TestInvalidWebConfigRefused(t *testing.T) {
 // startTLS serves h as the server does (listen, newHTTPServer, serveHTTP)
 // with the web configuration file webConfig on a loopback port, and
 // returns its address.
-func startTLS(t *testing.T, s settings, h http.Handler, webConfig string) string {
+func startTLS(t testing.TB, s settings, h http.Handler, webConfig string) string {
 	t.Helper()
 	s.ListenAddress = "127.0.0.1:0"
 	ln, err := listen(s)
