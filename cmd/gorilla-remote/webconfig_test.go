@@ -138,6 +138,13 @@ func TestBasicAuthGuardsEveryEndpoint(t *testing.T) {
 		}
 	}
 	require.Equal(t, http.StatusNoContent, writeSample(t, d, time.Now().UnixMilli()).code)
+
+	// A file that turns invalid under the running server serves nothing
+	// until it is fixed.
+	writeWebConfig(t, dir, "basic_auth_user:\n")
+	requireCode(t, d, d.client, http.MethodGet, "/-/healthy", http.StatusInternalServerError)
+	writeWebConfig(t, dir, basicAuthUsers(t, testUser, testPassword))
+	requireCode(t, d, d.client, http.MethodGet, "/-/healthy", http.StatusOK)
 }
 
 func TestTLSWithBasicAuth(t *testing.T) {
