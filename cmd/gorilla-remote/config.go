@@ -139,8 +139,9 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 }
 
 // registerWeb binds the HTTP server's bounds against slow and greedy
-// clients, and its web configuration file. The defaults stay above what a Prometheus sender needs: its
-// remote_timeout is 30s and its shards send one request at a time.
+// clients, and its web configuration file. The defaults stay above what a
+// Prometheus sender needs: its remote_timeout is 30s and its shards send
+// one request at a time.
 func (f *flagSet) registerWeb(flag func(name, help string) *kingpin.FlagClause) {
 	flag("web.read-timeout", "Longest time to read a whole request, headers and body; a client sending slower is cut off. 0 disables.").
 		Default("1m").SetValue(durationValue{&f.s.ReadTimeout})
