@@ -24,6 +24,9 @@ type AdminHead interface {
 	Snapshot(ctx context.Context, dir string) error
 	// MaxTime is the newest timestamp the head has taken.
 	MaxTime() int64
+	// Checkpoint writes what the head holds into a WAL checkpoint and
+	// deletes the segments it replaces.
+	Checkpoint(ctx context.Context) error
 }
 
 // AdminOptions configure an Admin.
@@ -80,10 +83,10 @@ func (a *Admin) DeleteSeries(ctx context.Context, sets [][]*labels.Matcher, mint
 	return nil
 }
 
-// CleanTombstones drops from the head the samples every tombstone
-// deletes. The tombstones stay: they still mask the blocks, which are not
-// rewritten, and the WAL, which replays the samples after a restart until
-// a checkpoint has replaced the segments that hold them.
+// CleanTombstones drops from the head the samples every tombstone deletes,
+// then writes a WAL checkpoint, which replaces the segments that still
+// held them: after it, neither memory nor the WAL has them. The tombstones
+// stay, since they still mask the blocks, which are not rewritten.
 func (a *Admin) CleanTombstones(ctx context.Context) error {
 	for _, t := range a.opts.Tombstones.List() {
 		if t.Tenant != AnonymousTenant {
@@ -92,6 +95,9 @@ func (a *Admin) CleanTombstones(ctx context.Context) error {
 		if _, err := a.opts.Head.DeleteRange(ctx, t.Mint, t.Maxt, t.Matchers...); err != nil {
 			return fmt.Errorf("clean tombstones: %w", err)
 		}
+	}
+	if err := a.opts.Head.Checkpoint(ctx); err != nil {
+		return fmt.Errorf("clean tombstones: %w", err)
 	}
 	return nil
 }

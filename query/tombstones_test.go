@@ -279,6 +279,15 @@ func TestAdminDeleteSurvivesRestartAndCleanDropsHeadData(t *testing.T) {
 	require.Empty(t, after)
 	samples, _ = readAll(t, s.q, 0, 3*window, up)
 	require.Equal(t, want, samples, "and reads are unchanged")
+
+	// The clean checkpointed the head: the WAL no longer replays them.
+	s.restart(t)
+	after, err = s.head.Range(labels.FromStrings("__name__", "up", "instance", "a"), model.MinTime, cutoff)
+	require.NoError(t, err)
+	require.Empty(t, after, "the WAL replays no deleted sample after a clean")
+	adminStack(t, s)
+	samples, _ = readAll(t, s.q, 0, 3*window, up)
+	require.Equal(t, want, samples)
 }
 
 func TestAdminSnapshotRestores(t *testing.T) {
