@@ -70,10 +70,15 @@ func (a *API) wrapAdmin(fn func(*http.Request) (any, *apiError)) http.Handler {
 		}
 		data, aerr := fn(r)
 		if aerr != nil {
-			a.opts.Logger.Error("admin API", "path", r.URL.Path, "err", aerr.err)
+			if aerr.typ == errInternal {
+				a.opts.Logger.Error("admin API", "path", r.URL.Path, "err", aerr.err)
+			}
 			writeError(w, aerr)
 			return
 		}
+		// Every change an operator makes is logged, with what it named.
+		a.opts.Logger.Info("admin API", "path", r.URL.Path, "match", r.Form["match[]"],
+			"start", r.FormValue("start"), "end", r.FormValue("end"))
 		if data == nil {
 			w.WriteHeader(http.StatusNoContent)
 			return
