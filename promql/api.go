@@ -51,6 +51,9 @@ type APIOptions struct {
 	Metadata  Metadata          // may be nil: /metadata answers {}
 	HeadStats func() HeadStats  // may be nil: /status/tsdb reports zeros
 	Exemplars ExemplarQuerier   // may be nil: /query_exemplars answers []
+	// Admin serves /api/v1/admin/tsdb/*; nil answers them 503 unavailable
+	// "admin APIs disabled", as Prometheus without --web.enable-admin-api.
+	Admin     Admin
 	BuildInfo BuildInfo
 	Logger    *slog.Logger
 	// Now is the clock for queries without a time; time.Now when nil.
@@ -128,6 +131,7 @@ func NewAPI(opts APIOptions) (*API, error) {
 	for path, fn := range routes {
 		a.mux.Handle(path, a.wrap(fn))
 	}
+	a.adminRoutes()
 	a.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{errNotFound, fmt.Errorf("unknown endpoint %s", r.URL.Path)})
 	})

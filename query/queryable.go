@@ -36,6 +36,7 @@ type Queryable struct {
 	log              *slog.Logger
 	reg              prometheus.Registerer
 	corrupt          *corruptChunks
+	tombs            *Tombstones // nil: nothing deleted (see WithTombstones)
 }
 
 var _ storage.SampleAndChunkQueryable = (*Queryable)(nil)
@@ -203,6 +204,7 @@ func (q *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints
 	if err != nil {
 		return storage.ErrSeriesSet(err)
 	}
+	parts = q.q.maskParts(parts, mint, maxt)
 	if hints != nil && hints.Limit > 0 && len(parts) > hints.Limit {
 		parts = parts[:hints.Limit]
 	}
@@ -219,6 +221,7 @@ func (q *chunkQuerier) Select(ctx context.Context, _ bool, hints *storage.Select
 	if err != nil {
 		return storage.ErrChunkSeriesSet(err)
 	}
+	parts = q.q.maskParts(parts, mint, maxt)
 	if hints != nil && hints.Limit > 0 && len(parts) > hints.Limit {
 		parts = parts[:hints.Limit]
 	}
@@ -232,6 +235,7 @@ type part struct {
 	block        []model.Chunk
 	bmint, bmaxt int64
 	head         *head.Series
+	deleted      []interval // by tombstones, sorted; see maskParts
 }
 
 // selectParts reads [mint, maxt] from the blocks before the boundary and

@@ -39,6 +39,17 @@ func (s *sampleSeries) Labels() labels.Labels { return s.p.labels }
 // decode ends the iteration with an error naming the series and the chunk,
 // counted and logged (see corrupt.go).
 func (s *sampleSeries) Iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
+	if len(s.p.deleted) > 0 {
+		if m, ok := reuse.(*maskedIterator); ok {
+			reuse = m.it
+		}
+		return newMaskedIterator(s.iterator(reuse), s.p.deleted)
+	}
+	return s.iterator(reuse)
+}
+
+// iterator is Iterator without the tombstones.
+func (s *sampleSeries) iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
 	if s.p.block == nil {
 		if it, ok := reuse.(*floatIterator); ok {
 			*it = floatIterator{it: s.p.head.Iterator(it.it), lset: s.p.labels, corrupt: s.corrupt}
@@ -148,6 +159,10 @@ func (c *chunkSeries) Iterator(chunks.Iterator) chunks.Iterator {
 			return &chunkIterator{err: fmt.Errorf("series %s: %w", c.p.labels, err)}
 		}
 		metas = append(metas[:len(metas):len(metas)], hc...)
+	}
+	metas, err := maskChunks(metas, c.p.deleted)
+	if err != nil {
+		return &chunkIterator{err: fmt.Errorf("series %s: %w", c.p.labels, err)}
 	}
 	return &chunkIterator{metas: metas, i: -1}
 }

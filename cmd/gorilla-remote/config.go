@@ -36,6 +36,8 @@ type settings struct {
 	// WebConfigFile is the exporter-toolkit web configuration (TLS and
 	// basic auth, webconfig.go); empty serves plain HTTP without auth.
 	WebConfigFile string
+	// EnableAdminAPI serves /api/v1/admin/tsdb/* (docs/admin.md).
+	EnableAdminAPI bool
 	// Blocks in object storage.
 	ObjstoreConfigFile string
 	StorageRetention   time.Duration
@@ -78,6 +80,8 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 	flag("web.listen-address", "Address to listen on for remote write, remote read and the API.").
 		Default(":9201").StringVar(&f.s.ListenAddress)
 	f.registerWeb(flag)
+	flag("web.enable-admin-api", "Serve the TSDB admin endpoints (snapshot, delete_series, clean_tombstones) under /api/v1/admin/tsdb/; without it they answer 503 as Prometheus does.").
+		Default("false").BoolVar(&f.s.EnableAdminAPI)
 	flag("storage.path", "Directory for the write-ahead log and blocks.").
 		Default("data").StringVar(&f.s.StoragePath)
 	flag("storage.out-of-order-window", "How far behind the newest sample of its series a sample may be and still be accepted.").

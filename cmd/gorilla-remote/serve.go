@@ -201,7 +201,12 @@ func (srv *server) runStorage(l *loops) error {
 	if err != nil {
 		return errors.Join(err, h.Close())
 	}
-	api, err := srv.apiHandler(h, query.NewWithBlocks(h, blks.store, query.WithLogger(srv.log), query.WithRegisterer(srv.reg)))
+	tombs, err := query.OpenTombstones(srv.s.StoragePath)
+	if err != nil {
+		return errors.Join(fmt.Errorf("open storage: %w", err), blks.stop(), h.Close())
+	}
+	q := query.NewWithBlocks(h, blks.store, query.WithLogger(srv.log), query.WithRegisterer(srv.reg), query.WithTombstones(tombs))
+	api, err := srv.apiHandler(h, q, srv.admin(h, blks, tombs))
 	if err != nil {
 		return errors.Join(err, blks.stop(), h.Close())
 	}
@@ -230,7 +235,8 @@ func outOfOrderWindow(d time.Duration) time.Duration {
 }
 
 // apiHandler builds the data endpoints over an open head.
-func (srv *server) apiHandler(h *head.Head, q *query.Queryable) (http.Handler, error) {
+// admin is nil unless --web.enable-admin-api is set.
+func (srv *server) apiHandler(h *head.Head, q *query.Queryable, admin promql.Admin) (http.Handler, error) {
 	write, err := remote.NewWriteHandler(appendable{h}, remote.WriteOptions{
 		Registerer: srv.reg, Logger: srv.log, MaxDecodedBytes: srv.s.MaxDecodedBytes,
 		MaxInflight: srv.s.MaxInflightWrites,
@@ -245,7 +251,7 @@ func (srv *server) apiHandler(h *head.Head, q *query.Queryable) (http.Handler, e
 	if err != nil {
 		return nil, fmt.Errorf("remote-read handler: %w", err)
 	}
-	api, err := srv.queryAPI(h, q)
+	api, err := srv.queryAPI(h, q, admin)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +263,7 @@ func (srv *server) apiHandler(h *head.Head, q *query.Queryable) (http.Handler, e
 }
 
 // queryAPI builds the PromQL engine and the Prometheus query API.
-func (srv *server) queryAPI(h *head.Head, q *query.Queryable) (http.Handler, error) {
+func (srv *server) queryAPI(h *head.Head, q *query.Queryable, admin promql.Admin) (http.Handler, error) {
 	eng, err := promql.NewEngine(promql.EngineOptions{
 		LookbackDelta: srv.s.LookbackDelta,
 		Timeout:       srv.s.QueryTimeout,
@@ -274,6 +280,7 @@ func (srv *server) queryAPI(h *head.Head, q *query.Queryable) (http.Handler, err
 		Queryable: q,
 		Metadata:  h,
 		Exemplars: h,
+		Admin:     admin,
 		HeadStats: func() promql.HeadStats {
 			st := h.Stats()
 			return promql.HeadStats{
