@@ -52,6 +52,15 @@ func (f *flagSet) validate() error {
 		check(name, n >= 1, n, "must be at least 1")
 	}
 	check("web.max-connections", s.MaxConnections >= 0, s.MaxConnections, "must not be negative (0 means no limit)")
+	for name, n := range map[string]float64{
+		"limits.max-series": float64(s.Limits.MaxSeries), "limits.max-series-per-metric": float64(s.Limits.MaxSeriesPerMetric),
+		"limits.ingestion-rate": s.Limits.IngestionRate, "limits.ingestion-burst": float64(s.Limits.IngestionBurst),
+		"limits.max-label-names-per-series": float64(s.Limits.MaxLabelNamesPerSeries),
+		"limits.max-label-name-length":      float64(s.Limits.MaxLabelNameLength),
+		"limits.max-label-value-length":     float64(s.Limits.MaxLabelValueLength),
+	} {
+		check(name, n >= 0, n, "must not be negative (0 means unlimited)")
+	}
 	return errors.Join(sortedErrs(errs)...)
 }
 
