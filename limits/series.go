@@ -95,6 +95,20 @@ func (t *SeriesTracker) Series(tenant string) int {
 	return 0
 }
 
+// ActiveSeries returns every tenant's active series count.
+func (t *SeriesTracker) ActiveSeries() map[string]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]int, len(t.tenants))
+	for tenant, c := range t.tenants {
+		out[tenant] = c.total
+	}
+	return out
+}
+
+// Guard returns the tracker's memory guard, nil when it has none.
+func (t *SeriesTracker) Guard() *MemoryGuard { return t.guard }
+
 // counts returns tenant's counts, creating them. The caller holds t.mu.
 func (t *SeriesTracker) counts(tenant string) *seriesCounts {
 	c := t.tenants[tenant]

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gorilla-remote/gorilla-remote/limits"
 )
@@ -87,8 +88,8 @@ type serverLimits struct {
 
 // newLimits builds the server's limits from its settings: the overrides
 // (reading --limits.config-file), and the series tracker with its memory
-// guard.
-func newLimits(s settings, logger *slog.Logger) (*serverLimits, error) {
+// guard; their metrics go to reg unless it is nil.
+func newLimits(s settings, logger *slog.Logger, reg prometheus.Registerer) (*serverLimits, error) {
 	ov, err := limits.NewOverrides(s.Limits, s.LimitsConfigFile)
 	if err != nil {
 		return nil, err
@@ -100,7 +101,47 @@ func newLimits(s settings, logger *slog.Logger) (*serverLimits, error) {
 	}
 	guard := limits.NewMemoryGuard(memLimit, limits.MemoryGuardOptions{})
 	logger.Info("limits", "memory_limit_bytes", memLimit, "config_file", s.LimitsConfigFile)
-	return &serverLimits{overrides: ov, series: limits.NewSeriesTracker(ov, guard)}, nil
+	lim := &serverLimits{overrides: ov, series: limits.NewSeriesTracker(ov, guard)}
+	if reg != nil {
+		if err := reg.Register(limitsCollector{lim.series}); err != nil {
+			return nil, fmt.Errorf("limits metrics: %w", err)
+		}
+	}
+	return lim, nil
+}
+
+// Descriptions of the limits' metrics.
+var (
+	activeSeriesDesc = prometheus.NewDesc("gorilla_limits_active_series",
+		"Active series in the head, by tenant, as the series limits count them.", []string{"tenant"}, nil)
+	memoryLimitDesc = prometheus.NewDesc("gorilla_limits_memory_limit_bytes",
+		"Heap in use at which new series are refused (--head.memory-limit); 0 when the guard is off.", nil, nil)
+	heapInUseDesc = prometheus.NewDesc("gorilla_limits_heap_in_use_bytes",
+		"Heap in use as the memory guard last read it.", nil, nil)
+)
+
+// limitsCollector exports the state of the series limits and the memory
+// guard, read at each scrape.
+type limitsCollector struct{ series *limits.SeriesTracker }
+
+// Describe implements prometheus.Collector.
+func (c limitsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- activeSeriesDesc
+	ch <- memoryLimitDesc
+	ch <- heapInUseDesc
+}
+
+// Collect implements prometheus.Collector.
+func (c limitsCollector) Collect(ch chan<- prometheus.Metric) {
+	for tenant, n := range c.series.ActiveSeries() {
+		ch <- prometheus.MustNewConstMetric(activeSeriesDesc, prometheus.GaugeValue, float64(n), tenant)
+	}
+	g := c.series.Guard()
+	if g == nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(memoryLimitDesc, prometheus.GaugeValue, float64(g.Limit()))
+	ch <- prometheus.MustNewConstMetric(heapInUseDesc, prometheus.GaugeValue, float64(g.InUse()))
 }
 
 // reloadLimits re-reads --limits.config-file. On an error the limits in

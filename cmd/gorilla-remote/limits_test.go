@@ -73,6 +73,8 @@ func TestMemoryLimitRefusesNewSeriesOnly(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, writeSeries(t, d, now+2000, "kept_a").code, "existing series still ingest")
 	metrics := get(t, d, "/metrics").body
 	require.Contains(t, metrics, `gorilla_remote_write_samples_rejected_total{reason="memory_limit",tenant="anonymous"} 50`)
+	require.Contains(t, metrics, "\ngorilla_limits_memory_limit_bytes 1\n")
+	require.Contains(t, metrics, `gorilla_limits_active_series{tenant="anonymous"} 2`)
 	require.NoError(t, d.stop())
 
 	h, err := head.Open(head.Options{Dir: s.StoragePath, MaintenanceInterval: -1, Stripes: 16})
@@ -108,7 +110,7 @@ func TestLimitsFlagsAndReload(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("overrides:\n  anonymous:\n    max_series: 7\n"), 0o600))
 	s, err := parseSettings(t, "", "--limits.max-series-per-metric=3", "--limits.config-file="+path)
 	require.NoError(t, err)
-	lim, err := newLimits(s, slog.New(slog.DiscardHandler))
+	lim, err := newLimits(s, slog.New(slog.DiscardHandler), nil)
 	require.NoError(t, err)
 	got := lim.overrides.For(limits.Anonymous)
 	require.Equal(t, 7, got.MaxSeries)
@@ -120,7 +122,7 @@ func TestLimitsFlagsAndReload(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("overrides:\n  anonymous:\n    max_series: -7\n"), 0o600))
 	require.Error(t, srv.reloadLimits())
 	require.Equal(t, 7, lim.overrides.For(limits.Anonymous).MaxSeries)
-	_, err = newLimits(s, slog.New(slog.DiscardHandler))
+	_, err = newLimits(s, slog.New(slog.DiscardHandler), nil)
 	require.Error(t, err, "a bad file refuses the start")
 
 	_, err = parseSettingsErr(t, "", "--limits.max-series=-1")

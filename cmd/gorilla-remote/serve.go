@@ -180,7 +180,7 @@ func (srv *server) runStorage(l *loops) error {
 	if err != nil {
 		return err
 	}
-	lim, err := newLimits(srv.s, srv.log)
+	lim, err := newLimits(srv.s, srv.log, srv.reg)
 	if err != nil {
 		return err
 	}
