@@ -1,6 +1,8 @@
 package remote
 
 import (
+	"bytes"
+	"log/slog"
 	"math"
 	"net/http"
 	"os"
@@ -193,4 +195,30 @@ func TestWriteMemoryLimit(t *testing.T) {
 	mu.Unlock()
 	require.Equal(t, http.StatusNoContent, post(h, encodeRW1(t, spike)).Code, "the retry passes, the stored sample again harmlessly")
 	require.Equal(t, []model.Sample{{T: ts + 1, V: 8}}, headSamples(t, hd, "__name__", "new"))
+}
+
+// TestWriteRefusalsLoggedAtBoundedRate: refusals are logged at most once
+// per reason and tenant per interval, with the tenant, the reason and an
+// example series.
+func TestWriteRefusalsLoggedAtBoundedRate(t *testing.T) {
+	clk := &movingClock{t: now}
+	var logs bytes.Buffer
+	l := limits.Defaults()
+	l.MaxLabelNamesPerSeries = 1
+	s := newMemStore()
+	h := newHandler(t, s, WriteOptions{Now: clk.now, Limits: newOverrides(t, l), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	bad := encodeRW1(t, series1(lbls("__name__", "up", "job", "a"), prompb.Sample{Timestamp: now.UnixMilli(), Value: 1}))
+	for range 5 {
+		require.Equal(t, http.StatusBadRequest, post(h, bad).Code)
+	}
+	require.Equal(t, 1, strings.Count(logs.String(), "remote write samples refused"), logs.String())
+	line := logs.String()
+	require.Contains(t, line, "tenant=anonymous")
+	require.Contains(t, line, "reason=too_many_labels")
+	require.Contains(t, line, `example_series="{__name__=\"up\", job=\"a\"}"`)
+
+	clk.add(rejectLogInterval)
+	require.Equal(t, http.StatusBadRequest, post(h, bad).Code)
+	require.Equal(t, 2, strings.Count(logs.String(), "remote write samples refused"))
+	require.InDelta(t, 6.0, rejectedCount(h, "too_many_labels"), 0, "every refusal is counted")
 }

@@ -233,8 +233,13 @@ func (h *writeHandler) checkRate(st *writeState) *httpError {
 	}
 	h.metrics.samplesRejected.WithLabelValues(limits.ReasonRateLimited, st.tenant).Add(float64(n))
 	if h.logs.Allow(st.tenant, limits.ReasonRateLimited) {
+		example := ""
+		if b := &st.batch; len(b.series) > 0 {
+			example = formatLabels(b.labels[b.series[0].labelsFrom:b.series[0].labelsTo])
+		}
 		h.opts.Logger.Warn("remote write refused", slog.String("tenant", st.tenant),
-			slog.String("reason", limits.ReasonRateLimited), slog.String("err", err.Error()))
+			slog.String("reason", limits.ReasonRateLimited), slog.Int("samples", n),
+			slog.String("example_series", example), slog.String("err", err.Error()))
 	}
 	return &httpError{code: http.StatusTooManyRequests, msg: err.Error(), retryAfter: wait}
 }
