@@ -3,6 +3,7 @@ package limits
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Anonymous is the tenant of every request while the server runs without
@@ -55,12 +56,13 @@ func Defaults() Limits {
 	}
 }
 
-// Validate returns an error naming every negative limit, by YAML key.
+// Validate returns an error naming every negative, infinite or NaN limit,
+// by YAML key.
 func (l Limits) Validate() error {
 	var errs []error
 	check := func(key string, v float64) {
-		if v < 0 {
-			errs = append(errs, fmt.Errorf("%s: %v must not be negative (0 means unlimited)", key, v))
+		if !(v >= 0) || math.IsInf(v, 1) { // NaN fails v >= 0
+			errs = append(errs, fmt.Errorf("%s: %v must be a finite number, not negative (0 means unlimited)", key, v))
 		}
 	}
 	check("max_series", float64(l.MaxSeries))

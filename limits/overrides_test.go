@@ -44,6 +44,8 @@ func TestOverridesReloadKeepsOldLimitsOnBadFile(t *testing.T) {
 	for name, content := range map[string]string{
 		"unknown key":    "defaults:\n  max_serie: 20\n",
 		"negative value": "overrides:\n  anonymous:\n    max_series: -1\n",
+		"NaN rate":       "defaults:\n  ingestion_rate: .nan\n",
+		"infinite rate":  "defaults:\n  ingestion_rate: .inf\n",
 		"not yaml":       "defaults: [",
 	} {
 		writeFile(t, path, content)
