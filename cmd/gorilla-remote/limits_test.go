@@ -126,5 +126,7 @@ func TestLimitsFlagsAndReload(t *testing.T) {
 	require.Error(t, err, "a bad file refuses the start")
 
 	_, err = parseSettingsErr(t, "", "--limits.max-series=-1")
-	require.ErrorContains(t, err, "--limits.max-series=-1: must not be negative")
+	require.ErrorContains(t, err, "--limits.max-series=-1: must be a finite number, not negative")
+	_, err = parseSettingsErr(t, "", "--limits.ingestion-rate=NaN")
+	require.ErrorContains(t, err, "--limits.ingestion-rate=NaN")
 }

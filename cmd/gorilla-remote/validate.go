@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -59,7 +60,7 @@ func (f *flagSet) validate() error {
 		"limits.max-label-name-length":      float64(s.Limits.MaxLabelNameLength),
 		"limits.max-label-value-length":     float64(s.Limits.MaxLabelValueLength),
 	} {
-		check(name, n >= 0, n, "must not be negative (0 means unlimited)")
+		check(name, n >= 0 && !math.IsInf(n, 1), n, "must be a finite number, not negative (0 means unlimited)")
 	}
 	return errors.Join(sortedErrs(errs)...)
 }
