@@ -41,6 +41,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzTimestamps -fuzztime=$(FUZZTIME) ./query/
 	$(GO) test -run='^$$' -fuzz=FuzzCheckChunk -fuzztime=$(FUZZTIME) ./query/
 	$(GO) test -run='^$$' -fuzz=FuzzConfigFile -fuzztime=$(FUZZTIME) ./cmd/gorilla-remote/
+	$(GO) test -run='^$$' -fuzz=FuzzOverridesFile -fuzztime=$(FUZZTIME) ./limits/
 
 # Debian's Prometheus and node_exporter, the Versity S3 Gateway and the GCS
 # emulator, for the end-to-end tests.

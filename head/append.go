@@ -103,7 +103,10 @@ func (a *Appender) lookup(ref model.SeriesRef, lset labels.Labels) (*memSeries, 
 	if lset.IsEmpty() {
 		return nil, model.ErrInvalidLabels
 	}
-	s, created := a.h.getOrCreate(model.Hash(lset), lset)
+	s, created, err := a.h.admitOrCreate(model.Hash(lset), lset)
+	if err != nil {
+		return nil, err
+	}
 	if created {
 		a.noteCreated(s)
 	}

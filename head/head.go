@@ -153,7 +153,9 @@ func (h *Head) Close() error {
 	return err
 }
 
-// getOrCreate returns the series with lset, creating it when new.
+// getOrCreate returns the series with lset, creating it when new without
+// asking the limiter (the series must exist: it is loaded, or holds samples
+// already accepted).
 func (h *Head) getOrCreate(hash uint64, lset labels.Labels) (*memSeries, bool) {
 	if s := h.series.getByHash(hash, lset, h.syms); s != nil {
 		return s, false
@@ -161,9 +163,35 @@ func (h *Head) getOrCreate(hash uint64, lset labels.Labels) (*memSeries, bool) {
 	return h.createSeries(model.SeriesRef(h.nextRef.Add(1)), hash, lset)
 }
 
+// admitOrCreate returns the series with lset, creating it when new and the
+// limiter admits it; otherwise it returns the limiter's error.
+func (h *Head) admitOrCreate(hash uint64, lset labels.Labels) (*memSeries, bool, error) {
+	if s := h.series.getByHash(hash, lset, h.syms); s != nil {
+		return s, false, nil
+	}
+	if err := h.opts.Limiter.AdmitSeries(lset); err != nil {
+		h.metrics.rejected(err)
+		return nil, false, err
+	}
+	s, created := h.insertSeries(model.SeriesRef(h.nextRef.Add(1)), hash, lset)
+	if !created {
+		h.opts.Limiter.RemoveSeries(lset) // another append created it first
+	}
+	return s, created, nil
+}
+
 // createSeries stores a new series under ref unless one with the same labels
-// exists, which it returns instead.
+// exists, which it returns instead, and counts it with the limiter.
 func (h *Head) createSeries(ref model.SeriesRef, hash uint64, lset labels.Labels) (*memSeries, bool) {
+	s, created := h.insertSeries(ref, hash, lset)
+	if created {
+		h.opts.Limiter.AddSeries(lset)
+	}
+	return s, created
+}
+
+// insertSeries is createSeries without the limiter.
+func (h *Head) insertSeries(ref model.SeriesRef, hash uint64, lset labels.Labels) (*memSeries, bool) {
 	s, created := h.series.getOrSet(hash, lset, h.syms.newSeries(ref, hash, lset), h.syms)
 	if !created {
 		return s, false

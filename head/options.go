@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/wal"
@@ -58,7 +59,35 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer, if set, receives the head's metrics.
 	Registerer prometheus.Registerer
+	// Limiter, if set, is asked before an append creates a series, and told
+	// of every series the head holds. nil: series are not limited.
+	Limiter SeriesLimiter
 }
+
+// SeriesLimiter bounds the series of a head (limits.TenantSeries is one).
+// Its methods are called concurrently, and the label sets passed are valid
+// only during the call.
+type SeriesLimiter interface {
+	// AdmitSeries is called before an append creates a series with lset.
+	// nil lets it be created and counts it; an error (model.ErrSeriesLimit,
+	// model.ErrMemoryLimit) is returned by the append, and the series is
+	// not created. A counted series that another append created first is
+	// given back with RemoveSeries.
+	AdmitSeries(lset labels.Labels) error
+	// AddSeries counts a series created without asking: replayed from the
+	// WAL or a checkpoint, loaded from a sealed block, or created again for
+	// samples already accepted after retention dropped it.
+	AddSeries(lset labels.Labels)
+	// RemoveSeries stops counting a series retention dropped.
+	RemoveSeries(lset labels.Labels)
+}
+
+// noLimit is the SeriesLimiter of a head without Options.Limiter.
+type noLimit struct{}
+
+func (noLimit) AdmitSeries(labels.Labels) error { return nil }
+func (noLimit) AddSeries(labels.Labels)         {}
+func (noLimit) RemoveSeries(labels.Labels)      {}
 
 // Defaults of Options.
 const (
@@ -109,6 +138,9 @@ func (o Options) withDefaults() (Options, model.Windows, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Limiter == nil {
+		o.Limiter = noLimit{}
 	}
 	if o.WAL.Logger == nil {
 		o.WAL.Logger = o.Logger

@@ -3,6 +3,8 @@ package head
 import (
 	"math"
 
+	"github.com/prometheus/prometheus/model/labels"
+
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
@@ -77,6 +79,9 @@ func (h *Head) dropSeries(candidates []*memSeries) {
 		s.mu.Unlock()
 	}
 	h.commitMu.Unlock()
+	for _, pairs := range deleted {
+		h.opts.Limiter.RemoveSeries(labels.FromStrings(pairs...))
+	}
 	h.index.remove(deleted)
 	h.metrics.series.Sub(float64(len(deleted)))
 	h.metrics.seriesRemoved.Add(float64(len(deleted)))

@@ -152,6 +152,10 @@ func (m *metrics) rejectedN(err error, n int) {
 		reason = "duplicate"
 	case errors.Is(err, model.ErrTimestampOutOfRange):
 		reason = "timestamp_out_of_range"
+	case errors.Is(err, model.ErrSeriesLimit):
+		reason = "series_limit"
+	case errors.Is(err, model.ErrMemoryLimit):
+		reason = "memory_limit"
 	}
 	m.rejectedBy.WithLabelValues(reason).Add(float64(n))
 }

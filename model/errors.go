@@ -40,3 +40,15 @@ var (
 	// WAL in the background and commits again once it writes.
 	ErrUnavailable = errors.New("storage unavailable: the write-ahead log cannot be written")
 )
+
+// Errors of the limits that guard the store. Both refuse only the creation
+// of a new series: samples for series the store holds are still accepted.
+var (
+	// ErrSeriesLimit: the series would exceed a series limit (of the tenant,
+	// or of its metric name). It is a client error: the sender must send
+	// fewer series, or the operator raise the limit.
+	ErrSeriesLimit = errors.New("series limit exceeded")
+	// ErrMemoryLimit: the store's memory is near its limit, so no new series
+	// is created for now. It is transient: retrying later is safe.
+	ErrMemoryLimit = errors.New("memory limit reached")
+)

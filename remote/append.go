@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/gorilla-remote/gorilla-remote/limits"
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
@@ -19,8 +20,13 @@ type appendResult struct {
 	rejected  int // samples refused for client reasons, histograms included
 	// reasons counts rejected samples by reason, for the metrics.
 	reasons map[string]int
+	// examples holds the first refused series of each reason, for the log.
+	examples map[string]string
 	// first describes the first refused series, for the response body.
 	first string
+	// transient is set when a refusal may pass on a retry (the memory
+	// limit): the answer is then 503, not 400.
+	transient bool
 }
 
 // reject records that n samples of the series ls were refused.
@@ -34,6 +40,10 @@ func (res *appendResult) reject(ls []labelRef, reason, msg string, n int) {
 	res.rejected += n
 	if res.reasons == nil {
 		res.reasons = map[string]int{}
+		res.examples = map[string]string{}
+	}
+	if _, ok := res.examples[reason]; !ok {
+		res.examples[reason] = formatLabels(ls)
 	}
 	res.reasons[reason] += n
 }
@@ -59,13 +69,29 @@ func (h *writeHandler) store(st *writeState) (appendResult, *httpError) {
 	}
 	h.metrics.samplesIngested.Add(float64(res.samples))
 	h.metrics.exemplarsIngested.Add(float64(res.exemplars))
-	for reason, n := range res.reasons {
-		h.metrics.samplesRejected.WithLabelValues(reason).Add(float64(n))
-	}
-	if res.rejected > 0 {
+	h.countRejected(st.tenant, &res)
+	switch {
+	case res.transient:
+		// Samples for existing series were stored; a retry stores the rest
+		// once memory is freed and the stored ones again harmlessly.
+		return res, errorf(http.StatusServiceUnavailable, "%s; %d samples rejected in total", res.first, res.rejected)
+	case res.rejected > 0:
 		return res, errorf(http.StatusBadRequest, "%s; %d samples rejected in total", res.first, res.rejected)
 	}
 	return res, nil
+}
+
+// countRejected counts the refused samples by reason and tenant, and logs
+// each reason at most once per tenant per rejectLogInterval, with an
+// example series.
+func (h *writeHandler) countRejected(tenant string, res *appendResult) {
+	for reason, n := range res.reasons {
+		h.metrics.samplesRejected.WithLabelValues(reason, tenant).Add(float64(n))
+		if h.logs.Allow(tenant, reason) {
+			h.opts.Logger.Warn("remote write samples refused", slog.String("tenant", tenant),
+				slog.String("reason", reason), slog.Int("samples", n), slog.String("example_series", res.examples[reason]))
+		}
+	}
 }
 
 // storeError maps a store error that ends the request to its status: 503
@@ -95,8 +121,23 @@ func sampleReason(err error) string {
 		return reasonInvalidLabels
 	case errors.Is(err, model.ErrTimestampOutOfRange):
 		return reasonTimestampOutOfRange
+	case errors.Is(err, model.ErrSeriesLimit), errors.Is(err, model.ErrMemoryLimit):
+		var le *limits.Error
+		if errors.As(err, &le) {
+			return le.Reason
+		}
+		if errors.Is(err, model.ErrMemoryLimit) {
+			return limits.ReasonMemoryLimit
+		}
+		return limits.ReasonSeriesLimit
 	}
 	return ""
+}
+
+// seriesRefused reports whether err refuses the series itself (a limit on
+// its creation), so that its other samples are refused without asking.
+func seriesRefused(err error) bool {
+	return errors.Is(err, model.ErrSeriesLimit) || errors.Is(err, model.ErrMemoryLimit)
 }
 
 // appendBatch appends every valid series of st.batch. It returns an error
@@ -112,7 +153,7 @@ func (h *writeHandler) appendBatch(app Appender, st *writeState, res *appendResu
 			res.reject(ls, reasonInvalidSymbol, "symbol reference out of range", nSamples+s.histograms)
 			continue
 		}
-		if serr := h.validateLabels(ls); serr != nil {
+		if serr := validateLabels(ls, &st.limits); serr != nil {
 			res.reject(ls, serr.reason, serr.msg, nSamples+s.histograms)
 			continue
 		}
@@ -137,7 +178,7 @@ func (h *writeHandler) appendBatch(app Appender, st *writeState, res *appendResu
 func (h *writeHandler) appendSamples(app Appender, s *seriesRef, samples []sampleRef, ls []labelRef, lset labels.Labels, maxT int64, res *appendResult) (model.SeriesRef, error) {
 	var ref model.SeriesRef
 	var lastCT int64
-	for _, smp := range samples {
+	for i, smp := range samples {
 		if msg := checkSampleTime(smp.t); msg != "" {
 			res.reject(ls, reasonTimestampOutOfRange, msg, 1)
 			continue
@@ -165,6 +206,11 @@ func (h *writeHandler) appendSamples(app Appender, s *seriesRef, samples []sampl
 			reason := sampleReason(err)
 			if reason == "" {
 				return ref, err
+			}
+			if seriesRefused(err) {
+				res.transient = res.transient || errors.Is(err, model.ErrMemoryLimit)
+				res.reject(ls, reason, err.Error(), len(samples)-i)
+				return 0, nil
 			}
 			res.reject(ls, reason, fmt.Sprintf("sample at %d: %v", smp.t, err), 1)
 		} else {
@@ -271,4 +317,14 @@ func metricName(ls []labelRef) string {
 		}
 	}
 	return ""
+}
+
+// sampleCount returns the samples of the batch, float and histogram: what
+// the ingestion rate counts.
+func (r *writeBatch) sampleCount() int {
+	n := len(r.samples)
+	for i := range r.series {
+		n += r.series[i].histograms
+	}
+	return n
 }

@@ -30,9 +30,12 @@
 //	snappy declared length ≤ MaxDecodedBytes 413 (before allocating)
 //	snappy + protobuf decode ─────────────── 400
 //	a field of the declared message ──────── 400 (and, 2.0, symbols[0] == "")
+//	tenant's ingestion rate (limits) ─────── 429 + Retry-After, nothing stored
 //	per series: labels, limits, timestamps ─ 400 for the bad ones only
+//	store: new series over a series limit ── 400 for those series only
+//	store: new series near the memory limit  503 + Retry-After, the rest stored
 //	store: Append / Commit ───────────────── 400, 503 or 500
 //
 // The protocol, status codes and limits are described for operators in
-// docs/remote-write.md and docs/remote-read.md.
+// docs/remote-write.md, docs/limits.md and docs/remote-read.md.
 package remote

@@ -56,8 +56,8 @@ func newWriteMetrics(reg prometheus.Registerer) (*writeMetrics, error) {
 		}),
 		samplesRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gorilla_remote_write_samples_rejected_total",
-			Help: "Samples (float and histogram) refused, by reason.",
-		}, []string{"reason"}),
+			Help: "Samples (float and histogram) refused, by reason and tenant (docs/limits.md lists the reasons of the limits).",
+		}, []string{"reason", "tenant"}),
 		exemplarsIngested: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gorilla_remote_write_exemplars_ingested_total",
 			Help: "Exemplars stored from remote-write requests.",

@@ -5,19 +5,18 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gorilla-remote/gorilla-remote/limits"
 )
 
-// Defaults of WriteOptions and ReadOptions. The label limits are those of
-// Grafana Mimir, so senders tuned for it pass here too.
+// Defaults of WriteOptions and ReadOptions. The per-tenant limits (labels,
+// series, ingestion rate) have theirs in package limits.
 const (
-	DefaultMaxCompressedBytes     = 64 << 20
-	DefaultMaxDecodedBytes        = 100 << 20
-	DefaultMaxLabelNamesPerSeries = 30
-	DefaultMaxLabelNameLength     = 1024
-	DefaultMaxLabelValueLength    = 2048
-	DefaultMaxFutureSkew          = 10 * time.Minute
-	DefaultRetryAfter             = 5 * time.Second
-	DefaultMaxInflightWrites      = 256
+	DefaultMaxCompressedBytes = 64 << 20
+	DefaultMaxDecodedBytes    = 100 << 20
+	DefaultMaxFutureSkew      = 10 * time.Minute
+	DefaultRetryAfter         = 5 * time.Second
+	DefaultMaxInflightWrites  = 256
 
 	DefaultMaxSamplesPerQuery = 50_000_000
 	DefaultMaxConcurrentReads = 10
@@ -42,13 +41,12 @@ type WriteOptions struct {
 	// decompressed; it is checked before anything is allocated (413 above
 	// it). Default DefaultMaxDecodedBytes.
 	MaxDecodedBytes int
-	// MaxLabelNamesPerSeries bounds the labels of one series, __name__
-	// included. Default 30.
-	MaxLabelNamesPerSeries int
-	// MaxLabelNameLength bounds a label name in bytes. Default 1024.
-	MaxLabelNameLength int
-	// MaxLabelValueLength bounds a label value in bytes. Default 2048.
-	MaxLabelValueLength int
+	// Limits are the per-tenant limits the handler enforces: the label
+	// limits (400 for a series over them) and the ingestion rate (429 with
+	// Retry-After for a request over it). The series limits are the
+	// store's to enforce; the handler maps its errors (see Appender).
+	// Default: limits.Defaults() for every tenant.
+	Limits *limits.Overrides
 	// MaxFutureSkew is how far ahead of Now a sample may be. Default 10m.
 	MaxFutureSkew time.Duration
 	// RetryAfter is sent with 503 answers. Default 5s; whole seconds.
@@ -75,11 +73,12 @@ func (o WriteOptions) withDefaults() WriteOptions {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Limits == nil {
+		// Defaults() is valid and there is no file: this cannot fail.
+		o.Limits, _ = limits.NewOverrides(limits.Defaults(), "")
+	}
 	setDefault(&o.MaxCompressedBytes, DefaultMaxCompressedBytes)
 	setDefault(&o.MaxDecodedBytes, DefaultMaxDecodedBytes)
-	setDefault(&o.MaxLabelNamesPerSeries, DefaultMaxLabelNamesPerSeries)
-	setDefault(&o.MaxLabelNameLength, DefaultMaxLabelNameLength)
-	setDefault(&o.MaxLabelValueLength, DefaultMaxLabelValueLength)
 	setDefault(&o.MaxFutureSkew, DefaultMaxFutureSkew)
 	setDefault(&o.RetryAfter, DefaultRetryAfter)
 	setDefault(&o.MaxInflight, DefaultMaxInflightWrites)

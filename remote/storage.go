@@ -32,8 +32,11 @@ type Appender interface {
 	// value at a committed timestamp; the same value bit for bit is accepted
 	// silently), model.ErrInvalidLabels (empty labels) and
 	// model.ErrTimestampOutOfRange (outside [model.MinTime, model.MaxTime])
-	// reject only this sample; model.ErrClosed and any other error end the
-	// request.
+	// reject only this sample. model.ErrSeriesLimit and model.ErrMemoryLimit
+	// refuse to create the series: its samples are refused (400, and 503
+	// for the memory limit), the other series go on; a *limits.Error
+	// around them gives the reason label. model.ErrClosed and any other
+	// error end the request.
 	Append(ref model.SeriesRef, lset labels.Labels, t int64, v float64) (model.SeriesRef, error)
 	// AppendExemplar attaches an exemplar to the series ref or lset.
 	AppendExemplar(ref model.SeriesRef, lset labels.Labels, e model.Exemplar) (model.SeriesRef, error)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gorilla-remote/gorilla-remote/head"
+	"github.com/gorilla-remote/gorilla-remote/limits"
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
@@ -37,7 +38,7 @@ func TestWriteRefusesTimestampsOutOfRange(t *testing.T) {
 			require.Contains(t, body, "1 samples rejected in total")
 			require.Equal(t, []model.Sample{{T: ok, V: 1}}, s.get(labels.FromStrings("__name__", "good")))
 			require.Equal(t, []model.Sample{{T: ok, V: 3}}, s.get(labels.FromStrings("__name__", "up", "job", "x")))
-			rejected := h.(*writeHandler).metrics.samplesRejected.WithLabelValues(reasonTimestampOutOfRange)
+			rejected := h.(*writeHandler).metrics.samplesRejected.WithLabelValues(reasonTimestampOutOfRange, limits.Anonymous)
 			require.InDelta(t, 1.0, testutil.ToFloat64(rejected), 0)
 		})
 	}

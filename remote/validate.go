@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/gorilla-remote/gorilla-remote/limits"
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
@@ -24,10 +25,11 @@ type seriesError struct {
 // Label names follow the UTF-8 scheme of Prometheus 3: any non-empty, valid
 // UTF-8 string is a valid name, so dotted OpenTelemetry names pass. The
 // metric name must be present and non-empty; values must be valid UTF-8.
-func (h *writeHandler) validateLabels(ls []labelRef) *seriesError {
-	o := &h.opts
-	if len(ls) > o.MaxLabelNamesPerSeries {
-		return &seriesError{reasonTooManyLabels, fmt.Sprintf("%d labels, more than the limit of %d", len(ls), o.MaxLabelNamesPerSeries)}
+//
+// The label limits are the tenant's, lim; a zero limit is no limit.
+func validateLabels(ls []labelRef, lim *limits.Limits) *seriesError {
+	if over(len(ls), lim.MaxLabelNamesPerSeries) {
+		return &seriesError{reasonTooManyLabels, fmt.Sprintf("%d labels, more than the limit of %d", len(ls), lim.MaxLabelNamesPerSeries)}
 	}
 	sorted := true
 	for i := range ls {
@@ -35,10 +37,10 @@ func (h *writeHandler) validateLabels(ls []labelRef) *seriesError {
 		switch {
 		case l.name == "":
 			return &seriesError{reasonInvalidLabels, "empty label name"}
-		case len(l.name) > o.MaxLabelNameLength:
-			return &seriesError{reasonNameTooLong, fmt.Sprintf("label name of %d bytes, longer than the limit of %d", len(l.name), o.MaxLabelNameLength)}
-		case len(l.value) > o.MaxLabelValueLength:
-			return &seriesError{reasonValueTooLong, fmt.Sprintf("value of label %q has %d bytes, longer than the limit of %d", l.name, len(l.value), o.MaxLabelValueLength)}
+		case over(len(l.name), lim.MaxLabelNameLength):
+			return &seriesError{reasonNameTooLong, fmt.Sprintf("label name of %d bytes, longer than the limit of %d", len(l.name), lim.MaxLabelNameLength)}
+		case over(len(l.value), lim.MaxLabelValueLength):
+			return &seriesError{reasonValueTooLong, fmt.Sprintf("value of label %q has %d bytes, longer than the limit of %d", l.name, len(l.value), lim.MaxLabelValueLength)}
 		case !validUTF8(l.name):
 			return &seriesError{reasonInvalidLabels, fmt.Sprintf("label name %q is not valid UTF-8", l.name)}
 		case !validUTF8(l.value):
@@ -73,6 +75,9 @@ func (h *writeHandler) validateLabels(ls []labelRef) *seriesError {
 	}
 	return &seriesError{reasonInvalidLabels, "missing metric name"}
 }
+
+// over reports whether n exceeds limit, 0 being no limit.
+func over(n, limit int) bool { return limit > 0 && n > limit }
 
 // checkSampleTime returns why a sample timestamp is refused, or "" when the
 // store can hold it: it must lie in [model.MinTime, model.MaxTime]. The head

@@ -16,6 +16,8 @@ import (
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/model/labels"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
+
+	"github.com/gorilla-remote/gorilla-remote/limits"
 )
 
 // Protocol identifiers of the Content-Type proto parameter.
@@ -42,7 +44,13 @@ type writeHandler struct {
 	metrics  *writeMetrics
 	states   sync.Pool     // of *writeState
 	inflight chan struct{} // one token per request being handled
+	rate     *limits.RateLimiter
+	logs     *limits.LogThrottle // bounds the logging of refusals
 }
+
+// rejectLogInterval is how often at most one refusal is logged per tenant
+// and reason.
+const rejectLogInterval = 10 * time.Second
 
 // writeState is the memory one request needs, reused through a pool.
 type writeState struct {
@@ -54,6 +62,8 @@ type writeState struct {
 	lset       labels.Labels // reused for each series' labels
 	exBuilder  labels.ScratchBuilder
 	families   map[string]struct{}
+	tenant     string        // whose request this is
+	limits     limits.Limits // the tenant's, read once per request
 }
 
 // NewWriteHandler returns the remote-write handler appending to app. It
@@ -64,7 +74,11 @@ func NewWriteHandler(app Appendable, opts WriteOptions) (Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &writeHandler{app: app, opts: opts, metrics: m, inflight: make(chan struct{}, opts.MaxInflight)}
+	h := &writeHandler{
+		app: app, opts: opts, metrics: m, inflight: make(chan struct{}, opts.MaxInflight),
+		rate: limits.NewRateLimiter(opts.Limits, opts.Now),
+		logs: limits.NewLogThrottle(rejectLogInterval, opts.Now),
+	}
 	h.states.New = func() any {
 		return &writeState{
 			builder:   labels.NewScratchBuilder(16),
@@ -82,6 +96,9 @@ func (h *writeHandler) Close() { h.metrics.unregister() }
 type httpError struct {
 	code int
 	msg  string
+	// retryAfter, if set, is sent as Retry-After (rounded up to whole
+	// seconds) instead of WriteOptions.RetryAfter.
+	retryAfter time.Duration
 }
 
 func (e *httpError) Error() string { return e.msg }
@@ -191,7 +208,40 @@ func (h *writeHandler) handle(r *http.Request, st *writeState, v2 bool) (res app
 			return res, errorf(http.StatusBadRequest, "remote write 1.0 request: %v", err)
 		}
 	}
+	st.tenant = tenantOf(r)
+	st.limits = h.opts.Limits.For(st.tenant)
+	if herr := h.checkRate(st); herr != nil {
+		return res, herr
+	}
 	return h.store(st)
+}
+
+// tenantOf returns the tenant a request belongs to: Anonymous until
+// multi-tenancy reads it from the request.
+func tenantOf(*http.Request) string { return limits.Anonymous }
+
+// checkRate takes the request's samples from its tenant's ingestion rate.
+// Over the rate the whole request is refused with 429 and Retry-After,
+// before anything is stored: a rate limit is meant to shed load, and a
+// sender configured to retry 429 (retry_on_http_429 in Prometheus) comes
+// back after the delay the bucket needs to refill.
+func (h *writeHandler) checkRate(st *writeState) *httpError {
+	n := st.batch.sampleCount()
+	wait, err := h.rate.Allow(st.tenant, n)
+	if err == nil {
+		return nil
+	}
+	h.metrics.samplesRejected.WithLabelValues(limits.ReasonRateLimited, st.tenant).Add(float64(n))
+	if h.logs.Allow(st.tenant, limits.ReasonRateLimited) {
+		example := ""
+		if b := &st.batch; len(b.series) > 0 {
+			example = formatLabels(b.labels[b.series[0].labelsFrom:b.series[0].labelsTo])
+		}
+		h.opts.Logger.Warn("remote write refused", slog.String("tenant", st.tenant),
+			slog.String("reason", limits.ReasonRateLimited), slog.Int("samples", n),
+			slog.String("example_series", example), slog.String("err", err.Error()))
+	}
+	return &httpError{code: http.StatusTooManyRequests, msg: err.Error(), retryAfter: wait}
 }
 
 // readBody reads and decompresses the body into st's buffers.
@@ -286,12 +336,22 @@ func (h *writeHandler) release(st *writeState) {
 // at debug level only: logging each refusal would add to the overload.
 func (h *writeHandler) fail(w http.ResponseWriter, e *httpError) int {
 	switch {
-	case e.code == http.StatusServiceUnavailable:
-		w.Header().Set("Retry-After", strconv.Itoa(int(h.opts.RetryAfter.Round(time.Second)/time.Second)))
+	case e.code == http.StatusServiceUnavailable || e.code == http.StatusTooManyRequests:
+		after := h.opts.RetryAfter
+		if e.retryAfter > 0 {
+			after = e.retryAfter
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(after)))
 		h.opts.Logger.Debug("remote write refused", slog.Int("code", e.code), slog.String("err", e.msg))
 	case e.code >= 500:
 		h.opts.Logger.Error("remote write failed", slog.Int("code", e.code), slog.String("err", e.msg))
 	}
 	http.Error(w, truncateMessage(e.msg, maxErrorBody), e.code)
 	return e.code
+}
+
+// retryAfterSeconds rounds d up to whole seconds, at least 1: Retry-After
+// takes whole seconds, and 0 would invite an immediate retry.
+func retryAfterSeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
 }

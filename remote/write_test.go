@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gorilla-remote/gorilla-remote/limits"
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
@@ -101,9 +102,9 @@ func TestWriteSortsUnsortedLabels(t *testing.T) {
 }
 
 func TestWriteInvalidSeries(t *testing.T) {
-	long := strings.Repeat("n", DefaultMaxLabelNameLength+1)
+	long := strings.Repeat("n", limits.DefaultMaxLabelNameLength+1)
 	many := []string{"__name__", "m"}
-	for i := 0; i < DefaultMaxLabelNamesPerSeries; i++ {
+	for i := 0; i < limits.DefaultMaxLabelNamesPerSeries; i++ {
 		many = append(many, "l"+string(rune('a'+i%26))+string(rune('a'+i/26)), "v")
 	}
 	for name, tc := range map[string]struct {
@@ -249,7 +250,7 @@ func TestWriteMetrics(t *testing.T) {
 	}}
 	require.Equal(t, http.StatusBadRequest, post(h, encodeRW1(t, req)).Code)
 	require.InDelta(t, 1.0, testutil.ToFloat64(h.(*writeHandler).metrics.samplesIngested), 0)
-	require.InDelta(t, 1.0, testutil.ToFloat64(h.(*writeHandler).metrics.samplesRejected.WithLabelValues(reasonInvalidLabels)), 0)
+	require.InDelta(t, 1.0, testutil.ToFloat64(h.(*writeHandler).metrics.samplesRejected.WithLabelValues(reasonInvalidLabels, limits.Anonymous)), 0)
 	n, err := testutil.GatherAndCount(reg, "gorilla_remote_write_request_duration_seconds")
 	require.NoError(t, err)
 	require.Equal(t, 1, n)

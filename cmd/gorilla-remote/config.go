@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/gorilla-remote/gorilla-remote/limits"
 )
 
 // settings are the server's settings, from flags and the optional YAML
@@ -51,6 +53,11 @@ type settings struct {
 	// MaintenanceInterval is how often head retention and checkpoints run
 	// (a hidden flag, for tests that cannot wait a minute).
 	MaintenanceInterval time.Duration
+	// Per-tenant limits: the defaults from the flags, overrides from the
+	// file; and the memory guard of new series.
+	LimitsConfigFile string
+	Limits           limits.Limits
+	MemoryLimit      memoryLimit
 }
 
 // flagSet binds the settings to flags and remembers which the user gave.
@@ -82,6 +89,7 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 	f.registerWeb(flag)
 	flag("web.enable-admin-api", "Serve the TSDB admin endpoints (snapshot, delete_series, clean_tombstones) under /api/v1/admin/tsdb/; without it they answer 503 as Prometheus does.").
 		Default("false").BoolVar(&f.s.EnableAdminAPI)
+	f.registerLimits(flag)
 	flag("storage.path", "Directory for the write-ahead log and blocks.").
 		Default("data").StringVar(&f.s.StoragePath)
 	flag("storage.out-of-order-window", "How far behind the newest sample of its series a sample may be and still be accepted.").

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/gorilla-remote/gorilla-remote/head"
+	"github.com/gorilla-remote/gorilla-remote/limits"
 	"github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/promql"
 	"github.com/gorilla-remote/gorilla-remote/query"
@@ -73,6 +74,7 @@ type server struct {
 	reg    *prometheus.Registry
 	api    atomic.Pointer[http.Handler] // set once the head is open
 	opened atomic.Pointer[head.Head]    // set once the head is open, for /-/ready
+	limits atomic.Pointer[serverLimits] // set before the head is opened
 	ready  atomic.Bool
 	// walCreate, if set, creates the WAL's files (wal.Options.CreateFile):
 	// tests inject disk faults through it.
@@ -178,6 +180,11 @@ func (srv *server) runStorage(l *loops) error {
 	if err != nil {
 		return err
 	}
+	lim, err := newLimits(srv.s, srv.log, srv.reg)
+	if err != nil {
+		return err
+	}
+	srv.limits.Store(lim)
 	start := time.Now()
 	h, err := head.Open(head.Options{
 		Dir:                 srv.s.StoragePath,
@@ -189,6 +196,7 @@ func (srv *server) runStorage(l *loops) error {
 		WAL:                 wal.Options{Fsync: pol, Repair: srv.s.WALRepair, CreateFile: srv.walCreate},
 		Logger:              srv.log,
 		Registerer:          srv.reg,
+		Limiter:             lim.series.ForTenant(limits.Anonymous),
 	})
 	if errors.Is(err, wal.ErrCorrupt) || errors.Is(err, wal.ErrMissingSegment) {
 		return fmt.Errorf("open storage: %w (--wal.repair starts anyway, dropping only the damaged records)", err)
@@ -239,7 +247,7 @@ func outOfOrderWindow(d time.Duration) time.Duration {
 func (srv *server) apiHandler(h *head.Head, q *query.Queryable, admin promql.Admin) (http.Handler, error) {
 	write, err := remote.NewWriteHandler(appendable{h}, remote.WriteOptions{
 		Registerer: srv.reg, Logger: srv.log, MaxDecodedBytes: srv.s.MaxDecodedBytes,
-		MaxInflight: srv.s.MaxInflightWrites,
+		MaxInflight: srv.s.MaxInflightWrites, Limits: srv.limits.Load().overrides,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("remote-write handler: %w", err)

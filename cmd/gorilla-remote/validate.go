@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -54,6 +55,15 @@ func (f *flagSet) validate() error {
 	check("web.max-connections", s.MaxConnections >= 0, s.MaxConnections, "must not be negative (0 means no limit)")
 	if err := checkWebConfig(s.WebConfigFile); err != nil {
 		errs = append(errs, f.invalid("web.config.file", s.WebConfigFile, err.Error()))
+	}
+	for name, n := range map[string]float64{
+		"limits.max-series": float64(s.Limits.MaxSeries), "limits.max-series-per-metric": float64(s.Limits.MaxSeriesPerMetric),
+		"limits.ingestion-rate": s.Limits.IngestionRate, "limits.ingestion-burst": float64(s.Limits.IngestionBurst),
+		"limits.max-label-names-per-series": float64(s.Limits.MaxLabelNamesPerSeries),
+		"limits.max-label-name-length":      float64(s.Limits.MaxLabelNameLength),
+		"limits.max-label-value-length":     float64(s.Limits.MaxLabelValueLength),
+	} {
+		check(name, n >= 0 && !math.IsInf(n, 1), n, "must be a finite number, not negative (0 means unlimited)")
 	}
 	return errors.Join(sortedErrs(errs)...)
 }

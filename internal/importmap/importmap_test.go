@@ -23,7 +23,8 @@ const everything = "*"
 var rules = map[string][]string{
 	"cmd/gorilla-remote": {everything},
 	"web":                {"promql", "query", "model"},
-	"remote":             {"query", "chunkenc", "model", "internal/metricsreg"},
+	"remote":             {"query", "chunkenc", "model", "limits", "internal/metricsreg"},
+	"limits":             {"model"},
 	"promql":             {"query", "model", "internal/metricsreg"},
 	"query":              {"head", "block", "chunkenc", "model"},
 	"replication":        {"ring", "wal", "model"},
