@@ -37,7 +37,9 @@ func TestStatusEndpoints(t *testing.T) {
 	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	srv := newStatusAPI(t, ServerStatus{
 		Config: func() string { return "log:\n  level: info\n" },
-		Flags:  func() map[string]string { return map[string]string{"log.level": "info", "web.enable-lifecycle": "false"} },
+		Flags: func() map[string]string {
+			return map[string]string{"log.level": "info", "web.enable-lifecycle": "false"}
+		},
 		Runtime: func() RuntimeStatus {
 			return RuntimeStatus{StartTime: start, ReloadConfigSuccess: true, LastConfigTime: start, StorageRetention: "26h in memory"}
 		},
