@@ -8,8 +8,11 @@ import (
 	"sync"
 )
 
-// gzipPool recycles gzip writers: each holds about 800 KiB of state, too
-// much to allocate per answer.
+// gzipPool recycles gzip writers: each holds hundreds of KiB of state, too
+// much to allocate per answer. They compress at gzip.BestSpeed: on a 600 KB
+// range answer (BenchmarkRangeAnswerGzip) it sends 6x fewer bytes for
+// about a quarter more time, where the default level saves a fifth more
+// bytes at three times the time.
 type gzipPool struct{ p sync.Pool }
 
 func (p *gzipPool) get(w http.ResponseWriter) *gzip.Writer {
@@ -17,7 +20,8 @@ func (p *gzipPool) get(w http.ResponseWriter) *gzip.Writer {
 		zw.Reset(w)
 		return zw
 	}
-	return gzip.NewWriter(w)
+	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // a valid level: no error
+	return zw
 }
 
 func (p *gzipPool) put(zw *gzip.Writer) { p.p.Put(zw) }

@@ -16,15 +16,14 @@ import (
 	"github.com/gorilla-remote/gorilla-remote/promql"
 )
 
-// addLifecycle registers the reload metrics, adds the config file as the
-// reloader's first part and adds the lifecycle actor to g: SIGHUP reloads
-// (it never ends the process) and POST /-/quit ends the group. SIGHUP is
-// caught from here on, before the group runs.
+// addLifecycle registers the reload metrics and adds the lifecycle actor
+// to g: SIGHUP reloads (it never ends the process) and POST /-/quit ends
+// the group. SIGHUP is caught from here on, before the group runs. Other
+// parts of the configuration join the reload with srv.reloads.add.
 func (srv *server) addLifecycle(g *run.Group) error {
 	if err := metricsreg.Register(srv.reg, srv.reloads.collectors()); err != nil {
 		return fmt.Errorf("reload metrics: %w", err)
 	}
-	srv.reloads.add("config file", srv.reloadConfig)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	stop := make(chan struct{})

@@ -101,6 +101,7 @@ func newServer(s settings, logger *slog.Logger, reg *prometheus.Registry) *serve
 	srv := &server{s: s, build: readBuildInfo(), log: logger, reg: reg, closed: make(chan struct{}),
 		start: time.Now(), reloads: newReloader(logger, time.Now), quit: make(chan struct{})}
 	srv.effective.Store(&s)
+	srv.reloads.add("config file", srv.reloadConfig)
 	return srv
 }
 
