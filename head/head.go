@@ -28,6 +28,9 @@ type Head struct {
 	series  *stripeSet
 	index   *postings
 	metrics *metrics
+	// replayed is the first and last WAL segment Open replayed, -1 for
+	// none; set before the head is shared, read-only after.
+	replayed [2]int
 
 	nextRef       atomic.Uint64
 	appenderIDs   atomic.Uint64 // hands out Appender.id
@@ -71,8 +74,9 @@ func Open(opts Options) (*Head, error) {
 		return nil, err
 	}
 	h := &Head{
-		opts: opts,
-		win:  win,
+		opts:     opts,
+		replayed: [2]int{-1, -1},
+		win:      win,
 		appOpts: appendOpts{
 			win:          win,
 			oooWindow:    win.OutOfOrder(),

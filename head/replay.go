@@ -75,9 +75,12 @@ func (h *Head) replay(dir string) error {
 		r.reopenChunks()
 		h.opts.Logger.Info("checkpoint replayed", "checkpoint", cpPath, "series", r.nSeries, "chunks", r.nChunks)
 	}
-	first, _, err := h.wal.Segments()
+	first, last, err := h.wal.Segments()
 	if err != nil {
 		return err
+	}
+	if last >= 0 {
+		h.replayed = [2]int{max(first, upTo+1), last}
 	}
 	sr, err := wal.NewReader(dir, max(first, upTo+1), -1)
 	if err != nil {

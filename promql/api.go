@@ -55,6 +55,7 @@ type APIOptions struct {
 	// "admin APIs disabled", as Prometheus without --web.enable-admin-api.
 	Admin     Admin
 	BuildInfo BuildInfo
+	Status    ServerStatus // the /status/ endpoints' sources; see ServerStatus
 	Logger    *slog.Logger
 	// Now is the clock for queries without a time; time.Now when nil.
 	Now func() time.Time
@@ -86,6 +87,8 @@ type API struct {
 	opts     APIOptions
 	parser   parser.Parser
 	mux      *http.ServeMux
+	handler  http.Handler  // mux behind the gzip compression
+	gzip     gzipPool      // writers of compressed answers
 	inflight chan struct{} // one token per request being served
 }
 
@@ -122,6 +125,10 @@ func NewAPI(opts APIOptions) (*API, error) {
 		"/api/v1/metadata":            a.metadata,
 		"/api/v1/status/buildinfo":    a.buildInfo,
 		"/api/v1/status/tsdb":         a.tsdbStatus,
+		"/api/v1/status/config":       a.configStatus,
+		"/api/v1/status/flags":        a.flagsStatus,
+		"/api/v1/status/runtimeinfo":  a.runtimeInfo,
+		"/api/v1/status/walreplay":    a.walReplay,
 		"/api/v1/format_query":        a.formatQuery,
 		"/api/v1/parse_query":         a.parseQuery,
 		"/api/v1/query_exemplars":     a.queryExemplars,
@@ -135,10 +142,13 @@ func NewAPI(opts APIOptions) (*API, error) {
 	a.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{errNotFound, fmt.Errorf("unknown endpoint %s", r.URL.Path)})
 	})
+	a.handler = a.gzip.compress(a.mux)
 	return a, nil
 }
 
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+// ServeHTTP serves the API; answers are gzip-compressed for the clients
+// that accept it (Accept-Encoding: gzip).
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
 
 // result carries a query answer with its annotations.
 type result struct {

@@ -3,8 +3,12 @@ package promql
 import (
 	"cmp"
 	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
@@ -149,4 +153,116 @@ func top(m map[string]uint64, n int) []stat {
 		return cmp.Compare(a.Name, b.Name)
 	})
 	return out[:min(n, len(out))]
+}
+
+// ServerStatus holds the sources of the server's status endpoints. Each
+// func is called once per request, from any goroutine, and must be safe for
+// concurrent use; a nil func gives that endpoint's zero answer.
+type ServerStatus struct {
+	// Config returns the effective configuration as YAML, secrets masked:
+	// /api/v1/status/config answers {"yaml": Config()}.
+	Config func() string
+	// Flags returns every server flag by name (no leading dashes) with
+	// its value as text: /api/v1/status/flags answers it as it is.
+	Flags func() map[string]string
+	// Runtime returns the server's side of /api/v1/status/runtimeinfo; the
+	// API adds the process's and the Go runtime's fields.
+	Runtime func() RuntimeStatus
+	// WALReplay returns the WAL segments replayed at start.
+	WALReplay func() WALReplayStatus
+}
+
+// RuntimeStatus is the server's state shown by /api/v1/status/runtimeinfo.
+type RuntimeStatus struct {
+	StartTime time.Time
+	// ReloadConfigSuccess tells whether the last reload of the
+	// configuration succeeded (the start counts as one); LastConfigTime is
+	// when the configuration in force was loaded.
+	ReloadConfigSuccess bool
+	LastConfigTime      time.Time
+	// CorruptionCount is the WAL corruptions met since the start.
+	CorruptionCount int64
+	// StorageRetention is how long data is kept, as text ("26h in memory,
+	// blocks forever").
+	StorageRetention string
+}
+
+// WALReplayStatus is the answer of /api/v1/status/walreplay, as
+// Prometheus gives it: the first and the last WAL segment of the replay
+// and the one being replayed (Current == Max once the replay is done).
+// With no segment to replay all three are -1.
+type WALReplayStatus struct {
+	Min     int `json:"min"`
+	Max     int `json:"max"`
+	Current int `json:"current"`
+}
+
+// configStatus answers {"yaml": "..."}.
+func (a *API) configStatus(*http.Request) (any, *apiError) {
+	out := struct {
+		YAML string `json:"yaml"`
+	}{}
+	if a.opts.Status.Config != nil {
+		out.YAML = a.opts.Status.Config()
+	}
+	return out, nil
+}
+
+// flagsStatus answers {"<flag>": "<value>", ...}.
+func (a *API) flagsStatus(*http.Request) (any, *apiError) {
+	if a.opts.Status.Flags == nil {
+		return map[string]string{}, nil
+	}
+	return a.opts.Status.Flags(), nil
+}
+
+// runtimeInfoJSON is /api/v1/status/runtimeinfo's data, with
+// Prometheus's field names.
+type runtimeInfoJSON struct {
+	StartTime           time.Time `json:"startTime"`
+	CWD                 string    `json:"CWD"`
+	Hostname            string    `json:"hostname"`
+	ServerTime          time.Time `json:"serverTime"`
+	ReloadConfigSuccess bool      `json:"reloadConfigSuccess"`
+	LastConfigTime      time.Time `json:"lastConfigTime"`
+	CorruptionCount     int64     `json:"corruptionCount"`
+	GoroutineCount      int       `json:"goroutineCount"`
+	GOMAXPROCS          int       `json:"GOMAXPROCS"`
+	GOMEMLIMIT          int64     `json:"GOMEMLIMIT"`
+	GOGC                string    `json:"GOGC"`
+	GODEBUG             string    `json:"GODEBUG"`
+	StorageRetention    string    `json:"storageRetention"`
+}
+
+// runtimeInfo adds the process's and the Go runtime's state to the
+// server's. GOGC and GODEBUG are the environment's settings, empty when
+// unset (as Prometheus shows them).
+func (a *API) runtimeInfo(*http.Request) (any, *apiError) {
+	var st RuntimeStatus
+	if a.opts.Status.Runtime != nil {
+		st = a.opts.Status.Runtime()
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		cwd = "<error: " + err.Error() + ">"
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "<error: " + err.Error() + ">"
+	}
+	return runtimeInfoJSON{
+		StartTime: st.StartTime, CWD: cwd, Hostname: host, ServerTime: a.opts.Now().UTC(),
+		ReloadConfigSuccess: st.ReloadConfigSuccess, LastConfigTime: st.LastConfigTime,
+		CorruptionCount: st.CorruptionCount, GoroutineCount: runtime.NumGoroutine(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0), GOMEMLIMIT: debug.SetMemoryLimit(-1),
+		GOGC: os.Getenv("GOGC"), GODEBUG: os.Getenv("GODEBUG"), StorageRetention: st.StorageRetention,
+	}, nil
+}
+
+// walReplay answers {"min":..,"max":..,"current":..}.
+func (a *API) walReplay(*http.Request) (any, *apiError) {
+	if a.opts.Status.WALReplay == nil {
+		return WALReplayStatus{Min: -1, Max: -1, Current: -1}, nil
+	}
+	return a.opts.Status.WALReplay(), nil
 }

@@ -50,6 +50,10 @@ type settings struct {
 	Rollups            bool
 	RollupInterval     time.Duration
 	RawRetention       time.Duration
+	// EnableLifecycle turns on POST /-/reload and /-/quit.
+	EnableLifecycle bool
+	// ConfigFile is --config.file, "" for none (set by resolve).
+	ConfigFile string
 	// MaintenanceInterval is how often head retention and checkpoints run
 	// (a hidden flag, for tests that cannot wait a minute).
 	MaintenanceInterval time.Duration
@@ -163,6 +167,8 @@ func (f *flagSet) registerWeb(flag func(name, help string) *kingpin.FlagClause) 
 		Default("2m").SetValue(durationValue{&f.s.IdleTimeout})
 	flag("web.max-connections", "Most connections open at once; more wait to be accepted. 0 means no limit.").
 		Default("512").IntVar(&f.s.MaxConnections)
+	flag("web.enable-lifecycle", "Serve POST /-/reload (reload the configuration, as SIGHUP does) and POST /-/quit (shut down, as SIGTERM does); without it both answer 403.").
+		Default("false").BoolVar(&f.s.EnableLifecycle)
 	flag("web.max-inflight-writes", "Most remote-write requests handled at once; more are answered 503 with Retry-After.").
 		Default("256").IntVar(&f.s.MaxInflightWrites)
 	flag("web.config.file", "Web configuration file (TLS, basic auth with bcrypt hashes), the one every Prometheus component takes; re-read on each request and TLS handshake (docs/security.md). Unset: plain HTTP, no auth.").

@@ -27,6 +27,7 @@ func configKey(flag string) string {
 // or the flag.
 func (f *flagSet) resolve() (settings, error) {
 	f.fromFile = map[string]bool{}
+	f.s.ConfigFile = f.configFile
 	if f.configFile != "" {
 		if err := f.applyFile(); err != nil {
 			return f.s, err

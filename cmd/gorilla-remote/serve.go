@@ -50,20 +50,25 @@ func (c *serveCommand) run() error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(s.LogLevel, s.LogFormat)
+	logger, level := newLogger(s.LogLevel, s.LogFormat)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return newServer(s, logger, reg).run()
+	srv := newServer(s, logger, reg)
+	srv.level = level
+	args := os.Args[1:] // a reload resolves them again, with the file as it is then
+	srv.loadSettings = func() (settings, error) { return resolveArgs(args) }
+	return srv.run()
 }
 
-func newLogger(level, format string) *slog.Logger {
-	var lv slog.Level
-	_ = lv.UnmarshalText([]byte(level))
+// newLogger returns the logger and its level, which a reload may change.
+func newLogger(level, format string) (*slog.Logger, *slog.LevelVar) {
+	lv := new(slog.LevelVar)
+	lv.Set(parseLevel(level))
 	o := &slog.HandlerOptions{Level: lv}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, o))
+		return slog.New(slog.NewJSONHandler(os.Stderr, o)), lv
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, o))
+	return slog.New(slog.NewTextHandler(os.Stderr, o)), lv
 }
 
 // server wires the storage and the HTTP endpoints.
@@ -81,10 +86,30 @@ type server struct {
 	walCreate func(path string) (wal.File, error)
 	closed    chan struct{} // closed when the HTTP server has stopped
 	once      sync.Once
+
+	// Reloads (reload*.go). level, if set, is the logger's level;
+	// loadSettings, if set, returns the settings a start would have now
+	// (nil: there is no config file to read again).
+	start        time.Time
+	level        *slog.LevelVar
+	loadSettings func() (settings, error)
+	reloads      *reloader
+	effective    atomic.Pointer[settings] // s with the reloaded settings in force
+	quit         chan struct{}            // closed by POST /-/quit
+	quitOnce     sync.Once
 }
 
 func newServer(s settings, logger *slog.Logger, reg *prometheus.Registry) *server {
-	return &server{s: s, build: readBuildInfo(), log: logger, reg: reg, closed: make(chan struct{})}
+	srv := &server{s: s, build: readBuildInfo(), log: logger, reg: reg, closed: make(chan struct{}),
+		start: time.Now(), reloads: newReloader(logger, time.Now), quit: make(chan struct{})}
+	srv.effective.Store(&s)
+	srv.reloads.add("config file", srv.reloadConfig)
+	srv.reloads.add("limits file", srv.reloadLimits)
+	// The toolkit re-reads the web configuration on every request; a reload
+	// checks it, so that a broken file is reported now, not by the next
+	// request's 500.
+	srv.reloads.add("web config file", func() error { return checkWebConfig(srv.s.WebConfigFile) })
+	return srv
 }
 
 func (srv *server) run() error {
@@ -101,6 +126,9 @@ func (srv *server) run() error {
 
 	var g run.Group
 	g.Add(run.SignalHandler(context.Background(), os.Interrupt, syscall.SIGTERM))
+	if err := srv.addLifecycle(&g); err != nil {
+		return err
+	}
 	g.Add(func() error {
 		err := serveHTTP(hs, ln, srv.s.WebConfigFile, srv.log)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -126,7 +154,7 @@ func (srv *server) run() error {
 		l.add(&g, "block roll-ups", func(ctx context.Context, b *blocks) error { return b.rollups.Run(ctx) })
 	}
 	err = g.Run()
-	if errors.Is(err, run.ErrSignal) {
+	if errors.Is(err, run.ErrSignal) || errors.Is(err, errQuit) {
 		srv.log.Info("shut down", "cause", err.Error())
 		return nil
 	}
@@ -297,6 +325,7 @@ func (srv *server) queryAPI(h *head.Head, q *query.Queryable, admin promql.Admin
 			}
 		},
 		BuildInfo:      srv.build.api(),
+		Status:         srv.status(h),
 		Logger:         srv.log,
 		MaxInflight:    srv.s.QueryMaxInflight,
 		MaxQueryLength: srv.s.QueryMaxLength,
@@ -315,6 +344,7 @@ func (srv *server) routes() http.Handler {
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "gorilla-remote is Healthy.")
 	})
+	srv.handleLifecycle(mux)
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if !srv.ready.Load() {
 			http.Error(w, "gorilla-remote is not ready: replaying the write-ahead log.", http.StatusServiceUnavailable)
