@@ -53,8 +53,11 @@ func (res *appendResult) reject(ls []labelRef, reason, msg string, n int) {
 // and turned into a 400 after the commit.
 func (h *writeHandler) store(st *writeState) (appendResult, *httpError) {
 	var res appendResult
-	app := h.app.Appender()
-	err := h.appendBatch(app, st, &res)
+	app, err := h.appender(st.tenant)
+	if err != nil {
+		return appendResult{}, storeError("append", err)
+	}
+	err = h.appendBatch(app, st, &res)
 	if err == nil {
 		err = h.appendMetadata(app, st)
 	}
@@ -327,4 +330,17 @@ func (r *writeBatch) sampleCount() int {
 		n += r.series[i].histograms
 	}
 	return n
+}
+
+// appender returns a fresh appender of the tenant's store: through
+// TenantAppender when the store holds many tenants, Appender otherwise.
+func (h *writeHandler) appender(tenant string) (Appender, error) {
+	if ta, ok := h.app.(TenantAppendable); ok {
+		app, err := ta.TenantAppender(tenant)
+		if err != nil {
+			return nil, fmt.Errorf("store of tenant %s: %w", tenant, err)
+		}
+		return app, nil
+	}
+	return h.app.Appender(), nil
 }

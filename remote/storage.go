@@ -16,6 +16,17 @@ type Appendable interface {
 	Appender() Appender
 }
 
+// TenantAppendable is an Appendable holding the stores of many tenants.
+// When the write handler's store implements it, each request is appended
+// through TenantAppender with the request's tenant, never through
+// Appender. An error (the tenant's store cannot be opened) ends the
+// request as Appender's errors do: model.ErrUnavailable gives 503, any
+// other error 500.
+type TenantAppendable interface {
+	Appendable
+	TenantAppender(tenant string) (Appender, error)
+}
+
 // Appender buffers the samples of one write request until Commit.
 //
 // The series label set passed to Append and AppendExemplar is valid only

@@ -18,6 +18,7 @@ import (
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 
 	"github.com/gorilla-remote/gorilla-remote/limits"
+	"github.com/gorilla-remote/gorilla-remote/tenant"
 )
 
 // Protocol identifiers of the Content-Type proto parameter.
@@ -216,9 +217,10 @@ func (h *writeHandler) handle(r *http.Request, st *writeState, v2 bool) (res app
 	return h.store(st)
 }
 
-// tenantOf returns the tenant a request belongs to: Anonymous until
-// multi-tenancy reads it from the request.
-func tenantOf(*http.Request) string { return limits.Anonymous }
+// tenantOf returns the tenant a request belongs to: the id its context
+// carries (tenant.WithID, set by the server's tenant router once it has
+// checked the request's header), tenant.Anonymous if none.
+func tenantOf(r *http.Request) string { return tenant.FromContext(r.Context()) }
 
 // checkRate takes the request's samples from its tenant's ingestion rate.
 // Over the rate the whole request is refused with 429 and Retry-After,

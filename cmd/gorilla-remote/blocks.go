@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/thanos-io/objstore"
 
 	"github.com/gorilla-remote/gorilla-remote/block"
-	"github.com/gorilla-remote/gorilla-remote/block/bucketcfg"
 	"github.com/gorilla-remote/gorilla-remote/head"
 )
 
@@ -27,53 +25,40 @@ type blocks struct {
 	head    *head.Head     // the shipper's source; LoadSealed fills it
 }
 
-// openBlocks opens the bucket and the store, and readies the shipper over
+// openBlocks opens the store over env.bucket, and readies the shipper over
 // h: it tells the head which windows are sealed before any write arrives.
-// It does no network I/O; the server's loops (loops.go) sync and ship.
-func (srv *server) openBlocks(h *head.Head) (*blocks, error) {
-	var conf []byte
-	if path := srv.s.ObjstoreConfigFile; path != "" {
-		var err error
-		if conf, err = os.ReadFile(path); err != nil {
-			return nil, fmt.Errorf("read --objstore.config-file: %w", err)
-		}
-	}
-	bkt, err := bucketcfg.New(context.Background(), conf, filepath.Join(srv.s.StoragePath, "bucket"), srv.log)
-	if err != nil {
-		return nil, fmt.Errorf("bucket: %w", err)
-	}
-	cacheDir := srv.s.BlockCacheDir
-	if cacheDir == "" {
-		cacheDir = filepath.Join(srv.s.StoragePath, "block-cache")
-	}
+// It does no network I/O; the stack's loops (loops.go) sync and ship. On
+// error the bucket is the caller's to close.
+func (srv *server) openBlocks(h *head.Head, env stackEnv) (*blocks, error) {
+	bkt, cacheDir := env.bucket, env.cacheDir
 	store, err := block.NewStore(block.StoreOptions{
-		Bucket: bkt, CacheDir: cacheDir, CacheBytes: srv.s.BlockCacheBytes, Logger: srv.log, Registerer: srv.reg,
+		Bucket: bkt, CacheDir: cacheDir, CacheBytes: srv.s.BlockCacheBytes, Logger: srv.log, Registerer: env.reg,
 	})
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("block store: %w", err), bkt.Close())
+		return nil, fmt.Errorf("block store: %w", err)
 	}
 	shipper, err := block.NewShipper(block.ShipperOptions{
 		Source:     h,
 		Bucket:     bkt,
-		Dir:        filepath.Join(srv.s.StoragePath, "blocks"),
+		Dir:        filepath.Join(env.dir, "blocks"),
 		Interval:   srv.s.BlockShipInterval,
 		Retention:  srv.s.StorageRetention,
 		Store:      store,
 		Logger:     srv.log,
-		Registerer: srv.reg,
+		Registerer: env.reg,
 	})
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("block shipper: %w", err), store.Close(), bkt.Close())
+		return nil, errors.Join(fmt.Errorf("block shipper: %w", err), store.Close())
 	}
 	b := &blocks{bucket: bkt, store: store, shipper: shipper, head: h}
 	if srv.s.Rollups {
 		b.rollups, err = block.NewRollups(block.RollupOptions{
-			Bucket: bkt, Store: store, Dir: filepath.Join(srv.s.StoragePath, "rollups"),
-			RawRetention: srv.s.RawRetention, Interval: srv.s.RollupInterval, Logger: srv.log, Registerer: srv.reg,
+			Bucket: bkt, Store: store, Dir: filepath.Join(env.dir, "rollups"),
+			RawRetention: srv.s.RawRetention, Interval: srv.s.RollupInterval, Logger: srv.log, Registerer: env.reg,
 		})
 		if err != nil {
 			shipper.Close()
-			return nil, errors.Join(fmt.Errorf("roll-ups: %w", err), store.Close(), bkt.Close())
+			return nil, errors.Join(fmt.Errorf("roll-ups: %w", err), store.Close())
 		}
 	}
 	return b, nil

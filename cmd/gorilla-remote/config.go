@@ -38,6 +38,9 @@ type settings struct {
 	// WebConfigFile is the exporter-toolkit web configuration (TLS and
 	// basic auth, webconfig.go); empty serves plain HTTP without auth.
 	WebConfigFile string
+	// TenancyEnabled serves many tenants, each named by a request's
+	// X-Scope-OrgID header, each with its own storage (docs/tenants.md).
+	TenancyEnabled bool
 	// EnableAdminAPI serves /api/v1/admin/tsdb/* (docs/admin.md).
 	EnableAdminAPI bool
 	// Blocks in object storage.
@@ -94,6 +97,8 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 	flag("web.enable-admin-api", "Serve the TSDB admin endpoints (snapshot, delete_series, clean_tombstones) under /api/v1/admin/tsdb/; without it they answer 503 as Prometheus does.").
 		Default("false").BoolVar(&f.s.EnableAdminAPI)
 	f.registerLimits(flag)
+	flag("tenancy.enabled", "Serve many tenants: every data request names its tenant in the X-Scope-OrgID header (401 without one), and each tenant's data is kept apart on disk, in the bucket and in queries (docs/tenants.md). Off, there is one tenant and the header is ignored.").
+		Default("false").BoolVar(&f.s.TenancyEnabled)
 	flag("storage.path", "Directory for the write-ahead log and blocks.").
 		Default("data").StringVar(&f.s.StoragePath)
 	flag("storage.out-of-order-window", "How far behind the newest sample of its series a sample may be and still be accepted.").

@@ -75,3 +75,26 @@ func (l *loops) stop() {
 	l.cancel()
 	l.wg.Wait()
 }
+
+// storageLoop is one background loop of a stack's storage.
+type storageLoop struct {
+	what string
+	run  func(ctx context.Context, b *blocks) error
+}
+
+// storageLoops are the background loops every stack runs: the block
+// shipper, the bucket listing, the sealed-window load and, if on, the
+// roll-ups. Each runs until ctx is done.
+func (srv *server) storageLoops() []storageLoop {
+	ls := []storageLoop{
+		{"block shipper", func(ctx context.Context, b *blocks) error { return b.shipper.Run(ctx) }},
+		{"bucket listing", func(ctx context.Context, b *blocks) error {
+			return b.syncEvery(ctx, srv.s.BlockSyncInterval, srv.log)
+		}},
+		{"sealed-window load", func(ctx context.Context, b *blocks) error { return b.loadSealed(ctx, srv.log) }},
+	}
+	if srv.s.Rollups {
+		ls = append(ls, storageLoop{"block roll-ups", func(ctx context.Context, b *blocks) error { return b.rollups.Run(ctx) }})
+	}
+	return ls
+}

@@ -22,8 +22,6 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/gorilla-remote/gorilla-remote/head"
-	"github.com/gorilla-remote/gorilla-remote/limits"
-	"github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/promql"
 	"github.com/gorilla-remote/gorilla-remote/query"
 	"github.com/gorilla-remote/gorilla-remote/remote"
@@ -144,14 +142,14 @@ func (srv *server) run() error {
 		srv.once.Do(func() { close(srv.closed) })
 	})
 	l := newLoops()
-	g.Add(func() error { return srv.runStorage(l) }, func(error) {})
-	l.add(&g, "block shipper", func(ctx context.Context, b *blocks) error { return b.shipper.Run(ctx) })
-	l.add(&g, "bucket listing", func(ctx context.Context, b *blocks) error {
-		return b.syncEvery(ctx, srv.s.BlockSyncInterval, srv.log)
-	})
-	l.add(&g, "sealed-window load", func(ctx context.Context, b *blocks) error { return b.loadSealed(ctx, srv.log) })
-	if srv.s.Rollups {
-		l.add(&g, "block roll-ups", func(ctx context.Context, b *blocks) error { return b.rollups.Run(ctx) })
+	t := newTenants(srv)
+	g.Add(func() error { return srv.runStorage(l, t) }, func(error) {})
+	if srv.s.TenancyEnabled {
+		t.add(&g)
+	} else {
+		for _, loop := range srv.storageLoops() {
+			l.add(&g, loop.what, loop.run)
+		}
 	}
 	err = g.Run()
 	if errors.Is(err, run.ErrSignal) || errors.Is(err, errQuit) {
@@ -199,95 +197,31 @@ func newHTTPServer(s settings, h http.Handler, logger *slog.Logger) *http.Server
 	}
 }
 
-// runStorage opens the head (replaying the WAL) and the blocks, lets the
-// loops run over them and serves the API until the HTTP server has
-// stopped; then it stops the loops and closes the blocks and the head,
-// flushing the WAL.
-func (srv *server) runStorage(l *loops) error {
-	pol, err := wal.ParseFsyncPolicy(srv.s.WALFsync)
-	if err != nil {
-		return err
-	}
-	lim, err := newLimits(srv.s, srv.log, srv.reg)
-	if err != nil {
-		return err
-	}
-	srv.limits.Store(lim)
-	start := time.Now()
-	h, err := head.Open(head.Options{
-		Dir:                 srv.s.StoragePath,
-		BlockDuration:       srv.s.BlockDuration,
-		OutOfOrderWindow:    outOfOrderWindow(srv.s.OutOfOrderWindow),
-		Retention:           srv.s.HeadRetention,
-		Shipping:            true,
-		MaintenanceInterval: srv.s.MaintenanceInterval,
-		WAL:                 wal.Options{Fsync: pol, Repair: srv.s.WALRepair, CreateFile: srv.walCreate},
-		Logger:              srv.log,
-		Registerer:          srv.reg,
-		Limiter:             lim.series.ForTenant(limits.Anonymous),
-	})
-	if errors.Is(err, wal.ErrCorrupt) || errors.Is(err, wal.ErrMissingSegment) {
-		return fmt.Errorf("open storage: %w (--wal.repair starts anyway, dropping only the damaged records)", err)
-	}
-	if err != nil {
-		return fmt.Errorf("open storage: %w", err)
-	}
-	srv.opened.Store(h)
-	blks, err := srv.openBlocks(h)
-	if err != nil {
-		return errors.Join(err, h.Close())
-	}
-	tombs, err := query.OpenTombstones(srv.s.StoragePath)
-	if err != nil {
-		return errors.Join(fmt.Errorf("open storage: %w", err), blks.stop(), h.Close())
-	}
-	q := query.NewWithBlocks(h, blks.store, query.WithLogger(srv.log), query.WithRegisterer(srv.reg), query.WithTombstones(tombs))
-	api, err := srv.apiHandler(h, q, srv.admin(h, blks, tombs))
-	if err != nil {
-		return errors.Join(err, blks.stop(), h.Close())
-	}
-	blks.syncOnce(context.Background(), srv.log)
-	l.start(blks)
-	srv.api.Store(&api)
-	srv.ready.Store(true)
-	srv.log.Info("ready", "startup_seconds", time.Since(start).Seconds())
-	<-srv.closed
-	srv.ready.Store(false)
-	l.stop()
-	if err := errors.Join(blks.stop(), h.Close()); err != nil {
-		return fmt.Errorf("close storage: %w", err)
-	}
-	srv.log.Info("storage closed")
-	return nil
-}
-
-// outOfOrderWindow maps --storage.out-of-order-window to the head's
-// option: on the command line 0 turns out-of-order samples off.
-func outOfOrderWindow(d time.Duration) time.Duration {
-	if d == 0 {
-		return model.OutOfOrderOff
-	}
-	return d
-}
-
-// apiHandler builds the data endpoints over an open head.
-// admin is nil unless --web.enable-admin-api is set.
-func (srv *server) apiHandler(h *head.Head, q *query.Queryable, admin promql.Admin) (http.Handler, error) {
-	write, err := remote.NewWriteHandler(appendable{h}, remote.WriteOptions{
-		Registerer: srv.reg, Logger: srv.log, MaxDecodedBytes: srv.s.MaxDecodedBytes,
+// writeHandler builds the remote-write handler over app, its metrics
+// registered with reg.
+func (srv *server) writeHandler(app remote.Appendable, reg prometheus.Registerer) (http.Handler, error) {
+	write, err := remote.NewWriteHandler(app, remote.WriteOptions{
+		Registerer: reg, Logger: srv.log, MaxDecodedBytes: srv.s.MaxDecodedBytes,
 		MaxInflight: srv.s.MaxInflightWrites, Limits: srv.limits.Load().overrides,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("remote-write handler: %w", err)
 	}
+	return write, nil
+}
+
+// apiHandler builds the data endpoints over an open head: write serves
+// remote write, the others read q. admin is nil unless
+// --web.enable-admin-api is set. The metrics go to reg.
+func (srv *server) apiHandler(write http.Handler, h *head.Head, q *query.Queryable, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
 	read, err := remote.NewReadHandler(q, remote.ReadOptions{
-		Registerer: srv.reg, Logger: srv.log, MaxSamplesPerQuery: srv.s.MaxSamplesRead,
+		Registerer: reg, Logger: srv.log, MaxSamplesPerQuery: srv.s.MaxSamplesRead,
 		WriteTimeout: srv.s.WriteTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("remote-read handler: %w", err)
 	}
-	api, err := srv.queryAPI(h, q, admin)
+	api, err := srv.queryAPI(h, q, admin, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -299,14 +233,14 @@ func (srv *server) apiHandler(h *head.Head, q *query.Queryable, admin promql.Adm
 }
 
 // queryAPI builds the PromQL engine and the Prometheus query API.
-func (srv *server) queryAPI(h *head.Head, q *query.Queryable, admin promql.Admin) (http.Handler, error) {
+func (srv *server) queryAPI(h *head.Head, q *query.Queryable, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
 	eng, err := promql.NewEngine(promql.EngineOptions{
 		LookbackDelta: srv.s.LookbackDelta,
 		Timeout:       srv.s.QueryTimeout,
 		MaxSamples:    srv.s.QueryMaxSamples,
 		MaxConcurrent: srv.s.QueryConcurrency,
 		Logger:        srv.log,
-		Registerer:    srv.reg,
+		Registerer:    reg,
 	})
 	if err != nil {
 		return nil, err

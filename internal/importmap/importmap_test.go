@@ -23,8 +23,9 @@ const everything = "*"
 var rules = map[string][]string{
 	"cmd/gorilla-remote": {everything},
 	"web":                {"promql", "query", "model"},
-	"remote":             {"query", "chunkenc", "model", "limits", "internal/metricsreg"},
+	"remote":             {"query", "chunkenc", "model", "limits", "tenant", "internal/metricsreg"},
 	"limits":             {"model"},
+	"tenant":             {},
 	"promql":             {"query", "model", "internal/metricsreg"},
 	"query":              {"head", "block", "chunkenc", "model"},
 	"replication":        {"ring", "wal", "model"},

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/thanos-io/objstore"
+
+	"github.com/gorilla-remote/gorilla-remote/block/bucketcfg"
+	"github.com/gorilla-remote/gorilla-remote/head"
+	"github.com/gorilla-remote/gorilla-remote/model"
+	"github.com/gorilla-remote/gorilla-remote/query"
+	"github.com/gorilla-remote/gorilla-remote/tenant"
+	"github.com/gorilla-remote/gorilla-remote/wal"
+)
+
+// stack is the storage of one tenant and the API over it: its head (and
+// WAL), its blocks, its tombstones and the handler of its data endpoints.
+// Without tenancy the server runs one, for tenant.Anonymous, over the
+// storage path and the bucket's root; with tenancy one per tenant.
+type stack struct {
+	id     string
+	head   *head.Head
+	blocks *blocks
+	api    http.Handler
+}
+
+// stackEnv is where a stack keeps its data and how it reports.
+type stackEnv struct {
+	id       string                // the tenant
+	dir      string                // the WAL, local blocks, roll-ups, tombstones
+	cacheDir string                // the block cache
+	bucket   objstore.Bucket       // closed by the stack's close
+	reg      prometheus.Registerer // the stack's metrics
+	// write, if set, serves /api/v1/write for every stack; nil builds a
+	// remote-write handler over this stack's head.
+	write http.Handler
+}
+
+// openBucket opens the bucket of --objstore.config-file, or the
+// filesystem bucket under <storage.path>/bucket.
+func (srv *server) openBucket() (objstore.Bucket, error) {
+	var conf []byte
+	if path := srv.s.ObjstoreConfigFile; path != "" {
+		var err error
+		if conf, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("read --objstore.config-file: %w", err)
+		}
+	}
+	bkt, err := bucketcfg.New(context.Background(), conf, filepath.Join(srv.s.StoragePath, "bucket"), srv.log)
+	if err != nil {
+		return nil, fmt.Errorf("bucket: %w", err)
+	}
+	return bkt, nil
+}
+
+// openStack opens a stack in env: it replays the WAL into the head, opens
+// the blocks and the tombstones and builds the API over them. It lists
+// the bucket once; the stack's loops (storageLoops) are the caller's to
+// run. On error everything opened, env.bucket included, is closed.
+func (srv *server) openStack(env stackEnv) (*stack, error) {
+	pol, err := wal.ParseFsyncPolicy(srv.s.WALFsync)
+	if err != nil {
+		return nil, errors.Join(err, env.bucket.Close())
+	}
+	h, err := head.Open(head.Options{
+		Dir:                 env.dir,
+		BlockDuration:       srv.s.BlockDuration,
+		OutOfOrderWindow:    outOfOrderWindow(srv.s.OutOfOrderWindow),
+		Retention:           srv.s.HeadRetention,
+		Shipping:            true,
+		MaintenanceInterval: srv.s.MaintenanceInterval,
+		WAL:                 wal.Options{Fsync: pol, Repair: srv.s.WALRepair, CreateFile: srv.walCreate},
+		Logger:              srv.log.With("tenant", env.id),
+		Registerer:          env.reg,
+		Limiter:             srv.limits.Load().series.ForTenant(env.id),
+	})
+	if errors.Is(err, wal.ErrCorrupt) || errors.Is(err, wal.ErrMissingSegment) {
+		return nil, errors.Join(fmt.Errorf("open storage: %w (--wal.repair starts anyway, dropping only the damaged records)", err), env.bucket.Close())
+	}
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("open storage: %w", err), env.bucket.Close())
+	}
+	blks, err := srv.openBlocks(h, env)
+	if err != nil {
+		return nil, errors.Join(err, env.bucket.Close(), h.Close())
+	}
+	tombs, err := query.OpenTombstones(env.dir)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("open storage: %w", err), blks.stop(), h.Close())
+	}
+	q := query.NewWithBlocks(h, blks.store, query.WithLogger(srv.log), query.WithRegisterer(env.reg), query.WithTombstones(tombs))
+	write := env.write
+	if write == nil {
+		if write, err = srv.writeHandler(appendable{h}, env.reg); err != nil {
+			return nil, errors.Join(err, blks.stop(), h.Close())
+		}
+	}
+	api, err := srv.apiHandler(write, h, q, srv.admin(h, blks, tombs, env.dir), env.reg)
+	if err != nil {
+		return nil, errors.Join(err, blks.stop(), h.Close())
+	}
+	blks.syncOnce(context.Background(), srv.log)
+	return &stack{id: env.id, head: h, blocks: blks, api: api}, nil
+}
+
+// close closes the stack's blocks and head, flushing the WAL. Its loops
+// must have returned.
+func (st *stack) close() error {
+	if err := errors.Join(st.blocks.stop(), st.head.Close()); err != nil {
+		return fmt.Errorf("close storage of tenant %s: %w", st.id, err)
+	}
+	return nil
+}
+
+// runStorage opens the storage (replaying the WAL), lets the loops run
+// over it and serves the API until the HTTP server has stopped; then it
+// stops the loops and closes the storage, flushing the WAL. Without
+// tenancy it opens one stack over the storage path and the bucket's root;
+// with it, the tenants manager t opens one per tenant (tenants.go).
+func (srv *server) runStorage(l *loops, t *tenants) error {
+	if _, err := wal.ParseFsyncPolicy(srv.s.WALFsync); err != nil {
+		return err
+	}
+	lim, err := newLimits(srv.s, srv.log, srv.reg)
+	if err != nil {
+		return err
+	}
+	srv.limits.Store(lim)
+	start := time.Now()
+	if srv.s.TenancyEnabled {
+		return srv.runTenants(t, start)
+	}
+	bkt, err := srv.openBucket()
+	if err != nil {
+		return err
+	}
+	cacheDir := srv.s.BlockCacheDir
+	if cacheDir == "" {
+		cacheDir = filepath.Join(srv.s.StoragePath, "block-cache")
+	}
+	st, err := srv.openStack(stackEnv{id: tenant.Anonymous, dir: srv.s.StoragePath, cacheDir: cacheDir, bucket: bkt, reg: srv.reg})
+	if err != nil {
+		return err
+	}
+	srv.opened.Store(st.head)
+	l.start(st.blocks)
+	srv.api.Store(&st.api)
+	srv.ready.Store(true)
+	srv.log.Info("ready", "startup_seconds", time.Since(start).Seconds())
+	<-srv.closed
+	srv.ready.Store(false)
+	l.stop()
+	if err := st.close(); err != nil {
+		return err
+	}
+	srv.log.Info("storage closed")
+	return nil
+}
+
+// outOfOrderWindow maps --storage.out-of-order-window to the head's
+// option: on the command line 0 turns out-of-order samples off.
+func outOfOrderWindow(d time.Duration) time.Duration {
+	if d == 0 {
+		return model.OutOfOrderOff
+	}
+	return d
+}

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/thanos-io/objstore"
+
+	"github.com/gorilla-remote/gorilla-remote/model"
+	"github.com/gorilla-remote/gorilla-remote/remote"
+	"github.com/gorilla-remote/gorilla-remote/tenant"
+)
+
+// tenants are the stacks of a server run with --tenancy.enabled, one per
+// tenant, each over <storage.path>/tenants/<id>/ and the bucket under the
+// prefix <id>/. A stack is opened at start for every tenant directory
+// there, and on first use for a new tenant (a write or a read alike: a
+// read of a new tenant opens an empty stack and answers from it).
+//
+// The stacks' background loops run as goroutines owned by the manager,
+// which is one actor of the server's run group (add): a loop that fails
+// while the server runs stops the server with its error. stop ends the
+// loops and waits for them before the stacks are closed.
+type tenants struct {
+	srv    *server
+	bucket objstore.Bucket // the root, closed by stop
+
+	mu     sync.Mutex
+	stacks map[string]*stack
+	write  http.Handler // the remote-write handler of every stack
+	closed bool         // set by stop: no stack opens any more
+
+	ctx         context.Context
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup // the loops
+	failed      chan error     // the first loop to fail while the server runs
+	interrupted chan struct{}  // closed when the group interrupts the manager
+	once        sync.Once
+}
+
+func newTenants(srv *server) *tenants {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &tenants{srv: srv, stacks: map[string]*stack{}, ctx: ctx, cancel: cancel,
+		failed: make(chan error, 1), interrupted: make(chan struct{})}
+}
+
+// add adds the manager to g as one actor: it returns a loop's error, or
+// nil once the group interrupts it.
+func (t *tenants) add(g *run.Group) {
+	g.Add(func() error {
+		select {
+		case err := <-t.failed:
+			return err
+		case <-t.interrupted:
+			return nil
+		}
+	}, func(error) {
+		t.once.Do(func() { close(t.interrupted) })
+		t.cancel()
+	})
+}
+
+// runTenants is runStorage with tenancy: it opens the stack of every
+// tenant directory, serves the API through the tenant router until the
+// HTTP server has stopped, then ends the loops and closes every stack.
+func (srv *server) runTenants(t *tenants, start time.Time) error {
+	bkt, err := srv.openBucket()
+	if err != nil {
+		return err
+	}
+	t.bucket = bkt
+	write, err := srv.writeHandler(t, srv.reg)
+	if err != nil {
+		return errors.Join(err, t.stop())
+	}
+	if err := t.openAll(write); err != nil {
+		return errors.Join(err, t.stop())
+	}
+	var api http.Handler = t
+	srv.api.Store(&api)
+	srv.ready.Store(true)
+	srv.log.Info("ready", "startup_seconds", time.Since(start).Seconds(), "tenants", len(t.stacks))
+	<-srv.closed
+	srv.ready.Store(false)
+	if err := t.stop(); err != nil {
+		return err
+	}
+	srv.log.Info("storage closed")
+	return nil
+}
+
+// tenantsDir is the directory holding one directory per tenant.
+func (srv *server) tenantsDir() string { return filepath.Join(srv.s.StoragePath, "tenants") }
+
+// openAll opens the stack of every tenant directory, replaying its WAL,
+// with write as their remote-write handler. A directory whose name is no
+// valid tenant id is an error: it was not made by this server.
+func (t *tenants) openAll(write http.Handler) error {
+	t.mu.Lock()
+	t.write = write
+	t.mu.Unlock()
+	ents, err := os.ReadDir(t.srv.tenantsDir())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("list tenants: %w", err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		if err := tenant.Validate(e.Name()); err != nil {
+			return fmt.Errorf("tenant directory %s: %w", filepath.Join(t.srv.tenantsDir(), e.Name()), err)
+		}
+		if _, err := t.get(e.Name()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// get returns the stack of tenant id, a valid id, opening it and starting
+// its loops if it is not open yet.
+func (t *tenants) get(id string) (*stack, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if st, ok := t.stacks[id]; ok {
+		return st, nil
+	}
+	if t.closed {
+		return nil, fmt.Errorf("open tenant %s: %w", id, model.ErrClosed)
+	}
+	srv := t.srv
+	dir := filepath.Join(srv.tenantsDir(), id)
+	cacheDir := filepath.Join(dir, "block-cache")
+	if srv.s.BlockCacheDir != "" {
+		cacheDir = filepath.Join(srv.s.BlockCacheDir, id)
+	}
+	st, err := srv.openStack(stackEnv{
+		id: id, dir: dir, cacheDir: cacheDir,
+		bucket: noCloseBucket{objstore.NewPrefixedBucket(t.bucket, id)},
+		reg:    prometheus.WrapRegistererWith(prometheus.Labels{"tenant": id}, srv.reg),
+		write:  t.write,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open tenant %s: %w", id, err)
+	}
+	t.stacks[id] = st
+	for _, loop := range srv.storageLoops() {
+		t.wg.Add(1)
+		go func() {
+			defer t.wg.Done()
+			err := loop.run(t.ctx, st.blocks)
+			if t.ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				err = errors.New("returned while the server runs")
+			}
+			select {
+			case t.failed <- fmt.Errorf("tenant %s: %s: %w", id, loop.what, err):
+			default:
+			}
+		}()
+	}
+	return st, nil
+}
+
+// stop opens no more stacks, ends the loops, waits for them, and closes
+// every stack and the bucket.
+func (t *tenants) stop() error {
+	t.mu.Lock()
+	t.closed = true
+	t.mu.Unlock()
+	t.cancel()
+	t.wg.Wait()
+	var errs []error
+	for _, st := range t.stacks {
+		errs = append(errs, st.close())
+	}
+	if t.bucket != nil {
+		errs = append(errs, t.bucket.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// TenantAppender returns an appender of the tenant's head, opening its
+// stack if needed (remote.TenantAppendable).
+func (t *tenants) TenantAppender(id string) (remote.Appender, error) {
+	st, err := t.get(id)
+	if err != nil {
+		return nil, err
+	}
+	return st.head.Appender(), nil
+}
+
+// Appender is never called: the write handler appends through
+// TenantAppender (remote.TenantAppendable).
+func (t *tenants) Appender() remote.Appender {
+	panic("BUG: the tenants' write handler appends through TenantAppender")
+}
+
+// ServeHTTP is the tenant router of the data endpoints: it reads the
+// request's X-Scope-OrgID header (401 without one, 400 for an invalid
+// id) and serves the request with its tenant's stack, the id in its
+// context for the remote-write handler.
+func (t *tenants) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get(tenant.Header)
+	if id == "" {
+		http.Error(w, "no tenant: the request must name its tenant in the "+tenant.Header+" header", http.StatusUnauthorized)
+		return
+	}
+	if err := tenant.Validate(id); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	st, err := t.get(id)
+	if errors.Is(err, model.ErrClosed) {
+		http.Error(w, "gorilla-remote is shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if err != nil {
+		t.srv.log.Error("open tenant", "tenant", id, "err", err)
+		http.Error(w, "open the tenant's storage: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	st.api.ServeHTTP(w, r.WithContext(tenant.WithID(r.Context(), id)))
+}
+
+// noCloseBucket is a tenant's view of the shared bucket: closing a stack
+// leaves the bucket open for the others; stop closes it.
+type noCloseBucket struct{ objstore.Bucket }
+
+func (noCloseBucket) Close() error { return nil }
