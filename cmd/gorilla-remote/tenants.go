@@ -87,7 +87,7 @@ func (srv *server) runTenants(t *tenants, start time.Time) error {
 	var api http.Handler = t
 	srv.api.Store(&api)
 	srv.ready.Store(true)
-	srv.log.Info("ready", "startup_seconds", time.Since(start).Seconds(), "tenants", len(t.stacks))
+	srv.log.Info("ready", "startup_seconds", time.Since(start).Seconds(), "tenants", t.count())
 	<-srv.closed
 	srv.ready.Store(false)
 	if err := t.stop(); err != nil {
@@ -95,6 +95,13 @@ func (srv *server) runTenants(t *tenants, start time.Time) error {
 	}
 	srv.log.Info("storage closed")
 	return nil
+}
+
+// count returns how many stacks are open.
+func (t *tenants) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.stacks)
 }
 
 // tenantsDir is the directory holding one directory per tenant.
@@ -179,10 +186,10 @@ func (t *tenants) get(id string) (*stack, error) {
 // every stack and the bucket.
 func (t *tenants) stop() error {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.closed = true
-	t.mu.Unlock()
 	t.cancel()
-	t.wg.Wait()
+	t.wg.Wait() // the loops take no lock
 	var errs []error
 	for _, st := range t.stacks {
 		errs = append(errs, st.close())
