@@ -77,6 +77,7 @@ type server struct {
 	reg    *prometheus.Registry
 	api    atomic.Pointer[http.Handler] // set once the head is open
 	opened atomic.Pointer[head.Head]    // set once the head is open, for /-/ready
+	multi  atomic.Pointer[tenants]      // set with tenancy once the stacks are open, for /-/ready
 	limits atomic.Pointer[serverLimits] // set before the head is opened
 	ready  atomic.Bool
 	// walCreate, if set, creates the WAL's files (wal.Options.CreateFile):
@@ -288,6 +289,12 @@ func (srv *server) routes() http.Handler {
 		// it and this turns ready again by itself.
 		if h := srv.opened.Load(); h != nil {
 			if err := h.WALError(); err != nil {
+				http.Error(w, "gorilla-remote is not ready: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		if t := srv.multi.Load(); t != nil {
+			if err := t.walError(); err != nil {
 				http.Error(w, "gorilla-remote is not ready: "+err.Error(), http.StatusServiceUnavailable)
 				return
 			}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -85,6 +87,7 @@ func (srv *server) runTenants(t *tenants, start time.Time) error {
 		return errors.Join(err, t.stop())
 	}
 	var api http.Handler = t
+	srv.multi.Store(t)
 	srv.api.Store(&api)
 	srv.ready.Store(true)
 	srv.log.Info("ready", "startup_seconds", time.Since(start).Seconds(), "tenants", t.count())
@@ -102,6 +105,20 @@ func (t *tenants) count() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.stacks)
+}
+
+// walError returns the WAL error of the first tenant, by id, whose WAL
+// cannot write (head.Head.WALError), nil if every WAL writes.
+func (t *tenants) walError() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ids := slices.Sorted(maps.Keys(t.stacks))
+	for _, id := range ids {
+		if err := t.stacks[id].head.WALError(); err != nil {
+			return fmt.Errorf("tenant %s: %w", id, err)
+		}
+	}
+	return nil
 }
 
 // tenantsDir is the directory holding one directory per tenant.

@@ -233,3 +233,32 @@ func TestTenancyOffIgnoresHeader(t *testing.T) {
 	_, err = os.Stat(filepath.Join(s.StoragePath, "wal"))
 	require.NoError(t, err, "the WAL is where it always was")
 }
+
+// TestTenantWALUnavailable fills the disk under one tenant's WAL: its
+// writes get 503, /-/ready answers 503 naming it, and the tenant's WAL
+// metrics carry its label; once space is back it is ready again.
+func TestTenantWALUnavailable(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var disk fullDisk
+	srv := newServer(tenancySettings(t), slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	srv.walCreate = disk.create
+	d, err := startTestServer(srv)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, d.stop()) }()
+	now := time.Now().UnixMilli()
+	require.Equal(t, http.StatusNoContent, tenantRequest(t, d, "a", http.MethodPost, "/api/v1/write", nil, tenantWrite(t, now)).code)
+
+	disk.full.Store(true)
+	a := tenantRequest(t, d, "a", http.MethodPost, "/api/v1/write", nil, tenantWrite(t, now+1000))
+	require.Equal(t, http.StatusServiceUnavailable, a.code, a.body)
+	ready := get(t, d, "/-/ready")
+	require.Equal(t, http.StatusServiceUnavailable, ready.code)
+	require.Contains(t, ready.body, "tenant a")
+	require.Contains(t, get(t, d, "/metrics").body, "\ngorilla_wal_unavailable{tenant=\"a\"} 1\n")
+
+	disk.full.Store(false)
+	for deadline := time.Now().Add(time.Minute); get(t, d, "/-/ready").code != http.StatusOK; time.Sleep(10 * time.Millisecond) {
+		require.False(t, time.Now().After(deadline), "the server never became ready again")
+	}
+	d.client.CloseIdleConnections()
+}
