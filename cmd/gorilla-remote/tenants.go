@@ -35,10 +35,12 @@ type tenants struct {
 	srv    *server
 	bucket objstore.Bucket // the root, closed by stop
 
-	mu     sync.Mutex
-	stacks map[string]*stack
-	write  http.Handler // the remote-write handler of every stack
-	closed bool         // set by stop: no stack opens any more
+	mu      sync.Mutex
+	stacks  map[string]*stack   // the open ones
+	opening map[string]*opening // those being opened, by one get each
+	opens   sync.WaitGroup      // the gets opening a stack
+	write   http.Handler        // the remote-write handler of every stack
+	closed  bool                // set by stop: no stack opens any more
 
 	ctx         context.Context
 	cancel      context.CancelFunc
@@ -50,7 +52,7 @@ type tenants struct {
 
 func newTenants(srv *server) *tenants {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &tenants{srv: srv, stacks: map[string]*stack{}, ctx: ctx, cancel: cancel,
+	return &tenants{srv: srv, stacks: map[string]*stack{}, opening: map[string]*opening{}, ctx: ctx, cancel: cancel,
 		failed: make(chan error, 1), interrupted: make(chan struct{})}
 }
 
@@ -152,17 +154,52 @@ func (t *tenants) openAll(write http.Handler) error {
 	return nil
 }
 
+// opening is a stack being opened: done is closed once st or err is set.
+type opening struct {
+	done chan struct{}
+	st   *stack
+	err  error
+}
+
 // get returns the stack of tenant id, a valid id, opening it and starting
-// its loops if it is not open yet.
+// its loops if it is not open yet. One get opens a tenant's stack; the
+// others asking for it meanwhile wait for it, and the other tenants' are
+// served. After a failed open the next get tries again.
 func (t *tenants) get(id string) (*stack, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if st, ok := t.stacks[id]; ok {
+		t.mu.Unlock()
 		return st, nil
 	}
+	if o, ok := t.opening[id]; ok {
+		t.mu.Unlock()
+		<-o.done
+		return o.st, o.err
+	}
 	if t.closed {
+		t.mu.Unlock()
 		return nil, fmt.Errorf("open tenant %s: %w", id, model.ErrClosed)
 	}
+	o := &opening{done: make(chan struct{})}
+	t.opening[id] = o
+	t.opens.Add(1)
+	t.mu.Unlock()
+	defer t.opens.Done()
+
+	o.st, o.err = t.open(id)
+	t.mu.Lock()
+	delete(t.opening, id)
+	if o.err == nil {
+		t.stacks[id] = o.st
+		t.startLoops(o.st)
+	}
+	t.mu.Unlock()
+	close(o.done)
+	return o.st, o.err
+}
+
+// open opens the stack of tenant id.
+func (t *tenants) open(id string) (*stack, error) {
 	srv := t.srv
 	dir := filepath.Join(srv.tenantsDir(), id)
 	cacheDir := filepath.Join(dir, "block-cache")
@@ -178,8 +215,14 @@ func (t *tenants) get(id string) (*stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open tenant %s: %w", id, err)
 	}
-	t.stacks[id] = st
-	for _, loop := range srv.storageLoops() {
+	return st, nil
+}
+
+// startLoops runs the storage loops of st until t.ctx is done; a loop
+// returning earlier reports its error to the manager's actor. t.mu is
+// held, and stop has not passed t.opens.Wait yet.
+func (t *tenants) startLoops(st *stack) {
+	for _, loop := range t.srv.storageLoops() {
 		t.wg.Add(1)
 		go func() {
 			defer t.wg.Done()
@@ -191,22 +234,24 @@ func (t *tenants) get(id string) (*stack, error) {
 				err = errors.New("returned while the server runs")
 			}
 			select {
-			case t.failed <- fmt.Errorf("tenant %s: %s: %w", id, loop.what, err):
+			case t.failed <- fmt.Errorf("tenant %s: %s: %w", st.id, loop.what, err):
 			default:
 			}
 		}()
 	}
-	return st, nil
 }
 
-// stop opens no more stacks, ends the loops, waits for them, and closes
-// every stack and the bucket.
+// stop opens no more stacks, waits for those being opened, ends the
+// loops, waits for them, and closes every stack and the bucket.
 func (t *tenants) stop() error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.closed = true
+	t.mu.Unlock()
+	t.opens.Wait() // every stack being opened is in t.stacks
 	t.cancel()
-	t.wg.Wait() // the loops take no lock
+	t.wg.Wait()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	var errs []error
 	for _, st := range t.stacks {
 		errs = append(errs, st.close())

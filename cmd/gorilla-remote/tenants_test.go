@@ -8,8 +8,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -260,5 +262,53 @@ func TestTenantWALUnavailable(t *testing.T) {
 	for deadline := time.Now().Add(time.Minute); get(t, d, "/-/ready").code != http.StatusOK; time.Sleep(10 * time.Millisecond) {
 		require.False(t, time.Now().After(deadline), "the server never became ready again")
 	}
+	d.client.CloseIdleConnections()
+}
+
+// TestTenantsOpenedConcurrently sends the first writes of several tenants
+// at once, twice each: every write is stored once in its own tenant's
+// storage, and each tenant reads back only its own series.
+func TestTenantsOpenedConcurrently(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	d := startTenancyServer(t, tenancySettings(t))
+	defer func() { require.NoError(t, d.stop()) }()
+	now := time.Now().UnixMilli()
+	wr := prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{
+		Labels:  []prompb.Label{{Name: "__name__", Value: "ten_metric"}},
+		Samples: []prompb.Sample{{Timestamp: now, Value: 1}},
+	}}}
+	raw, err := wr.Marshal()
+	require.NoError(t, err)
+	ids := []string{"t1", "t2", "t3", "t4"}
+	codes := make(chan int, 2*len(ids))
+	var wg sync.WaitGroup
+	for _, id := range append(slices.Clone(ids), ids...) {
+		wg.Go(func() {
+			req, err := http.NewRequest(http.MethodPost, d.url+"/api/v1/write", bytes.NewReader(snappy.Encode(nil, raw)))
+			if err != nil {
+				codes <- 0
+				return
+			}
+			req.Header.Set("Content-Encoding", "snappy")
+			req.Header.Set("Content-Type", "application/x-protobuf")
+			req.Header.Set(tenant.Header, id)
+			resp, err := d.client.Do(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		require.Equal(t, http.StatusNoContent, c)
+	}
+	for _, id := range ids {
+		require.Equal(t, 1, remoteReadSeries(t, d, id, now), id)
+	}
+	require.Equal(t, 0, remoteReadSeries(t, d, "t5", now))
 	d.client.CloseIdleConnections()
 }
