@@ -312,3 +312,17 @@ func TestTenantsOpenedConcurrently(t *testing.T) {
 	require.Equal(t, 0, remoteReadSeries(t, d, "t5", now))
 	d.client.CloseIdleConnections()
 }
+
+// TestTenancySetting: tenancy is off by default, and on from the flag or
+// the config key tenancy.enabled.
+func TestTenancySetting(t *testing.T) {
+	s, err := parseSettings(t, "")
+	require.NoError(t, err)
+	require.False(t, s.TenancyEnabled)
+	s, err = parseSettings(t, "", "--tenancy.enabled")
+	require.NoError(t, err)
+	require.True(t, s.TenancyEnabled)
+	s, err = parseSettings(t, "tenancy:\n  enabled: true\n")
+	require.NoError(t, err)
+	require.True(t, s.TenancyEnabled)
+}
