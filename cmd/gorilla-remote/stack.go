@@ -28,6 +28,7 @@ type stack struct {
 	id     string
 	head   *head.Head
 	blocks *blocks
+	q      *query.Queryable // the head and the blocks, with the tombstones
 	api    http.Handler
 }
 
@@ -107,7 +108,7 @@ func (srv *server) openStack(env stackEnv) (*stack, error) {
 		return nil, errors.Join(err, blks.stop(), h.Close())
 	}
 	blks.syncOnce(context.Background(), srv.log)
-	return &stack{id: env.id, head: h, blocks: blks, api: api}, nil
+	return &stack{id: env.id, head: h, blocks: blks, q: q, api: api}, nil
 }
 
 // close closes the stack's blocks and head, flushing the WAL. Its loops

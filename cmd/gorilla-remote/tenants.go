@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/thanos-io/objstore"
 
 	"github.com/gorilla-remote/gorilla-remote/model"
+	"github.com/gorilla-remote/gorilla-remote/promql"
 	"github.com/gorilla-remote/gorilla-remote/remote"
 	"github.com/gorilla-remote/gorilla-remote/tenant"
 )
@@ -34,6 +36,7 @@ import (
 type tenants struct {
 	srv    *server
 	bucket objstore.Bucket // the root, closed by stop
+	engine *promql.Engine  // the engine of federated queries (federation.go)
 
 	mu      sync.Mutex
 	stacks  map[string]*stack   // the open ones
@@ -84,6 +87,14 @@ func (srv *server) runTenants(t *tenants, start time.Time) error {
 	write, err := srv.writeHandler(t, srv.reg)
 	if err != nil {
 		return errors.Join(err, t.stop())
+	}
+	t.engine, err = promql.NewEngine(promql.EngineOptions{
+		LookbackDelta: srv.s.LookbackDelta, Timeout: srv.s.QueryTimeout, MaxSamples: srv.s.QueryMaxSamples,
+		MaxConcurrent: srv.s.QueryConcurrency, Logger: srv.log,
+		Registerer: prometheus.WrapRegistererWith(prometheus.Labels{"tenant": federatedTenant}, srv.reg),
+	})
+	if err != nil {
+		return errors.Join(fmt.Errorf("federated query engine: %w", err), t.stop())
 	}
 	if err := t.openAll(write); err != nil {
 		return errors.Join(err, t.stop())
@@ -286,6 +297,10 @@ func (t *tenants) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get(tenant.Header)
 	if id == "" {
 		http.Error(w, "no tenant: the request must name its tenant in the "+tenant.Header+" header", http.StatusUnauthorized)
+		return
+	}
+	if strings.Contains(id, "|") {
+		t.serveFederated(w, r, id)
 		return
 	}
 	if err := tenant.Validate(id); err != nil {
