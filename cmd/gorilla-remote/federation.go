@@ -53,6 +53,14 @@ func (t *tenants) serveFederated(w http.ResponseWriter, r *http.Request, header 
 		http.Error(w, p+" takes one tenant; "+tenant.Header+" names "+fmt.Sprint(len(ids)), http.StatusBadRequest)
 		return
 	}
+	select {
+	case t.fedInflight <- struct{}{}:
+		defer func() { <-t.fedInflight }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "too many federated queries at once (--query.max-inflight)", http.StatusServiceUnavailable)
+		return
+	}
 	stacks := make([]*stack, 0, len(ids))
 	for _, id := range ids {
 		st, err := t.get(id)

@@ -2,15 +2,20 @@ package main
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/gorilla-remote/gorilla-remote/tenant"
 )
 
 // TestTenantFederation writes one series as each of a and b and queries
@@ -68,4 +73,20 @@ func TestTenantFederation(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, tenantRequest(t, d, "a|b", http.MethodPost, "/api/v1/admin/tsdb/delete_series", url.Values{"match[]": {"fed_metric"}}, nil).code)
 	require.Equal(t, http.StatusBadRequest, tenantRequest(t, d, "a|..", http.MethodGet, "/api/v1/labels", nil, nil).code)
 	d.client.CloseIdleConnections()
+}
+
+// TestTenantFederationInflight: past --query.max-inflight federated
+// requests at once, the next is answered 503 with Retry-After at once.
+func TestTenantFederationInflight(t *testing.T) {
+	s, err := defaultSettings()
+	require.NoError(t, err)
+	tn := newTenants(newServer(s, slog.New(slog.DiscardHandler), prometheus.NewRegistry()))
+	tn.fedInflight = make(chan struct{}, 1)
+	tn.fedInflight <- struct{}{} // one federated request in flight
+	r := httptest.NewRequest(http.MethodGet, "/api/v1/labels", nil)
+	r.Header.Set(tenant.Header, "a|b")
+	w := httptest.NewRecorder()
+	tn.ServeHTTP(w, r)
+	require.Equal(t, http.StatusServiceUnavailable, w.Code, w.Body.String())
+	require.NotEmpty(t, w.Header().Get("Retry-After"))
 }

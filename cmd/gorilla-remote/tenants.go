@@ -37,6 +37,9 @@ type tenants struct {
 	srv    *server
 	bucket objstore.Bucket // the root, closed by stop
 	engine *promql.Engine  // the engine of federated queries (federation.go)
+	// fedInflight holds a token per federated request being served, at
+	// most --query.max-inflight.
+	fedInflight chan struct{}
 
 	mu      sync.Mutex
 	stacks  map[string]*stack   // the open ones
@@ -96,6 +99,7 @@ func (srv *server) runTenants(t *tenants, start time.Time) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("federated query engine: %w", err), t.stop())
 	}
+	t.fedInflight = make(chan struct{}, max(srv.s.QueryMaxInflight, 1))
 	if err := t.openAll(write); err != nil {
 		return errors.Join(err, t.stop())
 	}
