@@ -73,7 +73,7 @@ func (t *tenants) serveFederated(w http.ResponseWriter, r *http.Request, header 
 	fed := federation(stacks)
 	srv := t.srv
 	api, err := promql.NewAPI(promql.APIOptions{
-		Engine: t.engine, Queryable: fed, Metadata: fed, HeadStats: fed.headStats,
+		Engine: t.engine, Queryable: fed, Metadata: fed, Exemplars: fed, HeadStats: fed.headStats,
 		BuildInfo: srv.build.api(), Status: srv.status(stacks[0].head), Logger: srv.log,
 		MaxQueryLength: srv.s.QueryMaxLength, WriteTimeout: srv.s.WriteTimeout,
 	})
@@ -111,6 +111,29 @@ func (f federation) Metadata() map[string]model.Metadata {
 		maps.Copy(out, f[i].head.Metadata())
 	}
 	return out
+}
+
+// Exemplars is the union of the tenants' exemplars, each series labelled
+// __tenant_id__.
+func (f federation) Exemplars(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) ([]model.SeriesExemplars, error) {
+	var out []model.SeriesExemplars
+	var b labels.Builder
+	for _, st := range f {
+		rest, ok := tenantQuerier{id: st.id}.split(ms)
+		if !ok {
+			continue
+		}
+		es, err := st.head.Exemplars(ctx, mint, maxt, rest...)
+		if err != nil {
+			return nil, fmt.Errorf("exemplars of tenant %s: %w", st.id, err)
+		}
+		for _, e := range es {
+			b.Reset(e.Labels)
+			b.Set(tenantLabel, st.id)
+			out = append(out, model.SeriesExemplars{Labels: b.Labels(), Exemplars: e.Exemplars})
+		}
+	}
+	return out, nil
 }
 
 // headStats sums the tenants' head totals.

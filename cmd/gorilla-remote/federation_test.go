@@ -29,8 +29,9 @@ func TestTenantFederation(t *testing.T) {
 	now := time.Now().UnixMilli()
 	for id, job := range map[string]string{"a": "x", "b": "y"} {
 		wr := prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{
-			Labels:  []prompb.Label{{Name: "__name__", Value: "fed_metric"}, {Name: "job", Value: job}},
-			Samples: []prompb.Sample{{Timestamp: now, Value: 1}},
+			Labels:    []prompb.Label{{Name: "__name__", Value: "fed_metric"}, {Name: "job", Value: job}},
+			Samples:   []prompb.Sample{{Timestamp: now, Value: 1}},
+			Exemplars: []prompb.Exemplar{{Labels: []prompb.Label{{Name: "trace_id", Value: "t" + id}}, Value: 1, Timestamp: now}},
 		}}}
 		raw, err := wr.Marshal()
 		require.NoError(t, err)
@@ -64,7 +65,14 @@ func TestTenantFederation(t *testing.T) {
 	require.Equal(t, []map[string]string{{"job": "x", "__tenant_id__": "a"}}, query("a|b", `sum by (job, __tenant_id__) (fed_metric{job="x"})`))
 	require.Equal(t, []map[string]string{{"__name__": "fed_metric", "job": "x"}}, query("a", "fed_metric"))
 
-	a := tenantRequest(t, d, "a|b", http.MethodGet, "/api/v1/label/__tenant_id__/values", nil, nil)
+	from := strconv.FormatFloat(float64(now)/1000-60, 'f', 3, 64)
+	a := tenantRequest(t, d, "a|b", http.MethodGet, "/api/v1/query_exemplars", url.Values{"query": {`fed_metric{__tenant_id__="b"}`}, "start": {from}, "end": {at}}, nil)
+	require.Equal(t, http.StatusOK, a.code, a.body)
+	require.Contains(t, a.body, `"__tenant_id__":"b"`)
+	require.Contains(t, a.body, `"tb"`)
+	require.NotContains(t, a.body, `"ta"`)
+
+	a = tenantRequest(t, d, "a|b", http.MethodGet, "/api/v1/label/__tenant_id__/values", nil, nil)
 	require.JSONEq(t, `{"status":"success","data":["a","b"]}`, a.body)
 	a = tenantRequest(t, d, "a|b", http.MethodGet, "/api/v1/labels", nil, nil)
 	require.JSONEq(t, `{"status":"success","data":["__name__","__tenant_id__","job"]}`, a.body)
