@@ -70,6 +70,10 @@ func (srv *server) openStack(env stackEnv) (*stack, error) {
 	if err != nil {
 		return nil, errors.Join(err, env.bucket.Close())
 	}
+	log := srv.log
+	if srv.s.TenancyEnabled {
+		log = log.With("tenant", env.id)
+	}
 	h, err := head.Open(head.Options{
 		Dir:                 env.dir,
 		BlockDuration:       srv.s.BlockDuration,
@@ -78,7 +82,7 @@ func (srv *server) openStack(env stackEnv) (*stack, error) {
 		Shipping:            true,
 		MaintenanceInterval: srv.s.MaintenanceInterval,
 		WAL:                 wal.Options{Fsync: pol, Repair: srv.s.WALRepair, CreateFile: srv.walCreate},
-		Logger:              srv.log.With("tenant", env.id),
+		Logger:              log,
 		Registerer:          env.reg,
 		Limiter:             srv.limits.Load().series.ForTenant(env.id),
 	})
@@ -96,7 +100,7 @@ func (srv *server) openStack(env stackEnv) (*stack, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open storage: %w", err), blks.stop(), h.Close())
 	}
-	q := query.NewWithBlocks(h, blks.store, query.WithLogger(srv.log), query.WithRegisterer(env.reg), query.WithTombstones(tombs))
+	q := query.NewWithBlocks(h, blks.store, query.WithLogger(log), query.WithRegisterer(env.reg), query.WithTombstones(tombs))
 	write := env.write
 	if write == nil {
 		if write, err = srv.writeHandler(appendable{h}, env.reg); err != nil {
@@ -107,7 +111,7 @@ func (srv *server) openStack(env stackEnv) (*stack, error) {
 	if err != nil {
 		return nil, errors.Join(err, blks.stop(), h.Close())
 	}
-	blks.syncOnce(context.Background(), srv.log)
+	blks.syncOnce(context.Background(), log)
 	return &stack{id: env.id, head: h, blocks: blks, q: q, api: api}, nil
 }
 
