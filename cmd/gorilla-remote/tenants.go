@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -141,7 +142,8 @@ func (t *tenants) walError() error {
 // tenantsDir is the directory holding one directory per tenant.
 func (srv *server) tenantsDir() string { return filepath.Join(srv.s.StoragePath, "tenants") }
 
-// openAll opens the stack of every tenant directory, replaying its WAL,
+// openAll opens the stack of every tenant directory, replaying the WALs
+// one per core at once,
 // with write as their remote-write handler. A directory whose name is no
 // valid tenant id is an error: it was not made by this server.
 func (t *tenants) openAll(write http.Handler) error {
@@ -155,6 +157,7 @@ func (t *tenants) openAll(write http.Handler) error {
 	if err != nil {
 		return fmt.Errorf("list tenants: %w", err)
 	}
+	var ids []string
 	for _, e := range ents {
 		if !e.IsDir() {
 			continue
@@ -162,11 +165,21 @@ func (t *tenants) openAll(write http.Handler) error {
 		if err := tenant.Validate(e.Name()); err != nil {
 			return fmt.Errorf("tenant directory %s: %w", filepath.Join(t.srv.tenantsDir(), e.Name()), err)
 		}
-		if _, err := t.get(e.Name()); err != nil {
-			return err
-		}
+		ids = append(ids, e.Name())
 	}
-	return nil
+	// The WALs replay side by side, one per core.
+	errs := make([]error, len(ids))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			_, errs[i] = t.get(id)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // opening is a stack being opened: done is closed once st or err is set.
