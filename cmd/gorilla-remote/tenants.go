@@ -143,9 +143,9 @@ func (t *tenants) walError() error {
 func (srv *server) tenantsDir() string { return filepath.Join(srv.s.StoragePath, "tenants") }
 
 // openAll opens the stack of every tenant directory, replaying the WALs
-// one per core at once,
-// with write as their remote-write handler. A directory whose name is no
-// valid tenant id is an error: it was not made by this server.
+// one per core at once, with write as their remote-write handler. A
+// directory whose name is no valid tenant id is an error: it was not made
+// by this server.
 func (t *tenants) openAll(write http.Handler) error {
 	t.mu.Lock()
 	t.write = write
