@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/gorilla-remote/gorilla-remote/tenant"
 )
 
 // Anonymous is the tenant of every request while the server runs without
-// multi-tenancy.
-const Anonymous = "anonymous"
+// multi-tenancy (tenant.Anonymous).
+const Anonymous = tenant.Anonymous
 
 // Defaults of Limits. The label limits are those of Grafana Mimir, so
 // senders tuned for it pass here too. The series and rate limits are off by

@@ -10,13 +10,15 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/gorilla-remote/gorilla-remote/tenant"
+
 	"github.com/prometheus/prometheus/model/labels"
 )
 
 // AnonymousTenant is the tenant of every tombstone while the store serves
 // one tenant: tombstones are keyed by tenant so that per-tenant deletes
 // need no change of format.
-const AnonymousTenant = "anonymous"
+const AnonymousTenant = tenant.Anonymous
 
 // TombstonesFile is the name of the tombstones file under the storage
 // directory (docs/format/tombstones.md).
