@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"math"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -157,4 +160,22 @@ func (srv *server) reloadLimits() error {
 	}
 	srv.log.Info("limits reloaded", "config_file", lim.overrides.Path(), "tenants_with_overrides", len(lim.overrides.Tenants()))
 	return nil
+}
+
+// setGoMemLimit gives the Go runtime a soft memory limit a quarter above
+// --head.memory-limit, unless GOMEMLIMIT is set: the collector then works
+// harder as the heap nears the guard, so garbage not yet collected neither
+// trips the guard early nor lets the resident set run far past it. It is
+// process-wide, so only the serve command's own process calls it.
+func setGoMemLimit(s settings, logger *slog.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit := s.MemoryLimit.resolve(limits.AvailableMemory("/"))
+	if limit == 0 || limit > math.MaxInt64/2 {
+		return
+	}
+	soft := int64(limit + limit/4)
+	debug.SetMemoryLimit(soft)
+	logger.Debug("Go soft memory limit set from --head.memory-limit", "bytes", soft)
 }

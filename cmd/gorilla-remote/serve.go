@@ -49,6 +49,7 @@ func (c *serveCommand) run() error {
 		return err
 	}
 	logger, level := newLogger(s.LogLevel, s.LogFormat)
+	setGoMemLimit(s, logger)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := newServer(s, logger, reg)
