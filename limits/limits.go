@@ -23,7 +23,8 @@ const (
 	DefaultIngestionBurst         = 200_000
 )
 
-// Limits are the limits of one tenant. For every field, 0 means unlimited.
+// Limits are the limits of one tenant. For every field, 0 means unlimited,
+// except where the field says it means the server's flag.
 type Limits struct {
 	// MaxSeries bounds the tenant's active series in the head. A sample for
 	// a new series past it is refused; existing series keep ingesting.
@@ -46,6 +47,20 @@ type Limits struct {
 	MaxLabelNameLength int `yaml:"max_label_name_length"`
 	// MaxLabelValueLength bounds a label value, in bytes.
 	MaxLabelValueLength int `yaml:"max_label_value_length"`
+
+	// MaxRequestBytes bounds the decompressed body of one remote-write
+	// request, as its snappy header declares it (413 above it). 0 means no
+	// limit of the tenant's own: the server's (--remote-write.max-decoded-bytes).
+	MaxRequestBytes int `yaml:"max_request_bytes"`
+	// MaxQuerySamples bounds the samples one PromQL query holds in memory
+	// (422 above it). 0 means the server's (--query.max-samples).
+	MaxQuerySamples int `yaml:"max_query_samples"`
+	// MaxQuerySeries bounds the series one query selects, summed over its
+	// selectors (422 above it); /api/v1/series too. 0 means unlimited.
+	MaxQuerySeries int `yaml:"max_fetched_series_per_query"`
+	// MaxQueryConcurrency bounds the tenant's PromQL queries evaluated at
+	// once; the others wait. 0 means the server's (--query.max-concurrency).
+	MaxQueryConcurrency int `yaml:"max_query_concurrency"`
 }
 
 // Defaults returns the default limits.
@@ -74,6 +89,10 @@ func (l Limits) Validate() error {
 	check("max_label_names_per_series", float64(l.MaxLabelNamesPerSeries))
 	check("max_label_name_length", float64(l.MaxLabelNameLength))
 	check("max_label_value_length", float64(l.MaxLabelValueLength))
+	check("max_request_bytes", float64(l.MaxRequestBytes))
+	check("max_query_samples", float64(l.MaxQuerySamples))
+	check("max_fetched_series_per_query", float64(l.MaxQuerySeries))
+	check("max_query_concurrency", float64(l.MaxQueryConcurrency))
 	return errors.Join(errs...)
 }
 

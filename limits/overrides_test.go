@@ -72,3 +72,32 @@ func TestNewOverridesRefusesInvalidDefaults(t *testing.T) {
 	_, err = NewOverrides(Defaults(), path)
 	require.Error(t, err)
 }
+
+func TestOverridesRequestAndQueryLimits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "limits.yml")
+	writeFile(t, path, `
+overrides:
+  small:
+    max_request_bytes: 1000
+    max_query_samples: 10
+    max_fetched_series_per_query: 5
+    max_query_concurrency: 2
+`)
+	base := Defaults()
+	base.MaxRequestBytes, base.MaxQuerySamples, base.MaxQueryConcurrency = 1<<20, 1000, 20
+	ov, err := NewOverrides(base, path)
+	require.NoError(t, err)
+	require.Equal(t, Limits{MaxRequestBytes: 1000, MaxQuerySamples: 10, MaxQuerySeries: 5, MaxQueryConcurrency: 2},
+		pick(ov.For("small")))
+	require.Equal(t, Limits{MaxRequestBytes: 1 << 20, MaxQuerySamples: 1000, MaxQueryConcurrency: 20},
+		pick(ov.For("other")))
+
+	writeFile(t, path, "defaults:\n  max_fetched_series_per_query: -1\n")
+	require.ErrorContains(t, ov.Reload(), "max_fetched_series_per_query")
+}
+
+// pick keeps the request and query limits of l.
+func pick(l Limits) Limits {
+	return Limits{MaxRequestBytes: l.MaxRequestBytes, MaxQuerySamples: l.MaxQuerySamples,
+		MaxQuerySeries: l.MaxQuerySeries, MaxQueryConcurrency: l.MaxQueryConcurrency}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gorilla-remote/gorilla-remote/head"
@@ -26,6 +27,12 @@ import (
 // (instance a grows by 1 per 15s, b by 2) over ten minutes from time 0,
 // and serves the API over it.
 func newTestAPI(t *testing.T, eo EngineOptions) *httptest.Server {
+	t.Helper()
+	return newWrappedTestAPI(t, eo, func(q storage.Queryable) storage.Queryable { return q })
+}
+
+// newWrappedTestAPI is newTestAPI with the queryable wrapped by wrap.
+func newWrappedTestAPI(t *testing.T, eo EngineOptions, wrap func(storage.Queryable) storage.Queryable) *httptest.Server {
 	t.Helper()
 	h, err := head.Open(head.Options{Dir: t.TempDir(), MaintenanceInterval: -1})
 	require.NoError(t, err)
@@ -51,7 +58,7 @@ func newTestAPI(t *testing.T, eo EngineOptions) *httptest.Server {
 
 	api, err := NewAPI(APIOptions{
 		Engine:    newEngine(t, eo),
-		Queryable: query.New(h),
+		Queryable: wrap(query.New(h)),
 		Metadata:  h,
 		Exemplars: h,
 		HeadStats: func() HeadStats {
@@ -172,6 +179,27 @@ func TestQueryErrors(t *testing.T) {
 		require.Contains(t, body, `"errorType":"`+c.typ+`"`, body)
 		require.Contains(t, body, c.contains, body)
 	}
+}
+
+func TestSeriesLimitAnswersExecution(t *testing.T) {
+	srv := newWrappedTestAPI(t, EngineOptions{}, func(q storage.Queryable) storage.Queryable {
+		return query.LimitSeries(q, func() int { return 2 })
+	})
+	for _, c := range []struct {
+		path   string
+		params url.Values
+	}{
+		{"/api/v1/query", url.Values{"query": {"http_requests_total + on() group_left temperature"}, "time": {"600"}}},
+		{"/api/v1/query_range", url.Values{"query": {"{__name__=~\".+\"}"}, "start": {"0"}, "end": {"600"}, "step": {"15"}}},
+		{"/api/v1/series", url.Values{"match[]": {"http_requests_total", "temperature"}}},
+	} {
+		code, body := get(t, srv, c.path, c.params)
+		require.Equal(t, http.StatusUnprocessableEntity, code, "%s %v: %s", c.path, c.params, body)
+		require.Contains(t, body, `"errorType":"execution"`, body)
+		require.Contains(t, body, "more than 2 series, the limit per query (max_fetched_series_per_query)", body)
+	}
+	code, body := get(t, srv, "/api/v1/series", url.Values{"match[]": {"http_requests_total"}})
+	require.Equal(t, http.StatusOK, code, "2 series pass a limit of 2: %s", body)
 }
 
 func TestQueryTimeout(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 
 	upstream "github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/util/annotations"
+
+	"github.com/gorilla-remote/gorilla-remote/query"
 )
 
 // errorType is the errorType field of a failed answer.
@@ -131,7 +133,9 @@ func classify(err error, maxSamples int) *apiError {
 	case errors.As(err, &timeout), errors.Is(err, context.DeadlineExceeded):
 		return &apiError{errTimeout, err}
 	case errors.As(err, &samples):
-		return &apiError{errExec, fmt.Errorf("%w (limit: %d samples, set by --query.max-samples)", err, maxSamples)}
+		return &apiError{errExec, fmt.Errorf("%w (limit: %d samples, the tenant's max_query_samples, by default --query.max-samples)", err, maxSamples)}
+	case errors.Is(err, query.ErrSeriesLimit):
+		return &apiError{errExec, err}
 	case errors.As(err, &storage):
 		return &apiError{errInternal, err}
 	default:

@@ -27,7 +27,8 @@
 //	Content-Type / Content-Encoding ──────── 415 (before the body is read)
 //	requests in flight < MaxInflight ─────── 503 + Retry-After
 //	compressed size ≤ MaxCompressedBytes ─── 413
-//	snappy declared length ≤ MaxDecodedBytes 413 (before allocating)
+//	decoded length ≤ tenant's max_request_bytes
+//	  (else MaxDecodedBytes) ─────────────── 413 (before allocating)
 //	snappy + protobuf decode ─────────────── 400
 //	a field of the declared message ──────── 400 (and, 2.0, symbols[0] == "")
 //	tenant's ingestion rate (limits) ─────── 429 + Retry-After, nothing stored

@@ -46,7 +46,7 @@ func BenchmarkWriteHandlerOutOfOrder(b *testing.B) {
 				b.StopTimer()
 				i++
 				body := descendingRequest(b, fmt.Sprintf("ooo_%d", i), n, end)
-				decoded, _ = decodedLen(body, DefaultMaxDecodedBytes)
+				decoded, _ = decodedLen(body, DefaultMaxDecodedBytes, "MaxDecodedBytes")
 				b.StartTimer()
 				if w := post(wh, body); w.Code != http.StatusNoContent {
 					b.Fatalf("status %d: %s", w.Code, w.Body.String())

@@ -39,7 +39,8 @@ type WriteOptions struct {
 	MaxCompressedBytes int
 	// MaxDecodedBytes bounds the length a snappy body declares once
 	// decompressed; it is checked before anything is allocated (413 above
-	// it). Default DefaultMaxDecodedBytes.
+	// it). A tenant whose limits set MaxRequestBytes is bounded by that
+	// instead. Default DefaultMaxDecodedBytes.
 	MaxDecodedBytes int
 	// Limits are the per-tenant limits the handler enforces: the label
 	// limits (400 for a series over them) and the ingestion rate (429 with

@@ -102,7 +102,7 @@ func (h *readHandler) decode(r *http.Request) (*prompb.ReadRequest, *httpError) 
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "read body: %v", err)
 	}
-	if _, herr := decodedLen(buf, limit); herr != nil {
+	if _, herr := decodedLen(buf, limit, "MaxDecodedBytes"); herr != nil {
 		return nil, herr
 	}
 	raw, err := snappy.Decode(nil, buf)

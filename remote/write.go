@@ -186,6 +186,8 @@ func negotiate(hdr http.Header) (v2 bool, err *httpError) {
 // handle reads, decodes and stores one request. res is valid also when an
 // error is returned.
 func (h *writeHandler) handle(r *http.Request, st *writeState, v2 bool) (res appendResult, herr *httpError) {
+	st.tenant = tenantOf(r)
+	st.limits = h.opts.Limits.For(st.tenant)
 	body, herr := h.readBody(r, st)
 	if herr != nil {
 		return res, herr
@@ -209,8 +211,6 @@ func (h *writeHandler) handle(r *http.Request, st *writeState, v2 bool) (res app
 			return res, errorf(http.StatusBadRequest, "remote write 1.0 request: %v", err)
 		}
 	}
-	st.tenant = tenantOf(r)
-	st.limits = h.opts.Limits.For(st.tenant)
 	if herr := h.checkRate(st); herr != nil {
 		return res, herr
 	}
@@ -246,7 +246,9 @@ func (h *writeHandler) checkRate(st *writeState) *httpError {
 	return &httpError{code: http.StatusTooManyRequests, msg: err.Error(), retryAfter: wait}
 }
 
-// readBody reads and decompresses the body into st's buffers.
+// readBody reads and decompresses the body into st's buffers. The
+// decompressed size is bounded by the tenant's max_request_bytes, else by
+// MaxDecodedBytes.
 func (h *writeHandler) readBody(r *http.Request, st *writeState) ([]byte, *httpError) {
 	limit := h.opts.MaxCompressedBytes
 	if r.ContentLength > int64(limit) {
@@ -265,7 +267,11 @@ func (h *writeHandler) readBody(r *http.Request, st *writeState) ([]byte, *httpE
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "read body: %v", err)
 	}
-	n, herr := decodedLen(buf, h.opts.MaxDecodedBytes)
+	maxDecoded, name := h.opts.MaxDecodedBytes, "MaxDecodedBytes"
+	if st.limits.MaxRequestBytes > 0 {
+		maxDecoded, name = st.limits.MaxRequestBytes, "max_request_bytes"
+	}
+	n, herr := decodedLen(buf, maxDecoded, name)
 	if herr != nil {
 		return nil, herr
 	}
@@ -283,13 +289,13 @@ func (h *writeHandler) readBody(r *http.Request, st *writeState) ([]byte, *httpE
 // 413 above limit before anything is allocated. The header is read here
 // rather than by snappy.DecodedLen, which calls lengths over 4 GiB corrupt
 // and so would hide an oversized body behind a 400.
-func decodedLen(buf []byte, limit int) (int, *httpError) {
+func decodedLen(buf []byte, limit int, name string) (int, *httpError) {
 	v, n := binary.Uvarint(buf)
 	if n <= 0 {
 		return 0, errorf(http.StatusBadRequest, "decode snappy header: invalid length prefix")
 	}
 	if v > uint64(limit) {
-		return 0, errorf(http.StatusRequestEntityTooLarge, "decompressed body of %d bytes is larger than the limit of %d", v, limit)
+		return 0, errorf(http.StatusRequestEntityTooLarge, "decompressed body of %d bytes is larger than the limit of %d (%s)", v, limit, name)
 	}
 	if _, err := snappy.DecodedLen(buf); err != nil {
 		return 0, errorf(http.StatusBadRequest, "decode snappy header: %v", err)

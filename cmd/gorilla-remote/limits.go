@@ -35,6 +35,8 @@ func (f *flagSet) registerLimits(flag func(name, help string) *kingpin.FlagClaus
 		Default(strconv.Itoa(limits.DefaultMaxLabelNameLength)).IntVar(&l.MaxLabelNameLength)
 	flag("limits.max-label-value-length", "Longest label value in bytes (400 above it). 0 means unlimited.").
 		Default(strconv.Itoa(limits.DefaultMaxLabelValueLength)).IntVar(&l.MaxLabelValueLength)
+	flag("limits.max-fetched-series-per-query", "Most series one query may select, summed over its selectors, /api/v1/series included (422 execution above it). 0 means unlimited.").
+		Default("0").IntVar(&l.MaxQuerySeries)
 	flag("head.memory-limit", "Heap in use at which new series are refused with 503 and Retry-After (existing series and queries go on): a byte size, or a percentage of the cgroup's memory.max or else the machine's memory. 0 disables.").
 		Default("80%").SetValue(&f.s.MemoryLimit)
 }
@@ -93,7 +95,7 @@ type serverLimits struct {
 // (reading --limits.config-file), and the series tracker with its memory
 // guard; their metrics go to reg unless it is nil.
 func newLimits(s settings, logger *slog.Logger, reg prometheus.Registerer) (*serverLimits, error) {
-	ov, err := limits.NewOverrides(s.Limits, s.LimitsConfigFile)
+	ov, err := limits.NewOverrides(baseLimits(s), s.LimitsConfigFile)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +113,30 @@ func newLimits(s settings, logger *slog.Logger, reg prometheus.Registerer) (*ser
 		}
 	}
 	return lim, nil
+}
+
+// baseLimits are the limits of every tenant before the config file: the
+// --limits.* flags, and the server flags that are the defaults of the
+// per-tenant request and query limits.
+func baseLimits(s settings) limits.Limits {
+	l := s.Limits
+	l.MaxRequestBytes = s.MaxDecodedBytes
+	l.MaxQuerySamples = s.QueryMaxSamples
+	l.MaxQueryConcurrency = s.QueryConcurrency
+	return l
+}
+
+// queryLimits returns the samples and concurrency limits of a tenant's
+// engine: its limits, the server's flags where they are 0.
+func (srv *server) queryLimits(l limits.Limits) (samples, concurrency int) {
+	samples, concurrency = l.MaxQuerySamples, l.MaxQueryConcurrency
+	if samples == 0 {
+		samples = srv.s.QueryMaxSamples
+	}
+	if concurrency == 0 {
+		concurrency = srv.s.QueryConcurrency
+	}
+	return samples, concurrency
 }
 
 // Descriptions of the limits' metrics.

@@ -212,10 +212,10 @@ func (srv *server) writeHandler(app remote.Appendable, reg prometheus.Registerer
 	return write, nil
 }
 
-// apiHandler builds the data endpoints over an open head: write serves
-// remote write, the others read q. admin is nil unless
+// apiHandler builds the data endpoints of tenant id over an open head:
+// write serves remote write, the others read q. admin is nil unless
 // --web.enable-admin-api is set. The metrics go to reg.
-func (srv *server) apiHandler(write http.Handler, h *head.Head, q *query.Queryable, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
+func (srv *server) apiHandler(id string, write http.Handler, h *head.Head, q *query.Queryable, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
 	read, err := remote.NewReadHandler(q, remote.ReadOptions{
 		Registerer: reg, Logger: srv.log, MaxSamplesPerQuery: srv.s.MaxSamplesRead,
 		WriteTimeout: srv.s.WriteTimeout,
@@ -223,7 +223,7 @@ func (srv *server) apiHandler(write http.Handler, h *head.Head, q *query.Queryab
 	if err != nil {
 		return nil, fmt.Errorf("remote-read handler: %w", err)
 	}
-	api, err := srv.queryAPI(h, q, admin, reg)
+	api, err := srv.queryAPI(id, h, q, admin, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -234,13 +234,17 @@ func (srv *server) apiHandler(write http.Handler, h *head.Head, q *query.Queryab
 	return mux, nil
 }
 
-// queryAPI builds the PromQL engine and the Prometheus query API.
-func (srv *server) queryAPI(h *head.Head, q *query.Queryable, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
+// queryAPI builds the PromQL engine and the Prometheus query API of
+// tenant id. The engine takes the tenant's query samples and concurrency
+// limits as they are now; its series limit is read at each query.
+func (srv *server) queryAPI(id string, h *head.Head, q *query.Queryable, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
+	ov := srv.limits.Load().overrides
+	samples, concurrency := srv.queryLimits(ov.For(id))
 	eng, err := promql.NewEngine(promql.EngineOptions{
 		LookbackDelta: srv.s.LookbackDelta,
 		Timeout:       srv.s.QueryTimeout,
-		MaxSamples:    srv.s.QueryMaxSamples,
-		MaxConcurrent: srv.s.QueryConcurrency,
+		MaxSamples:    samples,
+		MaxConcurrent: concurrency,
 		Logger:        srv.log,
 		Registerer:    reg,
 	})
@@ -249,7 +253,7 @@ func (srv *server) queryAPI(h *head.Head, q *query.Queryable, admin promql.Admin
 	}
 	api, err := promql.NewAPI(promql.APIOptions{
 		Engine:    eng,
-		Queryable: q,
+		Queryable: query.LimitSeries(q, func() int { return ov.For(id).MaxQuerySeries }),
 		Metadata:  h,
 		Exemplars: h,
 		Admin:     admin,

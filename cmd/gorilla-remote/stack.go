@@ -107,7 +107,7 @@ func (srv *server) openStack(env stackEnv) (*stack, error) {
 			return nil, errors.Join(err, blks.stop(), h.Close())
 		}
 	}
-	api, err := srv.apiHandler(write, h, q, srv.admin(h, blks, tombs, env.dir), env.reg)
+	api, err := srv.apiHandler(env.id, write, h, q, srv.admin(h, blks, tombs, env.dir), env.reg)
 	if err != nil {
 		return nil, errors.Join(err, blks.stop(), h.Close())
 	}

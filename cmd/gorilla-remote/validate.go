@@ -59,9 +59,10 @@ func (f *flagSet) validate() error {
 	for name, n := range map[string]float64{
 		"limits.max-series": float64(s.Limits.MaxSeries), "limits.max-series-per-metric": float64(s.Limits.MaxSeriesPerMetric),
 		"limits.ingestion-rate": s.Limits.IngestionRate, "limits.ingestion-burst": float64(s.Limits.IngestionBurst),
-		"limits.max-label-names-per-series": float64(s.Limits.MaxLabelNamesPerSeries),
-		"limits.max-label-name-length":      float64(s.Limits.MaxLabelNameLength),
-		"limits.max-label-value-length":     float64(s.Limits.MaxLabelValueLength),
+		"limits.max-label-names-per-series":   float64(s.Limits.MaxLabelNamesPerSeries),
+		"limits.max-label-name-length":        float64(s.Limits.MaxLabelNameLength),
+		"limits.max-label-value-length":       float64(s.Limits.MaxLabelValueLength),
+		"limits.max-fetched-series-per-query": float64(s.Limits.MaxQuerySeries),
 	} {
 		check(name, n >= 0 && !math.IsInf(n, 1), n, "must be a finite number, not negative (0 means unlimited)")
 	}
