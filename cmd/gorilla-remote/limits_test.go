@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"log/slog"
 	"math"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
@@ -32,13 +30,7 @@ func writeSeries(t *testing.T, d *testServer, ts int64, names ...string) answer 
 			Samples: []prompb.Sample{{Timestamp: ts, Value: float64(i + 1)}},
 		})
 	}
-	raw, err := wr.Marshal()
-	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, d.url+"/api/v1/write", bytes.NewReader(snappy.Encode(nil, raw)))
-	require.NoError(t, err)
-	req.Header.Set("Content-Encoding", "snappy")
-	req.Header.Set("Content-Type", "application/x-protobuf")
-	return do(t, d.client, req)
+	return postWrite(t, d, &wr)
 }
 
 // TestMemoryLimitRefusesNewSeriesOnly restarts a server over stored data

@@ -76,10 +76,15 @@ func get(t *testing.T, d *testServer, path string) answer {
 
 func writeSample(t *testing.T, d *testServer, ts int64) answer {
 	t.Helper()
-	wr := prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{
+	return postWrite(t, d, &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{
 		Labels:  []prompb.Label{{Name: "__name__", Value: "disk_test"}},
 		Samples: []prompb.Sample{{Timestamp: ts, Value: 1}},
-	}}}
+	}}})
+}
+
+// postWrite sends wr as a remote-write 1.0 request.
+func postWrite(t *testing.T, d *testServer, wr *prompb.WriteRequest) answer {
+	t.Helper()
 	raw, err := wr.Marshal()
 	require.NoError(t, err)
 	req, err := http.NewRequest(http.MethodPost, d.url+"/api/v1/write", bytes.NewReader(snappy.Encode(nil, raw)))
