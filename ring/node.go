@@ -50,7 +50,8 @@ type Options struct {
 	// Tokens is the number of tokens this node owns; 0 means 128.
 	Tokens int
 	// HeartbeatTimeout is how long a node may stay silent before it counts
-	// as unhealthy; 0 means 1m. Heartbeats are sent every fifth of it.
+	// as unhealthy; 0 means 1m. Heartbeats are sent every fifth of it, at
+	// least every second; keep it at 3s or more.
 	HeartbeatTimeout time.Duration
 	// ReplicationFactor is the largest rf Owners accepts and its default;
 	// 0 means 3.
@@ -193,7 +194,7 @@ func (n *Node) startRing(ctx context.Context, logger slogKit) error {
 		ID:               n.opts.NodeName,
 		Addr:             addr,
 		Zone:             n.opts.Zone,
-		HeartbeatPeriod:  max(n.opts.HeartbeatTimeout/5, 100*time.Millisecond),
+		HeartbeatPeriod:  heartbeatPeriod(n.opts.HeartbeatTimeout),
 		HeartbeatTimeout: n.opts.HeartbeatTimeout,
 		NumTokens:        n.opts.Tokens,
 	}
@@ -293,4 +294,12 @@ func startService(ctx context.Context, s services.Service) error {
 		return err
 	}
 	return nil
+}
+
+// heartbeatPeriod is a fifth of the timeout, at least a second: the ring
+// keeps heartbeats in seconds, and memberlist only accepts an update whose
+// timestamp moved, so a faster heartbeat keeps a state change (LEAVING on
+// stop) landing on the same second and failing until its retries run out.
+func heartbeatPeriod(timeout time.Duration) time.Duration {
+	return max(timeout/5, time.Second)
 }

@@ -14,7 +14,7 @@ import (
 )
 
 const (
-	testHeartbeatTimeout = 2 * time.Second
+	testHeartbeatTimeout = 4 * time.Second
 	testWait             = 30 * time.Second
 )
 
