@@ -70,10 +70,16 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 	conn, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer conn.Close()
-	_, err = io.WriteString(conn, "POST /api/v1/write HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+	sendSlowBody(t, conn)
+}
+
+// sendSlowBody starts a request on conn and sends its body a byte every
+// 10ms, on and on: each read succeeds, so only a deadline on the whole
+// request ends it. It returns once the server has closed conn.
+func sendSlowBody(t *testing.T, conn net.Conn) {
+	t.Helper()
+	_, err := io.WriteString(conn, "POST /api/v1/write HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
 	require.NoError(t, err)
-	// A byte every 10ms, on and on: each read succeeds, so only a
-	// deadline on the whole request ends it.
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {

@@ -279,23 +279,7 @@ func TestSlowBodyIsCutOffUnderTLS(t *testing.T) {
 	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: files.Pool, ServerName: "127.0.0.1"})
 	require.NoError(t, err)
 	defer conn.Close()
-	_, err = io.WriteString(conn, "POST /api/v1/write HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
-	require.NoError(t, err)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-			if _, err := conn.Write([]byte{'a'}); err != nil {
-				return
-			}
-		}
-	}()
-	readUntilClosed(t, conn, conn)
+	sendSlowBody(t, conn)
 }
 
 // TestNoWebConfigServesPlainHTTP checks that without --web.config.file the
