@@ -158,17 +158,8 @@ func (a headAppendable) Appender() remote.Appender { return a.h.Appender() }
 // code and the answer's body.
 func postWrite(t *testing.T, c *http.Client, url string, body []byte) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Encoding", "snappy")
-	req.Header.Set("Content-Type", "application/x-protobuf")
-	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-	resp, err := c.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	msg, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(msg)
+	code, _, msg := postWriteHeader(t, c, url, body)
+	return code, msg
 }
 
 // sample is one float sample.

@@ -385,3 +385,20 @@ func poll(timeout, interval time.Duration, cond func() bool) error {
 	}
 	return nil
 }
+
+// postWriteHeader sends one snappy remote-write 1.0 body and returns the
+// status code, the answer's header and its body.
+func postWriteHeader(t *testing.T, c *http.Client, url string, body []byte) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Encoding", "snappy")
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	msg, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, resp.Header, string(msg)
+}

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -169,23 +168,6 @@ func encodeWrite(wr prompb.WriteRequest) []byte {
 		panic(fmt.Sprintf("marshal a write request: %v", err))
 	}
 	return snappy.Encode(nil, b)
-}
-
-// postWriteHeader sends one snappy remote-write 1.0 body and returns the
-// status code, the answer's header and its body.
-func postWriteHeader(t *testing.T, c *http.Client, url string, body []byte) (int, http.Header, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Encoding", "snappy")
-	req.Header.Set("Content-Type", "application/x-protobuf")
-	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-	resp, err := c.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	msg, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, resp.Header, string(msg)
 }
 
 // requireStatus requires that a GET of url answers want.
