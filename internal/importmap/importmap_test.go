@@ -28,7 +28,7 @@ var rules = map[string][]string{
 	"tenant":             {},
 	"promql":             {"query", "model", "internal/metricsreg"},
 	"query":              {"head", "block", "chunkenc", "model", "tenant"},
-	"replication":        {"ring", "wal", "model"},
+	"replication":        {"ring", "wal", "model", "tenant", "internal/metricsreg"},
 	"ring":               {"model"},
 	"block":              {"chunkenc", "model", "internal/metricsreg"},
 	"block/bucketcfg":    {},
