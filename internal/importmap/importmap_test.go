@@ -42,6 +42,7 @@ var rules = map[string][]string{
 	// Tools and tests outside the product.
 	"bench/loadgen":       {"model"},
 	"bench/peers":         {"bench/loadgen"},
+	"bench/cluster":       {"bench/loadgen"},
 	"bench/compress":      {"chunkenc", "model"},
 	"demo":                {"bench/loadgen"},
 	"e2e":                 {everything},
