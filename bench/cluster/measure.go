@@ -64,8 +64,7 @@ func measureSetup(ctx context.Context, o options, bin string, s setup, log *slog
 		return r, fmt.Errorf("load: %w", runErr)
 	}
 	log.Info("load done", "setup", s.name, "samples", r.Samples, "failed", r.Failed, "cpu_s", r.CPUSeconds)
-	start, end := w.Sample(0, 0)
-	_ = end
+	start, _ := w.Sample(0, 0)
 	endT, _ := w.Sample(0, o.warmup+o.rounds-1)
 	for _, q := range loadgen.ExampleQueries() {
 		var runs []float64
