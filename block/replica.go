@@ -45,8 +45,9 @@ func withoutNode(ls map[string]string) map[string]string {
 // per timestamp (replicas hold the same samples; a sample one replica lacks
 // is taken from another; on a timestamp with different values the earlier
 // list wins, bit for bit, stale markers included) and encoded again into
-// XOR chunks of at most chunkenc.MaxSamples samples. A chunk that does not
-// decode fails the merge with an error naming the series.
+// XOR chunks of at most chunkenc.MaxSamples samples; a sample out of time
+// order within a replica's chunks is dropped. A chunk that does not decode
+// fails the merge with an error naming the series.
 func MergeReplicas(lists [][]model.ChunkSeries) ([]model.ChunkSeries, error) {
 	switch len(lists) {
 	case 0:
@@ -112,6 +113,14 @@ func mergeSeries(reps []model.ChunkSeries) (model.ChunkSeries, error) {
 			break
 		}
 		t, v := its[best].t, its[best].v
+		if enc.cur != nil && t <= enc.c.MaxT {
+			// Out of order within a damaged chunk: dropped, so that the
+			// merged series stays in time order.
+			if err := its[best].next(); err != nil {
+				return model.ChunkSeries{}, fmt.Errorf("merge replicas of %s: %w", reps[0].Labels, err)
+			}
+			continue
+		}
 		if err := enc.append(t, v); err != nil {
 			return model.ChunkSeries{}, fmt.Errorf("merge replicas of %s: %w", reps[0].Labels, err)
 		}
