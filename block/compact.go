@@ -45,20 +45,21 @@ type CompactOptions struct {
 // Compactor merges the replica blocks of a window into one block. In a
 // cluster every replica of a series uploads its own block of each window,
 // with NodeLabel naming the node; for every closed window this node owns,
-// Once writes one raw block holding the union of the samples of all the
+// a pass writes one raw block holding the union of the samples of all the
 // window's raw blocks (one sample per timestamp, see MergeReplicas), with
-// their external labels minus NodeLabel, uploads it (meta.json last) and
-// only then deletes the blocks it merged (each meta.json first). Readers
-// merge a window's raw blocks too, so queries answer the same before, while
-// and after a window is compacted.
+// their external labels minus NodeLabel and their sources, and uploads it
+// (meta.json last); the next pass, finding that block holding the sources
+// of all the others, deletes them (each meta.json first). Readers merge a
+// window's raw blocks too, so queries answer the same before, while and
+// after a window is compacted.
 //
-// A crash at any step is safe: until the merged block is complete the
-// replicas are untouched; after it, the next pass finds the merged block
-// with the leftover replicas and merges them again (the merged block holds
-// them all already) and deletes the rest. A replica uploaded late, after
-// its window was compacted, is merged the same way. A pass deletes only
-// blocks it read, so two nodes compacting one window at once (ownership
-// moving) lose nothing: the next pass merges their two blocks.
+// A crash at any step is safe: the blocks merged are deleted only once the
+// merged block is complete in the bucket and listed by a later pass; a
+// pass that finds leftovers (a failed delete) deletes them. A replica
+// uploaded late, after its window was compacted, is not among the merged
+// block's sources: the window is merged again, the old merged block with
+// it. A pass deletes only blocks another block holds the sources of, so
+// two nodes compacting one window at once (ownership moving) lose nothing.
 type Compactor struct {
 	opts    CompactOptions
 	log     *slog.Logger
@@ -100,8 +101,9 @@ func (c *Compactor) Run(ctx context.Context) error {
 	return runEvery(ctx, c.opts.Interval, c.log, "replica compaction", c.Once)
 }
 
-// Once syncs the store and compacts every window due (see replicaGroups),
-// syncing the store again if it changed the bucket. A failure for one
+// Once syncs the store and takes one step (merge, or delete what a merged
+// block holds) for every window due (see replicaGroups), syncing the store
+// again if it changed the bucket. A failure for one
 // window is logged and counted and the others go on; Once returns the
 // failures joined.
 func (c *Compactor) Once(ctx context.Context) error {
@@ -168,9 +170,18 @@ func replicaGroups(metas []Meta, closedBefore int64, owner func(int64) bool) [][
 	return out
 }
 
-// compact merges the blocks of g into one, uploads it and deletes g. It
-// reports whether it changed the bucket.
+// compact does one step for the blocks g of one window: when one merged
+// block of g holds the sources of all the others (it was written by an
+// earlier pass), the others are deleted; otherwise g is merged into a new
+// block, uploaded, and left beside g until the next pass deletes g. The
+// deletes so wait one Interval after the merged block appeared, long
+// enough for every node's store to list it (--block.sync-interval), so a
+// query that listed the replicas does not find them gone. It reports
+// whether it changed the bucket.
 func (c *Compactor) compact(ctx context.Context, g []Meta) (bool, error) {
+	if keep, ok := covering(g); ok {
+		return c.deleteMerged(ctx, keep, g)
+	}
 	began := time.Now()
 	mint, maxt := g[0].MinTime, g[0].MaxTime
 	lists := make([][]model.ChunkSeries, 0, len(g))
@@ -200,18 +211,52 @@ func (c *Compactor) compact(ctx context.Context, g []Meta) (bool, error) {
 		return false, fmt.Errorf("merge window [%d, %d): %w", mint, maxt, err)
 	}
 	c.metrics.merged.Inc()
-	// The merged block is complete in the bucket: the blocks it holds may
-	// go. A failure here leaves duplicates that readers merge and the next
-	// pass deletes.
-	for _, m := range g {
-		if err := Delete(ctx, c.opts.Bucket, m.ULID); err != nil {
-			return true, fmt.Errorf("delete block %s merged into %s: %w", m.ULID, meta.ULID, err)
-		}
-		c.metrics.deleted.Inc()
-	}
 	c.log.Info("merged replica blocks", "ulid", meta.ULID, "mint", mint, "maxt", maxt, "blocks", len(g),
 		"series", meta.Stats.NumSeries, "samples", meta.Stats.NumSamples, "duration", time.Since(began))
 	return true, nil
+}
+
+// covering returns the first block of g without NodeLabel whose sources
+// include the sources of every other block of g.
+func covering(g []Meta) (Meta, bool) {
+	for _, m := range g {
+		if m.IsReplica() {
+			continue
+		}
+		has := map[ulid.ULID]bool{}
+		for _, id := range m.Compaction.Sources {
+			has[id] = true
+		}
+		all := true
+		for _, o := range g {
+			for _, id := range o.Compaction.Sources {
+				all = all && (o.ULID == m.ULID || has[id])
+			}
+		}
+		if all {
+			return m, true
+		}
+	}
+	return Meta{}, false
+}
+
+// deleteMerged deletes the blocks of g but keep, which holds their
+// samples. A failure leaves duplicates that readers merge and the next
+// pass deletes.
+func (c *Compactor) deleteMerged(ctx context.Context, keep Meta, g []Meta) (bool, error) {
+	changed := false
+	for _, m := range g {
+		if m.ULID == keep.ULID {
+			continue
+		}
+		if err := Delete(ctx, c.opts.Bucket, m.ULID); err != nil {
+			return changed, fmt.Errorf("delete block %s merged into %s: %w", m.ULID, keep.ULID, err)
+		}
+		changed = true
+		c.metrics.deleted.Inc()
+		c.log.Info("deleted merged replica block", "ulid", m.ULID, "merged_into", keep.ULID, "mint", m.MinTime, "maxt", m.MaxTime)
+	}
+	return changed, nil
 }
 
 // read returns every series of block m.

@@ -25,9 +25,10 @@ func TestCompactionClosedBefore(t *testing.T) {
 	require.Equal(t, now.Add(-time.Minute).UnixMilli(), compactionClosedBefore(now, -1, time.Minute, 0))
 }
 
-// TestCompactionLoopMergesOwnedWindows: the loop merges the replica blocks
-// of an old window it owns into one block without the node label, and
-// leaves a window it does not own.
+// TestCompactionLoopMergesOwnedWindows: the loop's first pass merges the
+// replica blocks of an old window it owns into a block without the node
+// label (a later pass deletes the replicas), and leaves a window it does
+// not own.
 func TestCompactionLoopMergesOwnedWindows(t *testing.T) {
 	ctx := context.Background()
 	bkt, err := filesystem.NewBucket(t.TempDir())
@@ -60,7 +61,7 @@ func TestCompactionLoopMergesOwnedWindows(t *testing.T) {
 	go func() { done <- loop.run(lctx, &blocks{bucket: bkt, store: store}) }()
 	// The loop's first pass runs at once; wait for its merged block.
 	for {
-		if merged(t, reg) == 1 {
+		if mergedBlocks(t, reg) == 1 {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -68,19 +69,25 @@ func TestCompactionLoopMergesOwnedWindows(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 	require.NoError(t, store.Sync(ctx))
-	byWindow := map[int64][]bool{}
+	replicas := map[int64]int{}
+	merged := map[int64]int{}
 	for _, m := range store.AllMetas() {
-		byWindow[m.MinTime] = append(byWindow[m.MinTime], m.IsReplica())
+		if m.IsReplica() {
+			replicas[m.MinTime]++
+		} else {
+			merged[m.MinTime]++
+		}
 	}
-	require.Equal(t, map[int64][]bool{0: {false}, win: {true, true}}, byWindow)
+	require.Equal(t, map[int64]int{0: 2, win: 2}, replicas)
+	require.Equal(t, map[int64]int{0: 1}, merged)
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
 	require.Empty(t, mfs, "the loop's metrics are unregistered when it ends")
 }
 
-// merged reads gorilla_compaction_blocks_merged_total of reg, 0 before the
+// mergedBlocks reads gorilla_compaction_blocks_merged_total of reg, 0 before the
 // compactor registered it.
-func merged(t *testing.T, reg *prometheus.Registry) float64 {
+func mergedBlocks(t *testing.T, reg *prometheus.Registry) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
