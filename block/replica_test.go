@@ -215,3 +215,41 @@ func TestReplicaGroups(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMergeReplicas merges three replicas of 10k series of 240
+// samples: equal chunks (the common case, no decoding), and replicas that
+// each miss every third sample at a different phase (every series decoded
+// and encoded again).
+func BenchmarkMergeReplicas(b *testing.B) {
+	base := benchBlockSeries(b)
+	gapped := func(phase int) []model.ChunkSeries {
+		out := make([]model.ChunkSeries, len(base))
+		for i, s := range base {
+			var ss []sample
+			for j, x := range decode(b, s.Chunks[0].Data) {
+				if j%3 != phase {
+					ss = append(ss, x)
+				}
+			}
+			out[i] = model.ChunkSeries{Labels: s.Labels, Chunks: []model.Chunk{buildChunk(b, ss)}}
+		}
+		return out
+	}
+	for _, bc := range []struct {
+		name  string
+		lists [][]model.ChunkSeries
+	}{
+		{"equal", [][]model.ChunkSeries{base, base, base}},
+		{"gaps", [][]model.ChunkSeries{gapped(0), gapped(1), gapped(2)}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := MergeReplicas(bc.lists); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchSeries*benchSamples), "ns/sample")
+		})
+	}
+}
