@@ -36,6 +36,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzRecords -fuzztime=$(FUZZTIME) ./head/
 	$(GO) test -run='^$$' -fuzz=FuzzValidate -fuzztime=$(FUZZTIME) ./tenant/
 	$(GO) test -run='^$$' -fuzz=FuzzTombstones -fuzztime=$(FUZZTIME) ./query/
+	$(GO) test -run='^$$' -fuzz=FuzzMergeReplicas -fuzztime=$(FUZZTIME) ./block/
 	$(GO) test -run='^$$' -fuzz=FuzzWriteDecode -fuzztime=$(FUZZTIME) ./remote/
 	$(GO) test -run='^$$' -fuzz=FuzzReadRequestDecode -fuzztime=$(FUZZTIME) ./remote/
 	$(GO) test -run='^$$' -fuzz=FuzzDepthBound -fuzztime=$(FUZZTIME) ./promql/
