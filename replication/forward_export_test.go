@@ -1,0 +1,8 @@
+package replication
+
+// Exported for the tests of package replication_test.
+var (
+	DecodeRecord  = decodeRecord
+	AppendRecord  = appendRecord
+	CountSamples  = countSamples
+)

@@ -1,0 +1,215 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gorilla-remote/gorilla-remote/wal"
+)
+
+// Read returns the next window of requests: at least one and at most
+// maxN, their bodies at most maxBytes together (one request at least,
+// whatever its size). It blocks until a request is queued or ctx is done
+// (then it returns ctx's error). Requests older than MaxLag are dropped
+// and counted instead of returned. The window stays in the queue until
+// Ack; the next Read starts after it.
+func (q *Queue) Read(ctx context.Context, maxN int, maxBytes int64) ([]Request, error) {
+	for {
+		out, err := q.next(maxN, maxBytes)
+		if err != nil || len(out) > 0 {
+			return out, err
+		}
+		if err := q.wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// next returns what is available now, maybe nothing.
+func (q *Queue) next(maxN int, maxBytes int64) ([]Request, error) {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return nil, fmt.Errorf("replication queue %s: %w", q.dir, wal.ErrClosed)
+	}
+	if q.readSeq >= q.nextSeq {
+		q.mu.Unlock()
+		return nil, nil
+	}
+	if !q.spilled {
+		out := q.takeTail(maxN, maxBytes)
+		q.mu.Unlock()
+		return q.dropOld(out), nil
+	}
+	from, seg := q.readSeq, q.segFrom(q.readSeq)
+	q.mu.Unlock()
+
+	out, err := q.readDisk(from, seg, maxN, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	q.mu.Lock()
+	if len(out) > 0 && out[len(out)-1].Seq >= q.readSeq {
+		q.readSeq = out[len(out)-1].Seq + 1
+	} else if len(out) == 0 && q.readSeq == q.nextSeq {
+		// Everything appended so far was read: what comes next is kept
+		// in memory again.
+		q.spilled = false
+	}
+	if len(out) > 0 {
+		q.oldest = out[0].Enqueued
+	}
+	q.mu.Unlock()
+	return q.dropOld(out), nil
+}
+
+// takeTail hands out requests from the in-memory tail.
+func (q *Queue) takeTail(maxN int, maxBytes int64) []Request {
+	n, size := 0, int64(0)
+	for n < len(q.tail) && n < maxN && (n == 0 || size+int64(len(q.tail[n].Body)) <= maxBytes) {
+		size += int64(len(q.tail[n].Body))
+		n++
+	}
+	out := append([]Request(nil), q.tail[:n]...)
+	clear(q.tail[:n])
+	q.tail = q.tail[n:]
+	for _, r := range out {
+		q.tailSize -= r.size()
+	}
+	if len(q.tail) == 0 {
+		q.tail = nil // lets the backing array go
+	}
+	q.readSeq += uint64(n)
+	return out
+}
+
+// readDisk reads requests from seq on from the WAL, starting in segment
+// seg, reusing the open reader when it is positioned there. A reader at
+// the end of what it saw is closed, so the next call sees what was
+// appended since.
+func (q *Queue) readDisk(seq uint64, seg, maxN int, maxBytes int64) ([]Request, error) {
+	if q.rd == nil {
+		rd, err := wal.NewReader(q.dir, seg, -1)
+		if err != nil {
+			return nil, fmt.Errorf("replication queue %s: read: %w", q.dir, err)
+		}
+		q.rd = rd
+	}
+	var out []Request
+	size := int64(0)
+	for len(out) < maxN && (len(out) == 0 || size < maxBytes) && q.rd.Next() {
+		req, err := decodeRecord(q.rd.Record())
+		if err != nil {
+			q.log.Warn("replication queue: skipping a damaged record", "dir", q.dir, "segment", q.rd.Segment(), "offset", q.rd.Offset(), "err", err)
+			continue
+		}
+		if req.Seq < seq {
+			continue
+		}
+		size += int64(len(req.Body))
+		out = append(out, req)
+	}
+	if len(out) == 0 || len(out) < maxN && size < maxBytes {
+		err := q.rd.Err()
+		q.closeReader()
+		if errors.Is(err, wal.ErrCorrupt) {
+			// A damaged record in a sealed segment: what follows it in
+			// that segment is lost, the next segments still count.
+			q.log.Warn("replication queue: damaged segment, skipping its rest", "dir", q.dir, "err", err)
+			q.skipSegment(seq)
+		} else if err != nil {
+			return nil, fmt.Errorf("replication queue %s: read: %w", q.dir, err)
+		}
+	}
+	return out, nil
+}
+
+func (q *Queue) closeReader() {
+	if q.rd != nil {
+		_ = q.rd.Close() // a read-only file: nothing to lose
+		q.rd = nil
+	}
+}
+
+// skipSegment drops the rest of the segment holding seq.
+func (q *Queue) skipSegment(seq uint64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if i := q.segOf(seq); i >= 0 && i < len(q.segs)-1 && q.ackSeq == seq {
+		s := q.segs[i]
+		q.drop(s.last+1, int64(s.last+1-seq), 0)
+	}
+}
+
+// dropOld drops the requests at the front of the window older than
+// MaxLag, which Read handed out and no one sent: they are acknowledged
+// as dropped.
+func (q *Queue) dropOld(out []Request) []Request {
+	if q.opts.MaxLag <= 0 || len(out) == 0 {
+		return out
+	}
+	cutoff := q.opts.Now().Add(-q.opts.MaxLag)
+	n := 0
+	for n < len(out) && out[n].Enqueued.Before(cutoff) {
+		n++
+	}
+	if n == 0 {
+		return out
+	}
+	q.dropFront(out[:n])
+	return out[n:]
+}
+
+// dropFront acknowledges reqs, the front of the next window, as dropped.
+func (q *Queue) dropFront(reqs []Request) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var samples int64
+	for _, r := range reqs {
+		if r.Seq >= q.ackSeq {
+			samples += int64(r.Samples)
+		}
+	}
+	n := q.ackLocked(reqs)
+	q.stats.DroppedRequests += n
+	q.stats.DroppedSamples += samples
+}
+
+// Ack acknowledges reqs, the window Read returned last (or what is left
+// of it), whatever became of them: the position moves past them, is
+// persisted, and segments wholly acknowledged are deleted.
+func (q *Queue) Ack(reqs []Request) error {
+	if len(reqs) == 0 {
+		return nil
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.ackLocked(reqs)
+	if err := writePosition(q.dir, q.ackSeq); err != nil {
+		return fmt.Errorf("replication queue %s: %w", q.dir, err)
+	}
+	return q.deleteSent()
+}
+
+// ackLocked moves the position past reqs, skipping those a drop already
+// passed, and returns how many it acknowledged.
+func (q *Queue) ackLocked(reqs []Request) int64 {
+	var n int64
+	for i := range reqs {
+		r := &reqs[i]
+		if r.Seq < q.ackSeq {
+			continue
+		}
+		if j := q.segOf(r.Seq); j >= 0 {
+			s := &q.segs[j]
+			s.ackedRecs++
+			s.ackedBytes += r.size()
+			s.ackedSmp += int64(r.Samples)
+		}
+		q.ackSeq = r.Seq + 1
+		n++
+	}
+	q.oldest = q.headTime(reqs[len(reqs)-1].Enqueued)
+	return n
+}
