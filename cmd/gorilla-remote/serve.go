@@ -25,6 +25,7 @@ import (
 	"github.com/gorilla-remote/gorilla-remote/promql"
 	"github.com/gorilla-remote/gorilla-remote/query"
 	"github.com/gorilla-remote/gorilla-remote/remote"
+	"github.com/gorilla-remote/gorilla-remote/replication"
 	"github.com/gorilla-remote/gorilla-remote/wal"
 )
 
@@ -81,6 +82,8 @@ type server struct {
 	multi  atomic.Pointer[tenants]      // set with tenancy once the stacks are open, for /-/ready
 	limits atomic.Pointer[serverLimits] // set before the head is opened
 	ready  atomic.Bool
+	// regions forwards the writes to the other regions; nil without them.
+	regions *replication.Forwarder
 	// walCreate, if set, creates the WAL's files (wal.Options.CreateFile):
 	// tests inject disk faults through it.
 	walCreate func(path string) (wal.File, error)
@@ -116,6 +119,12 @@ func (srv *server) run() error {
 	if err := registerBuildInfo(srv.reg, srv.build); err != nil {
 		return err
 	}
+	var g run.Group
+	closeRegions, err := srv.addRegions(&g)
+	if err != nil {
+		return err
+	}
+	defer closeRegions()
 	ln, err := listen(srv.s)
 	if err != nil {
 		return err
@@ -124,7 +133,6 @@ func (srv *server) run() error {
 		"branch", srv.build.Branch, "build_date", srv.build.BuildDate, "listen", ln.Addr().String(), "storage", srv.s.StoragePath)
 	hs := newHTTPServer(srv.s, srv.routes(), srv.log)
 
-	var g run.Group
 	g.Add(run.SignalHandler(context.Background(), os.Interrupt, syscall.SIGTERM))
 	if err := srv.addLifecycle(&g); err != nil {
 		return err
@@ -228,7 +236,7 @@ func (srv *server) apiHandler(id string, write http.Handler, h *head.Head, q *qu
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/write", write)
+	mux.Handle("/api/v1/write", srv.replicate(write))
 	mux.Handle("/api/v1/read", read)
 	mux.Handle("/api/v1/", api)
 	return mux, nil
@@ -285,6 +293,7 @@ func (srv *server) routes() http.Handler {
 		fmt.Fprintln(w, "gorilla-remote is Healthy.")
 	})
 	srv.handleLifecycle(mux)
+	mux.Handle("/api/v1/status/replication", srv.replicationStatus())
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if !srv.ready.Load() {
 			http.Error(w, "gorilla-remote is not ready: replaying the write-ahead log.", http.StatusServiceUnavailable)
