@@ -47,6 +47,10 @@ type RegionOptions struct {
 	// MaxBytes); 0 is no bound.
 	MaxLag        time.Duration
 	MaxQueueBytes int64
+	// Concurrency, MinBackoff and MaxBackoff, when not 0, replace the
+	// forwarder's for this region.
+	Concurrency            int
+	MinBackoff, MaxBackoff time.Duration
 }
 
 // ForwarderOptions configures a Forwarder.

@@ -34,12 +34,15 @@ func newSender(ro RegionOptions, q *Queue, fo *ForwarderOptions) *sender {
 	if c == nil {
 		c = http.DefaultClient
 	}
+	setDefault(&ro.Concurrency, fo.Concurrency)
+	setDefault(&ro.MinBackoff, fo.MinBackoff)
+	setDefault(&ro.MaxBackoff, fo.MaxBackoff)
 	return &sender{opts: ro, fo: fo, q: q, client: c}
 }
 
 // run sends windows of the queue until ctx is cancelled.
 func (s *sender) run(ctx context.Context) {
-	backoff := s.fo.MinBackoff
+	backoff := s.opts.MinBackoff
 	for {
 		win, err := s.q.Read(ctx, s.fo.BatchRequests, s.fo.BatchBytes)
 		if ctx.Err() != nil {
@@ -50,10 +53,10 @@ func (s *sender) run(ctx context.Context) {
 			if !s.sleep(ctx, backoff) {
 				return
 			}
-			backoff = min(2*backoff, s.fo.MaxBackoff)
+			backoff = min(2*backoff, s.opts.MaxBackoff)
 			continue
 		}
-		backoff = s.fo.MinBackoff
+		backoff = s.opts.MinBackoff
 		s.sendWindow(ctx, win)
 		if ctx.Err() != nil {
 			return // the window is sent again after a restart
@@ -68,7 +71,7 @@ func (s *sender) run(ctx context.Context) {
 func (s *sender) sendWindow(ctx context.Context, win []Request) {
 	var wg sync.WaitGroup
 	next := make(chan *Request)
-	for range min(s.fo.Concurrency, len(win)) {
+	for range min(s.opts.Concurrency, len(win)) {
 		wg.Go(func() {
 			for r := range next {
 				s.deliver(ctx, r)
@@ -85,7 +88,7 @@ func (s *sender) sendWindow(ctx context.Context, win []Request) {
 // deliver sends r until the peer stores it, refuses it for good, it grows
 // older than MaxLag or ctx is cancelled.
 func (s *sender) deliver(ctx context.Context, r *Request) {
-	backoff := s.fo.MinBackoff
+	backoff := s.opts.MinBackoff
 	for {
 		code, retryAfter, err := s.post(ctx, r)
 		switch {
@@ -117,7 +120,7 @@ func (s *sender) deliver(ctx context.Context, r *Request) {
 		if !s.sleep(ctx, max(backoff, retryAfter)) {
 			return
 		}
-		backoff = min(2*backoff, s.fo.MaxBackoff)
+		backoff = min(2*backoff, s.opts.MaxBackoff)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/golang/snappy"
@@ -26,6 +27,9 @@ type regionConfig struct {
 	URL           string `yaml:"url"`
 	MaxLag        string `yaml:"max_lag,omitempty"`
 	MaxQueueBytes string `yaml:"max_queue_bytes,omitempty"`
+	Concurrency   string `yaml:"concurrency,omitempty"`
+	MinBackoff    string `yaml:"min_backoff,omitempty"`
+	MaxBackoff    string `yaml:"max_backoff,omitempty"`
 
 	config.HTTPClientConfig `yaml:",inline"`
 }
@@ -37,7 +41,8 @@ func (rc *regionConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	if err := unmarshal(&m); err != nil {
 		return err
 	}
-	own := map[string]*string{"name": &rc.Name, "url": &rc.URL, "max_lag": &rc.MaxLag, "max_queue_bytes": &rc.MaxQueueBytes}
+	own := map[string]*string{"name": &rc.Name, "url": &rc.URL, "max_lag": &rc.MaxLag, "max_queue_bytes": &rc.MaxQueueBytes,
+		"concurrency": &rc.Concurrency, "min_backoff": &rc.MinBackoff, "max_backoff": &rc.MaxBackoff}
 	var rest yaml.MapSlice
 	for _, kv := range m {
 		p, ok := own[fmt.Sprint(kv.Key)]
@@ -124,6 +129,9 @@ func regionOptions(s settings) ([]replication.RegionOptions, error) {
 			}
 			ro.MaxQueueBytes = n
 		}
+		if err := rc.sendOptions(&ro); err != nil {
+			return nil, err
+		}
 		if err := rc.HTTPClientConfig.Validate(); err != nil {
 			return nil, fmt.Errorf("replication region %q: %w", rc.Name, err)
 		}
@@ -135,6 +143,29 @@ func regionOptions(s settings) ([]replication.RegionOptions, error) {
 		out = append(out, ro)
 	}
 	return out, nil
+}
+
+// sendOptions parses the sender's keys of the region into ro.
+func (rc *regionConfig) sendOptions(ro *replication.RegionOptions) error {
+	if rc.Concurrency != "" {
+		n, err := strconv.Atoi(rc.Concurrency)
+		if err != nil || n < 1 {
+			return fmt.Errorf("replication region %q: concurrency %q: want a whole number, at least 1", rc.Name, rc.Concurrency)
+		}
+		ro.Concurrency = n
+	}
+	for _, d := range []struct {
+		key, v string
+		to     *time.Duration
+	}{{"min_backoff", rc.MinBackoff, &ro.MinBackoff}, {"max_backoff", rc.MaxBackoff, &ro.MaxBackoff}} {
+		if d.v == "" {
+			continue
+		}
+		if err := (durationValue{d.to}).Set(d.v); err != nil || *d.to <= 0 {
+			return fmt.Errorf("replication region %q: %s %q: want a positive duration", rc.Name, d.key, d.v)
+		}
+	}
+	return nil
 }
 
 // addRegions opens the outbound queues of the remote regions, if any,

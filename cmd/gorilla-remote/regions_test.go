@@ -34,6 +34,9 @@ replication:
       max_queue_bytes: 1GiB
     - name: ap-south
       url: http://ap.example:9201/api/v1/write
+      concurrency: 2
+      min_backoff: 50ms
+      max_backoff: 5s
 storage:
   path: /tmp/x
 `), 0o666))
@@ -52,6 +55,10 @@ storage:
 	require.Equal(t, defaultMaxLag, ros[1].MaxLag, "the defaults bound a region without bounds")
 	require.Equal(t, int64(defaultMaxQueueBytes), ros[1].MaxQueueBytes)
 	require.NotNil(t, ros[0].Client)
+	require.Equal(t, 2, ros[1].Concurrency)
+	require.Equal(t, 50*time.Millisecond, ros[1].MinBackoff)
+	require.Equal(t, 5*time.Second, ros[1].MaxBackoff)
+	require.Zero(t, ros[0].Concurrency, "unset: the forwarder's default")
 
 	// The flag wins over the file.
 	s, err = resolveArgs([]string{"--config.file", path, "--replication.region", "eu-central"})
@@ -63,6 +70,7 @@ func TestRegionsConfigErrors(t *testing.T) {
 	for name, tc := range map[string]struct{ file, want string }{
 		"unknown key":  {"replication:\n  region: a\n  regions:\n    - {name: b, url: http://b, colour: red}\n", "colour"},
 		"bad duration": {"replication:\n  region: a\n  regions:\n    - {name: b, url: http://b, max_lag: soon}\n", "max_lag"},
+		"bad backoff":  {"replication:\n  region: a\n  regions:\n    - {name: b, url: http://b, max_backoff: 0s}\n", "max_backoff"},
 		"bad size":     {"replication:\n  region: a\n  regions:\n    - {name: b, url: http://b, max_queue_bytes: lots}\n", "max_queue_bytes"},
 		"no region":    {"replication:\n  regions:\n    - {name: b, url: http://b}\n", "replication.region"},
 		"not a list":   {"replication:\n  regions: b\n", "replication.regions"},
