@@ -34,6 +34,7 @@ type RegionStatus struct {
 	SentSamples     int64   `json:"sentSamples"`
 	FailedSamples   int64   `json:"failedSamples"`
 	DroppedSamples  int64   `json:"droppedSamples"`
+	WrittenBytes    int64   `json:"writtenBytes"` // written to the queue's WAL
 }
 
 // Status returns the status of every region, in configuration order.
@@ -55,6 +56,7 @@ func (s *sender) status() RegionStatus {
 		Failed:  s.failedReqs.Load(), FailedSamples: s.failedSamples.Load(),
 		Dropped:        qs.DroppedRequests + s.droppedReqs.Load(),
 		DroppedSamples: qs.DroppedSamples + s.droppedSamples.Load(),
+		WrittenBytes:   qs.WrittenBytes,
 	}
 	if !qs.Oldest.IsZero() {
 		st.LagSeconds = max(s.fo.Now().Sub(qs.Oldest).Seconds(), 0)
@@ -109,6 +111,7 @@ var regionMetricHelp = [...][2]string{
 	{"failed_samples_total", "Samples in the requests the region refused, dropped."},
 	{"dropped_requests_total", "Requests dropped unsent, older than max_lag or over max_queue_bytes."},
 	{"dropped_samples_total", "Samples in the requests dropped unsent."},
+	{"queue_written_bytes_total", "Bytes written to the region's queue on disk."},
 }
 
 func newRegionMetrics(reg prometheus.Registerer, f *Forwarder) (*regionMetrics, error) {
@@ -156,5 +159,6 @@ func (m *regionMetrics) Collect(ch chan<- prometheus.Metric) {
 		counter("failed_samples_total", st.FailedSamples)
 		counter("dropped_requests_total", st.Dropped)
 		counter("dropped_samples_total", st.DroppedSamples)
+		counter("queue_written_bytes_total", st.WrittenBytes)
 	}
 }

@@ -453,8 +453,8 @@ func TestForwarderStatusAndMetrics(t *testing.T) {
 	if got := testutil.ToFloat64(gatherOne(t, reg, "gorilla_replication_region_sent_samples_total")); got != 6 {
 		t.Fatalf("gorilla_replication_region_sent_samples_total = %v, want 6", got)
 	}
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 12 {
-		t.Fatalf("%d metrics gathered (%v), want 12 for one region", n, err)
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 13 {
+		t.Fatalf("%d metrics gathered (%v), want 13 for one region", n, err)
 	}
 }
 

@@ -67,6 +67,7 @@ type QueueStats struct {
 	Oldest          time.Time // enqueue time of the oldest of them; zero when none
 	DroppedRequests int64     // requests dropped for MaxBytes or MaxLag
 	DroppedSamples  int64     // the samples they carried
+	WrittenBytes    int64     // bytes of records written to the WAL, frames included
 }
 
 // segInfo is what a queue knows of one of its WAL segments.
@@ -228,6 +229,7 @@ func (q *Queue) Append(r Request) error {
 	if err := q.w.Log(q.buf); err != nil {
 		return fmt.Errorf("replication queue %s: %w", q.dir, err)
 	}
+	q.stats.WrittenBytes += int64(len(q.buf)) + 8 // the WAL's length and CRC
 	if cap(q.buf) > 1<<20 {
 		q.buf = nil // one large request does not pin its buffer
 	}
