@@ -28,7 +28,7 @@ func (f *Forwarder) Wrap(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, f.opts.MaxBodyBytes+1))
+		body, err := readBody(r, f.opts.MaxBodyBytes)
 		if err != nil {
 			http.Error(w, "read request body: "+err.Error(), http.StatusBadRequest)
 			return
@@ -55,6 +55,20 @@ func (f *Forwarder) Wrap(h http.Handler) http.Handler {
 		}
 		rec.replay(w)
 	})
+}
+
+// readBody reads r's body, at most limit+1 bytes: in one buffer of its
+// Content-Length when it declares one within the limit (the server ends
+// the body there), else growing as it comes.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if n := r.ContentLength; n >= 0 && n <= limit {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	return io.ReadAll(io.LimitReader(r.Body, limit+1))
 }
 
 // stored reports whether the handler's answer says it stored the request.

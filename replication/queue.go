@@ -113,6 +113,10 @@ type Queue struct {
 	stats    QueueStats // the dropped counters
 	buf      []byte
 	closed   bool
+	// posSaved is the position the file holds, posWritten when it was
+	// written.
+	posSaved   uint64
+	posWritten time.Time
 
 	notify chan struct{} // signalled after Append
 	rd     *wal.Reader   // owned by the consumer: the disk reader, or nil
@@ -160,6 +164,7 @@ func (q *Queue) load() error {
 	}
 	defer r.Close()
 	q.nextSeq = q.ackSeq
+	first := true
 	for r.Next() {
 		req, err := decodeRecord(r.Record())
 		if err != nil {
@@ -172,6 +177,14 @@ func (q *Queue) load() error {
 			s.ackedRecs++
 			s.ackedBytes += req.size()
 			s.ackedSmp += int64(req.Samples)
+		}
+		if first {
+			// Records before the first present were sent and deleted;
+			// a position saved before their deletion lags behind.
+			first = false
+			if req.Seq > q.ackSeq {
+				q.ackSeq = req.Seq
+			}
 		}
 		if req.Seq == q.ackSeq {
 			q.oldest = req.Enqueued
@@ -373,6 +386,10 @@ func (q *Queue) deleteSent() error {
 	if upTo < 0 {
 		return nil
 	}
+	// The position on disk must not point into what is deleted.
+	if err := q.savePosition(); err != nil {
+		return err
+	}
 	if err := wal.Checkpoint(q.dir, upTo, func(func([]byte) error) error { return nil }, q.log); err != nil {
 		return fmt.Errorf("replication queue %s: delete sent segments: %w", q.dir, err)
 	}
@@ -409,7 +426,7 @@ func (q *Queue) Close() error {
 	if q.rd != nil {
 		errs = append(errs, q.rd.Close())
 	}
-	errs = append(errs, writePosition(q.dir, q.ackSeq), q.w.Close())
+	errs = append(errs, q.savePosition(), q.w.Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close replication queue %s: %w", q.dir, err)
 	}
@@ -424,6 +441,18 @@ func (q *Queue) wait(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// savePosition persists the acknowledged position if it moved.
+func (q *Queue) savePosition() error {
+	if q.posSaved == q.ackSeq && !q.posWritten.IsZero() {
+		return nil
+	}
+	if err := writePosition(q.dir, q.ackSeq); err != nil {
+		return fmt.Errorf("replication queue %s: %w", q.dir, err)
+	}
+	q.posSaved, q.posWritten = q.ackSeq, q.opts.Now()
+	return nil
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

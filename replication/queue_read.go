@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gorilla-remote/gorilla-remote/wal"
 )
@@ -176,9 +177,16 @@ func (q *Queue) dropFront(reqs []Request) {
 	q.stats.DroppedSamples += samples
 }
 
+// positionEvery is how often Ack persists the position at most (and
+// before deleting segments, and at Close): a crash sends again what was
+// acknowledged since, which the peer takes as a no-op, and a sender that
+// keeps up does not pay a file rename per request.
+const positionEvery = time.Second
+
 // Ack acknowledges reqs, the window Read returned last (or what is left
 // of it), whatever became of them: the position moves past them, is
-// persisted, and segments wholly acknowledged are deleted.
+// persisted (see positionEvery), and segments wholly acknowledged are
+// deleted.
 func (q *Queue) Ack(reqs []Request) error {
 	if len(reqs) == 0 {
 		return nil
@@ -186,8 +194,10 @@ func (q *Queue) Ack(reqs []Request) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.ackLocked(reqs)
-	if err := writePosition(q.dir, q.ackSeq); err != nil {
-		return fmt.Errorf("replication queue %s: %w", q.dir, err)
+	if now := q.opts.Now(); now.Sub(q.posWritten) >= positionEvery {
+		if err := q.savePosition(); err != nil {
+			return err
+		}
 	}
 	return q.deleteSent()
 }
