@@ -43,6 +43,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzCheckChunk -fuzztime=$(FUZZTIME) ./query/
 	$(GO) test -run='^$$' -fuzz=FuzzConfigFile -fuzztime=$(FUZZTIME) ./cmd/gorilla-remote/
 	$(GO) test -run='^$$' -fuzz=FuzzOverridesFile -fuzztime=$(FUZZTIME) ./limits/
+	$(GO) test -run='^$$' -fuzz=FuzzChunkedStream -fuzztime=$(FUZZTIME) ./replication/
 
 # Debian's Prometheus and node_exporter, the Versity S3 Gateway and the GCS
 # emulator, for the end-to-end tests.
