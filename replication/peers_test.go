@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/gorilla-remote/gorilla-remote/model"
+	"github.com/gorilla-remote/gorilla-remote/promql"
 	"github.com/gorilla-remote/gorilla-remote/query"
 	"github.com/gorilla-remote/gorilla-remote/replication"
 	"github.com/gorilla-remote/gorilla-remote/ring"
@@ -113,6 +114,7 @@ func TestPeerQueryable(t *testing.T) {
 	t.Run("duplicates", func(t *testing.T) { checkDuplicates(t, nodes, pq) })
 	t.Run("labels", func(t *testing.T) { checkLabels(t, pq) })
 	t.Run("chunks", func(t *testing.T) { checkChunks(t, pq, want) })
+	t.Run("metadata and exemplars", func(t *testing.T) { checkMetaExemplars(t, nodes, pq) })
 
 	// One node of three down: RF/2 = 1, no warning, and every series
 	// still has a replica that answers.
@@ -213,4 +215,62 @@ func checkDuplicates(t *testing.T, nodes []*testNode, pq *replication.PeerQuerya
 	defer qr.Close()
 	part, _ := collect(t, qr.Select(context.Background(), false, &storage.SelectHints{Start: start, End: end}, name))
 	sameData(t, "range", part, map[string][]sample{lset.String(): all[5:25]})
+}
+
+// The cluster's metadata and exemplars stand in for the head's in the
+// query API.
+var (
+	_ promql.Metadata        = (*replication.PeerMetadata)(nil)
+	_ promql.ExemplarQuerier = (*replication.PeerExemplars)(nil)
+)
+
+// checkMetaExemplars checks that metadata and exemplars are merged from
+// the local head and the peers, each exemplar once.
+func checkMetaExemplars(t *testing.T, nodes []*testNode, pq *replication.PeerQueryable) {
+	lset := labels.FromStrings("__name__", "ex", "job", "job-0", "instance", "i-00")
+	shared := model.Exemplar{Labels: labels.FromStrings("trace_id", "shared"), T: 2_000, V: 1.5}
+	own := func(n int) model.Exemplar {
+		return model.Exemplar{Labels: labels.FromStrings("trace_id", fmt.Sprint("own-", n)), T: int64(1_000 * n), V: 0.25}
+	}
+	for i, n := range nodes {
+		app := n.head.Appender()
+		if _, err := app.Append(0, lset, 10_000, 1); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range []model.Exemplar{shared, own(i + 1)} {
+			if _, err := app.AppendExemplar(0, lset, e); err != nil {
+				t.Fatalf("%s: append exemplar: %v", n.id, err)
+			}
+		}
+		meta := model.Metadata{Type: "gauge", Help: "Seen by " + n.id + "."}
+		if err := app.UpdateMetadata("ex", meta); err != nil {
+			t.Fatal(err)
+		}
+		if err := app.UpdateMetadata(fmt.Sprint("only_on_", n.id), meta); err != nil {
+			t.Fatal(err)
+		}
+		if err := app.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	md := replication.NewPeerMetadata(pq, nodes[0].head).Metadata()
+	for _, name := range []string{"ex", "only_on_node-0", "only_on_node-1", "only_on_node-2"} {
+		if _, ok := md[name]; !ok {
+			t.Fatalf("metadata has no %s: %v", name, md)
+		}
+	}
+	if got, w := md["ex"].Help, "Seen by node-0."; got != w {
+		t.Fatalf("metadata of ex: help %q, want the local %q", got, w)
+	}
+
+	ex := replication.NewPeerExemplars(pq, nodes[0].head)
+	got, err := ex.Exemplars(context.Background(), 0, 100_000, labels.MustNewMatcher(labels.MatchEqual, "__name__", "ex"))
+	if err != nil {
+		t.Fatalf("Exemplars: %v", err)
+	}
+	wantEx := []model.Exemplar{own(1), own(2), shared, own(3)} // by time, then value
+	if len(got) != 1 || !labels.Equal(got[0].Labels, lset) || fmt.Sprint(got[0].Exemplars) != fmt.Sprint(wantEx) {
+		t.Fatalf("Exemplars = %v, want one series %s with %v", got, lset, wantEx)
+	}
 }
