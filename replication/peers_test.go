@@ -1,21 +1,27 @@
 package replication_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/prompb"
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/promql"
 	"github.com/gorilla-remote/gorilla-remote/query"
+	"github.com/gorilla-remote/gorilla-remote/remote"
 	"github.com/gorilla-remote/gorilla-remote/replication"
 	"github.com/gorilla-remote/gorilla-remote/ring"
 )
@@ -83,14 +89,49 @@ func selectAll(t *testing.T, q storage.Queryable) (map[string][]sample, error) {
 	return got, unavailable(annos)
 }
 
-// withLocal merges the local head of n with its peers, as a node answers.
-func withLocal(n *testNode, pq *replication.PeerQueryable) storage.Queryable {
-	local := query.New(n.head)
-	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
-		lq, _ := local.Querier(mint, maxt)
-		pqr, _ := pq.Querier(mint, maxt)
-		return storage.NewMergeQuerier([]storage.Querier{lq}, []storage.Querier{pqr}, storage.ChainedSeriesMerge), nil
-	})
+// clusterQueryable merges a node's local head with its peers, as a node
+// answers queries.
+type clusterQueryable struct {
+	local *query.Queryable
+	peers *replication.PeerQueryable
+}
+
+func withLocal(n *testNode, pq *replication.PeerQueryable) *clusterQueryable {
+	return &clusterQueryable{local: query.New(n.head), peers: pq}
+}
+
+func (c *clusterQueryable) Querier(mint, maxt int64) (storage.Querier, error) {
+	lq, _ := c.local.Querier(mint, maxt)
+	pq, _ := c.peers.Querier(mint, maxt)
+	return storage.NewMergeQuerier([]storage.Querier{lq}, []storage.Querier{pq}, storage.ChainedSeriesMerge), nil
+}
+
+func (c *clusterQueryable) ChunkQuerier(mint, maxt int64) (storage.ChunkQuerier, error) {
+	lq, _ := c.local.ChunkQuerier(mint, maxt)
+	pq, _ := c.peers.ChunkQuerier(mint, maxt)
+	return storage.NewMergeChunkQuerier([]storage.ChunkQuerier{lq}, []storage.ChunkQuerier{pq}, storage.NewCompactingChunkSeriesMerger(storage.ChainedSeriesMerge)), nil
+}
+
+// remoteRead posts a streamed remote read of every "up" series to a
+// handler over q and returns the status and body.
+func remoteRead(t *testing.T, q storage.SampleAndChunkQueryable) (int, string) {
+	t.Helper()
+	h, err := remote.NewReadHandler(q, remote.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	req := &prompb.ReadRequest{
+		Queries:               []*prompb.Query{{StartTimestampMs: 0, EndTimestampMs: math.MaxInt64, Matchers: []*prompb.LabelMatcher{{Name: "__name__", Value: "up"}}}},
+		AcceptedResponseTypes: []prompb.ReadRequest_ResponseType{prompb.ReadRequest_STREAMED_XOR_CHUNKS},
+	}
+	raw, err := req.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/api/v1/read", bytes.NewReader(snappy.Encode(nil, raw))))
+	return w.Code, w.Body.String()
 }
 
 func TestPeerQueryable(t *testing.T) {
@@ -124,6 +165,9 @@ func TestPeerQueryable(t *testing.T) {
 		t.Fatalf("node-1 down: warning %v", warn)
 	}
 	sameData(t, "node-1 down", got, want)
+	if code, body := remoteRead(t, withLocal(nodes[0], pq)); code != http.StatusOK {
+		t.Fatalf("remote read with node-1 down: %d %s, want 200", code, body)
+	}
 
 	// Two of three down: an answer with what arrived and a warning.
 	nodes[2].srv.Close()
@@ -137,6 +181,10 @@ func TestPeerQueryable(t *testing.T) {
 	}
 	if msg := "partial result: 2 of 3 nodes unreachable (node-1, node-2)"; pe.Error() != msg {
 		t.Fatalf("warning %q, want %q", pe.Error(), msg)
+	}
+	code, body := remoteRead(t, withLocal(nodes[0], pq))
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, pe.Error()) {
+		t.Fatalf("remote read with two nodes down: %d %q, want 503 with %q", code, body, pe.Error())
 	}
 	qr, _ := pq.Querier(math.MinInt64, math.MaxInt64)
 	names, annos, err := qr.LabelNames(context.Background(), nil)
