@@ -37,7 +37,9 @@ type PeerOptions struct {
 	Client *http.Client
 	// Scheme is the peers' URL scheme, "http" or "https". Default "http".
 	Scheme string
-	// Tenant is sent in X-Scope-OrgID; "" sends no header.
+	// Tenant is sent in X-Scope-OrgID; "" sends no header. With tenancy
+	// on, make one PeerQueryable per tenant: they hold nothing but their
+	// options.
 	Tenant string
 	// Timeout bounds each request to a peer; a peer that does not answer
 	// in time counts as down. Default DefaultPeerTimeout.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,6 +37,8 @@ type testNode struct {
 	head *head.Head
 	srv  *httptest.Server
 	ring *ring.Node
+	// hang makes the server hold every request until the client gives up.
+	hang *atomic.Bool
 }
 
 // internalAPI serves the internal API over h alone: remote read at
@@ -77,7 +81,20 @@ func startCluster(t *testing.T, n int) []*testNode {
 			t.Fatalf("open head: %v", err)
 		}
 		t.Cleanup(func() { _ = h.Close() })
-		srv := httptest.NewServer(internalAPI(t, h))
+		hang, api := new(atomic.Bool), internalAPI(t, h)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if hang.Load() {
+				// The server notices the client going away only once the
+				// body is read.
+				_, _ = io.Copy(io.Discard, r.Body)
+				select {
+				case <-r.Context().Done():
+				case <-time.After(clusterWait):
+				}
+				return
+			}
+			api.ServeHTTP(w, r)
+		}))
 		t.Cleanup(srv.Close)
 		var join []string
 		if i > 0 {
@@ -103,7 +120,7 @@ func startCluster(t *testing.T, n int) []*testNode {
 			t.Fatalf("start %s: %v", id, err)
 		}
 		t.Cleanup(func() { _ = rn.Stop() })
-		nodes[i] = &testNode{id: id, head: h, srv: srv, ring: rn}
+		nodes[i] = &testNode{id: id, head: h, srv: srv, ring: rn, hang: hang}
 	}
 	deadline := time.Now().Add(clusterWait)
 	for len(nodes[0].ring.Healthy()) != n {

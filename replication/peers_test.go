@@ -26,13 +26,14 @@ import (
 	"github.com/gorilla-remote/gorilla-remote/ring"
 )
 
-// newPeers returns the peer queryable of node n.
-func newPeers(t *testing.T, n *testNode) *replication.PeerQueryable {
+// newPeers returns the peer queryable of node n, giving each peer
+// timeout to answer.
+func newPeers(t *testing.T, n *testNode, timeout time.Duration) *replication.PeerQueryable {
 	t.Helper()
 	pq, err := replication.NewPeerQueryable(replication.PeerOptions{
 		Ring:              n.ring,
 		Client:            &http.Client{},
-		Timeout:           10 * time.Second,
+		Timeout:           timeout,
 		ReplicationFactor: 3,
 	})
 	if err != nil {
@@ -137,7 +138,7 @@ func remoteRead(t *testing.T, q storage.SampleAndChunkQueryable) (int, string) {
 func TestPeerQueryable(t *testing.T) {
 	nodes := startCluster(t, 3)
 	want := spread(t, nodes)
-	pq := newPeers(t, nodes[0])
+	pq := newPeers(t, nodes[0], 10*time.Second)
 
 	// Every series has a replica on node-1 or node-2: the peers alone
 	// answer everything, each sample once.
@@ -158,7 +159,21 @@ func TestPeerQueryable(t *testing.T) {
 	t.Run("metadata and exemplars", func(t *testing.T) { checkMetaExemplars(t, nodes, pq) })
 
 	// One node of three down: RF/2 = 1, no warning, and every series
-	// still has a replica that answers.
+	// still has a replica that answers. A node that does not answer in
+	// time counts as down as one that refuses connections.
+	nodes[1].hang.Store(true)
+	got, warn = selectAll(t, withLocal(nodes[0], newPeers(t, nodes[0], 200*time.Millisecond)))
+	if warn != nil {
+		t.Fatalf("node-1 hanging: warning %v", warn)
+	}
+	sameData(t, "node-1 hanging", got, want)
+	nodes[2].hang.Store(true)
+	_, warn = selectAll(t, withLocal(nodes[0], newPeers(t, nodes[0], 200*time.Millisecond)))
+	if !errors.Is(warn, model.ErrUnavailable) {
+		t.Fatalf("node-1 and node-2 hanging: warning %v, want one wrapping ErrUnavailable", warn)
+	}
+	nodes[1].hang.Store(false)
+	nodes[2].hang.Store(false)
 	nodes[1].srv.Close()
 	got, warn = selectAll(t, withLocal(nodes[0], pq))
 	if warn != nil {
