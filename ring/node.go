@@ -28,6 +28,10 @@ const (
 	defaultTokens            = 128
 	defaultHeartbeatTimeout  = time.Minute
 	defaultReplicationFactor = 3
+
+	// leaveTimeout bounds each of the two waits of a stopping node's
+	// gossip: its last updates going out, and its leave message.
+	leaveTimeout = 3 * time.Second
 )
 
 // Options configure a Node. NodeName and ListenAddr are required.
@@ -186,6 +190,11 @@ func (n *Node) startKV(ctx context.Context, logger slogKit) (*memberlist.KV, err
 	// Keep LEFT tombstones as long as an instance takes to count as
 	// unhealthy, so a departed node disappears promptly.
 	cfg.LeftIngestersTimeout = max(n.opts.HeartbeatTimeout, time.Second)
+	// A node that stops gossips its departure for a few seconds at most:
+	// when its peers stop at the same time nobody is left to tell, and
+	// dskit's defaults (10s, then 20s) would hold the shutdown for 30s.
+	cfg.BroadcastTimeoutForLocalUpdatesOnShutdown = leaveTimeout
+	cfg.LeaveTimeout = leaveTimeout
 	reg := n.opts.Registerer
 	dnsProvider := dns.NewProvider(dns.GolangResolverType, 0, logger, reg)
 	kv := memberlist.NewKV(cfg, logger, dnsProvider, reg)

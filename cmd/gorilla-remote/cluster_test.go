@@ -19,6 +19,8 @@ import (
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/gorilla-remote/gorilla-remote/tenant"
 )
 
 // clusterSettingsFor returns default settings of a node named name in
@@ -87,7 +89,7 @@ func TestClusterOfOne(t *testing.T) {
 	require.Equal(t, http.StatusOK, page.code)
 	require.Contains(t, page.body, "<td>solo (this node)</td>")
 	require.Contains(t, page.body, "<td>ACTIVE</td>")
-	require.Equal(t, http.StatusNotFound, postInternalPush(t, d, "up", time.Now().UnixMilli()).code)
+	require.Equal(t, http.StatusNotFound, postInternalPush(t, d, "", "up", time.Now().UnixMilli()).code)
 }
 
 // rw2Body is a remote write 2.0 request of one sample of series name.
@@ -105,19 +107,24 @@ func rw2Body(t *testing.T, name string, ts int64) []byte {
 	return snappy.Encode(nil, raw)
 }
 
-// postInternalPush pushes one sample of name to /internal/v1/push of d.
-func postInternalPush(t *testing.T, d *testServer, name string, ts int64) answer {
+// postInternalPush pushes one sample of name to /internal/v1/push of d,
+// as tenant id ("" sends no X-Scope-OrgID).
+func postInternalPush(t *testing.T, d *testServer, id, name string, ts int64) answer {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, d.url+internalPush, bytes.NewReader(rw2Body(t, name, ts)))
 	require.NoError(t, err)
 	req.Header.Set("Content-Encoding", "snappy")
 	req.Header.Set("Content-Type", "application/x-protobuf;proto=io.prometheus.write.v2.Request")
 	req.Header.Set("X-Prometheus-Remote-Write-Version", "2.0.0")
+	if id != "" {
+		req.Header.Set(tenant.Header, id)
+	}
 	return do(t, d.client, req)
 }
 
-// internalReadSeries reads series name back over /internal/v1/read.
-func internalReadSeries(t *testing.T, d *testServer, name string, now int64) []*prompb.TimeSeries {
+// internalReadSeries reads series name back over /internal/v1/read as
+// tenant id ("" sends no X-Scope-OrgID).
+func internalReadSeries(t *testing.T, d *testServer, id, name string, now int64) []*prompb.TimeSeries {
 	t.Helper()
 	rr := prompb.ReadRequest{Queries: []*prompb.Query{{
 		StartTimestampMs: now - time.Hour.Milliseconds(), EndTimestampMs: now + 1,
@@ -129,6 +136,9 @@ func internalReadSeries(t *testing.T, d *testServer, name string, now int64) []*
 	require.NoError(t, err)
 	req.Header.Set("Content-Encoding", "snappy")
 	req.Header.Set("Content-Type", "application/x-protobuf")
+	if id != "" {
+		req.Header.Set(tenant.Header, id)
+	}
 	a := do(t, d.client, req)
 	require.Equal(t, http.StatusOK, a.code, a.body)
 	dec, err := snappy.Decode(nil, []byte(a.body))
@@ -175,9 +185,9 @@ func TestClusterInternalEndpoints(t *testing.T) {
 	require.Contains(t, page.body, "<td>ACTIVE</td>")
 
 	now := time.Now().UnixMilli()
-	a := postInternalPush(t, d, "pushed_metric", now)
+	a := postInternalPush(t, d, "", "pushed_metric", now)
 	require.Equal(t, http.StatusNoContent, a.code, a.body)
-	got := internalReadSeries(t, d, "pushed_metric", now)
+	got := internalReadSeries(t, d, "", "pushed_metric", now)
 	require.Len(t, got, 1)
 	require.Equal(t, []prompb.Sample{{Timestamp: now, Value: 42}}, got[0].Samples)
 	require.Contains(t, get(t, d, "/internal/v1/labels").body, `"job"`)
@@ -202,6 +212,26 @@ func TestClusterInternalEndpoints(t *testing.T) {
 	require.True(t, seen["memberlist"], "no gorilla_memberlist_* metric")
 }
 
+// TestClusterInternalTenants checks that with tenancy the internal
+// endpoints serve the tenant of X-Scope-OrgID, and refuse a request
+// without one.
+func TestClusterInternalTenants(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	s := clusterSettingsFor(t, "node-a")
+	s.TenancyEnabled = true
+	d, err := startTestServer(newServer(s, slog.New(slog.DiscardHandler), prometheus.NewRegistry()))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, d.stop()) }()
+	now := time.Now().UnixMilli()
+	require.Equal(t, http.StatusUnauthorized, postInternalPush(t, d, "", "tenant_metric", now).code)
+	a := postInternalPush(t, d, "team-a", "tenant_metric", now)
+	require.Equal(t, http.StatusNoContent, a.code, a.body)
+	require.Len(t, internalReadSeries(t, d, "team-a", "tenant_metric", now), 1)
+	require.Empty(t, internalReadSeries(t, d, "team-b", "tenant_metric", now), "tenants stay apart")
+	require.Equal(t, http.StatusNoContent, tenantRequest(t, d, "team-a", http.MethodPost, "/api/v1/write", nil, tenantWrite(t, now)).code,
+		"the public write path works beside")
+}
+
 // TestClusterLeaveUploadsHead checks that a node leaving the cluster
 // (POST /-/quit, as SIGTERM) seals and uploads the head's open window.
 func TestClusterLeaveUploadsHead(t *testing.T) {
@@ -211,7 +241,7 @@ func TestClusterLeaveUploadsHead(t *testing.T) {
 	d, err := startTestServer(newServer(s, slog.New(slog.DiscardHandler), prometheus.NewRegistry()))
 	require.NoError(t, err)
 	now := time.Now().UnixMilli()
-	require.Equal(t, http.StatusNoContent, postInternalPush(t, d, "open_window", now).code)
+	require.Equal(t, http.StatusNoContent, postInternalPush(t, d, "", "open_window", now).code)
 	require.Empty(t, bucketMetas(t, s.StoragePath), "the window is open: nothing sealed yet")
 
 	req, err := http.NewRequest(http.MethodPost, d.url+"/-/quit", nil)
