@@ -99,9 +99,10 @@ func (o *Options) setDefaults() error {
 	return nil
 }
 
-// Node is this process's member of the cluster: a memberlist KV client,
-// a lifecycler that registers it (JOINING, then ACTIVE: state.go) with its tokens and heartbeats, and
-// a ring that watches the others. It implements Ring once started.
+// Node is this process's member of the cluster: a memberlist KV client, a
+// lifecycler that registers it with its tokens and heartbeats (JOINING,
+// then ACTIVE and LEAVING: state.go), and a ring that watches the others.
+// It implements Ring once started.
 type Node struct {
 	opts Options
 
