@@ -138,8 +138,11 @@ func advertiseAddrs(cs clusterSettings, webListen string, web net.Addr) (gossip,
 		return "", "", fmt.Errorf("cluster: API address %s: %w", web, err)
 	}
 	api = net.JoinHostPort(host, wport)
-	if ip := net.ParseIP(ghost); !explicit && (gport == "0" || (ip != nil && !ip.IsUnspecified())) {
-		return "", api, nil // memberlist advertises the IP and port it bound
+	// Without an address of the user's, a transport bound to one IP
+	// advertises that IP; one bound to port 0 only knows its port once
+	// bound: memberlist advertises what it bound.
+	if ip := net.ParseIP(ghost); gport == "0" || (!explicit && ip != nil && !ip.IsUnspecified()) {
+		return "", api, nil
 	}
 	gip, err := resolveIP(host)
 	if err != nil {
