@@ -15,6 +15,7 @@ import (
 	promconfig "github.com/prometheus/common/config"
 	"go.yaml.in/yaml/v2"
 
+	"github.com/gorilla-remote/gorilla-remote/block"
 	"github.com/gorilla-remote/gorilla-remote/ring"
 )
 
@@ -279,6 +280,23 @@ func (c *cluster) flush(st *stack) {
 		return
 	}
 	c.log.Info("sealed and uploaded the head before leaving", "tenant", st.id)
+}
+
+// name returns this node's name in the ring, "" without cluster mode.
+func (c *cluster) name() string {
+	if c == nil {
+		return ""
+	}
+	return c.node.Self().ID
+}
+
+// blockLabels are the external labels of the blocks this node seals:
+// block.NodeLabel naming the node in cluster mode, none without.
+func (c *cluster) blockLabels() map[string]string {
+	if c == nil {
+		return nil
+	}
+	return map[string]string{block.NodeLabel: c.name()}
 }
 
 // ring returns the ring, nil without cluster mode.

@@ -250,7 +250,17 @@ func TestClusterLeaveUploadsHead(t *testing.T) {
 	<-d.rs.done
 	require.NoError(t, d.rs.err)
 	d.client.CloseIdleConnections()
-	require.Len(t, bucketMetas(t, s.StoragePath), 1, "the open window is in the bucket")
+	metas := bucketMetas(t, s.StoragePath)
+	require.Len(t, metas, 1, "the open window is in the bucket")
+	raw, err := os.ReadFile(metas[0])
+	require.NoError(t, err)
+	var meta struct {
+		Thanos struct {
+			Labels map[string]string `json:"labels"`
+		} `json:"thanos"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &meta))
+	require.Equal(t, map[string]string{"gorilla_node": "node-a"}, meta.Thanos.Labels, "the block names the node that sealed it")
 }
 
 // bucketMetas returns the meta.json files of the filesystem bucket under
