@@ -37,7 +37,8 @@ func startClusterOf(t *testing.T, n, rf int) []*testServer {
 	return ds
 }
 
-// TestClusterReplicatedWrite checks the public write path of a cluster:
+// TestClusterReplicatedWrite checks that each window has one compaction
+// owner, and the public write path of a cluster:
 // a write to one node is stored on every replica (RF=3 of three nodes),
 // still acknowledged with one node gone, and refused with 503 and
 // Retry-After once too few replicas remain for a write quorum.
@@ -51,6 +52,20 @@ func TestClusterReplicatedWrite(t *testing.T) {
 			}
 		}
 	}()
+	// Every window of a tenant has one compaction owner among the nodes.
+	owners := map[string]int{}
+	for w := range int64(60) {
+		n := 0
+		for _, d := range ds {
+			if d.rs.srv.cluster.ownsWindow("anonymous", w*7_200_000) {
+				n++
+				owners[d.rs.srv.cluster.name()]++
+			}
+		}
+		require.Equal(t, 1, n, "window %d has %d compaction owners", w, n)
+	}
+	require.Len(t, owners, 3, "the windows' compaction is spread over every node: %v", owners)
+
 	now := time.Now().UnixMilli()
 	write := func(d *testServer, name string, ts int64) answer {
 		return postWrite(t, d, &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{
