@@ -21,7 +21,7 @@ import (
 
 // Defaults of PeerOptions.
 const (
-	DefaultPeerTimeout      = 30 * time.Second
+	DefaultReadTimeout      = 30 * time.Second
 	DefaultHeartbeatTimeout = time.Minute
 	DefaultMaxFrameBytes    = 64 << 20
 )
@@ -42,7 +42,7 @@ type PeerOptions struct {
 	// options.
 	Tenant string
 	// Timeout bounds each request to a peer; a peer that does not answer
-	// in time counts as down. Default DefaultPeerTimeout.
+	// in time counts as down. Default DefaultReadTimeout.
 	Timeout time.Duration
 	// ReplicationFactor is the number of replicas of every series. Up to
 	// ReplicationFactor/2 nodes may be down without a warning: each series
@@ -68,7 +68,7 @@ func (o PeerOptions) withDefaults() PeerOptions {
 		o.Scheme = "http"
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = DefaultPeerTimeout
+		o.Timeout = DefaultReadTimeout
 	}
 	if o.ReplicationFactor <= 0 {
 		o.ReplicationFactor = 3

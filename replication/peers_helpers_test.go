@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -70,11 +71,20 @@ func internalAPI(t *testing.T, h *head.Head) http.Handler {
 	return mux
 }
 
-// startCluster starts n nodes, node-0 … node-(n-1), and waits until
+// startReadCluster starts n nodes, node-0 … node-(n-1), and waits until
 // node-0 sees all of them ACTIVE and healthy.
-func startCluster(t *testing.T, n int) []*testNode {
+func startReadCluster(t *testing.T, n int) []*testNode {
 	t.Helper()
 	nodes := make([]*testNode, n)
+	started := make([]*ring.Node, 0, n)
+	// Stopped together: each stop waits for its leave to gossip.
+	t.Cleanup(func() {
+		var wg sync.WaitGroup
+		for _, rn := range started {
+			wg.Go(func() { _ = rn.Stop() })
+		}
+		wg.Wait()
+	})
 	for i := range nodes {
 		h, err := head.Open(head.Options{Dir: t.TempDir(), MaintenanceInterval: -1})
 		if err != nil {
@@ -115,11 +125,15 @@ func startCluster(t *testing.T, n int) []*testNode {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), clusterWait)
 		err = rn.Start(ctx)
+		started = append(started, rn)
+		if err == nil {
+			// A node registers JOINING and is marked ACTIVE once ready.
+			err = rn.SetActive(ctx)
+		}
 		cancel()
 		if err != nil {
 			t.Fatalf("start %s: %v", id, err)
 		}
-		t.Cleanup(func() { _ = rn.Stop() })
 		nodes[i] = &testNode{id: id, head: h, srv: srv, ring: rn, hang: hang}
 	}
 	deadline := time.Now().Add(clusterWait)

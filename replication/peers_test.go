@@ -136,7 +136,7 @@ func remoteRead(t *testing.T, q storage.SampleAndChunkQueryable) (int, string) {
 }
 
 func TestPeerQueryable(t *testing.T) {
-	nodes := startCluster(t, 3)
+	nodes := startReadCluster(t, 3)
 	want := spread(t, nodes)
 	pq := newPeers(t, nodes[0], 10*time.Second)
 
