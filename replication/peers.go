@@ -161,7 +161,9 @@ func (p *PeerQueryable) peers() (ask []ring.Instance, down []string, total int) 
 	return ask, down, max(total, 1)
 }
 
-// fanOut calls fn for every peer at once, each under its own timeout, and
+// fanOut calls fn for every peer at once (one goroutine per peer: the
+// fan-out is bounded by the size of the cluster), each under its own
+// timeout, and
 // returns the answers of those that succeeded (in ring order) and the
 // warnings: a *PartialResultError when too many nodes were down.
 func fanOut[T any](ctx context.Context, p *PeerQueryable, what string, fn func(ctx context.Context, base string) (T, error)) ([]T, annotations.Annotations) {
