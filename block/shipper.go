@@ -182,6 +182,12 @@ func (s *Shipper) Once(ctx context.Context) error {
 // and a source that strays cannot make a bound wrap around and stop
 // sealing.
 func (s *Shipper) sealDue(ctx context.Context) error {
+	return s.sealUntil(ctx, s.opts.Source.Windows().ClosedBefore)
+}
+
+// sealUntil seals the windows from the oldest not yet sealed up to
+// endOf(the head's max time), a window boundary; see sealDue.
+func (s *Shipper) sealUntil(ctx context.Context, endOf func(maxT int64) int64) error {
 	src := s.opts.Source
 	wins := src.Windows()
 	maxT, minT := src.MaxTime(), src.MinTime()
@@ -189,7 +195,7 @@ func (s *Shipper) sealDue(ctx context.Context) error {
 		return nil
 	}
 	start := max(s.sealedBefore, wins.Start(minT))
-	end := wins.ClosedBefore(maxT)
+	end := endOf(maxT)
 	if start >= end {
 		return nil
 	}

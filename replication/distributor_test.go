@@ -89,6 +89,11 @@ func startCluster(t *testing.T, n int) []*member {
 			cancel()
 			t.Fatalf("start %s: %v", m.name, err)
 		}
+		// A node registers JOINING; it takes writes once ACTIVE.
+		if err := node.SetActive(ctx); err != nil {
+			cancel()
+			t.Fatalf("activate %s: %v", m.name, err)
+		}
 		cancel()
 		m.node = node
 		join = append(join, node.GossipAddr())

@@ -82,6 +82,12 @@ type server struct {
 	multi  atomic.Pointer[tenants]      // set with tenancy once the stacks are open, for /-/ready
 	limits atomic.Pointer[serverLimits] // set before the head is opened
 	ready  atomic.Bool
+	// cluster is the node's membership of a cluster, nil without
+	// --cluster.join (cluster.go); internal serves /internal/v1/ without
+	// tenancy, set once the head is open.
+	cluster  *cluster
+	internal atomic.Pointer[http.Handler]
+	dist     atomic.Pointer[replication.Distributor] // the replicated write path, nil without cluster mode
 	// regions forwards the writes to the other regions; nil without them.
 	regions *replication.Forwarder
 	// walCreate, if set, creates the WAL's files (wal.Options.CreateFile):
@@ -129,14 +135,20 @@ func (srv *server) run() error {
 	if err != nil {
 		return err
 	}
+	if srv.cluster, err = newCluster(srv.s, ln.Addr(), srv.log, srv.reg); err != nil {
+		return errors.Join(err, ln.Close())
+	}
 	srv.log.Info("starting gorilla-remote", "version", srv.build.Version, "revision", srv.build.Revision,
 		"branch", srv.build.Branch, "build_date", srv.build.BuildDate, "listen", ln.Addr().String(), "storage", srv.s.StoragePath)
 	hs := newHTTPServer(srv.s, srv.routes(), srv.log)
 
 	g.Add(run.SignalHandler(context.Background(), os.Interrupt, syscall.SIGTERM))
 	if err := srv.addLifecycle(&g); err != nil {
-		return err
+		return errors.Join(err, ln.Close())
 	}
+	// Before the HTTP server's: on shutdown the node turns LEAVING while
+	// the server still answers.
+	srv.cluster.add(&g)
 	g.Add(func() error {
 		err := serveHTTP(hs, ln, srv.s.WebConfigFile, srv.log)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -153,13 +165,21 @@ func (srv *server) run() error {
 	})
 	l := newLoops()
 	t := newTenants(srv)
-	g.Add(func() error { return srv.runStorage(l, t) }, func(error) {})
+	g.Add(func() error {
+		defer srv.cluster.storageDone()
+		return srv.runStorage(l, t)
+	}, func(error) {})
 	if srv.s.TenancyEnabled {
 		t.add(&g)
 	} else {
 		for _, loop := range srv.storageLoops() {
 			l.add(&g, loop.what, loop.run)
 		}
+	}
+	// The node joins JOINING before the storage opens.
+	if err := srv.cluster.start(context.Background()); err != nil {
+		srv.cluster.stop()
+		return errors.Join(err, ln.Close())
 	}
 	err = g.Run()
 	if errors.Is(err, run.ErrSignal) || errors.Is(err, errQuit) {
@@ -211,7 +231,7 @@ func newHTTPServer(s settings, h http.Handler, logger *slog.Logger) *http.Server
 // registered with reg.
 func (srv *server) writeHandler(app remote.Appendable, reg prometheus.Registerer) (http.Handler, error) {
 	write, err := remote.NewWriteHandler(app, remote.WriteOptions{
-		Registerer: reg, Logger: srv.log, MaxDecodedBytes: srv.s.MaxDecodedBytes,
+		Registerer: srv.handlerReg(reg, "public"), Logger: srv.log, MaxDecodedBytes: srv.s.MaxDecodedBytes,
 		MaxInflight: srv.s.MaxInflightWrites, Limits: srv.limits.Load().overrides,
 	})
 	if err != nil {
@@ -223,15 +243,15 @@ func (srv *server) writeHandler(app remote.Appendable, reg prometheus.Registerer
 // apiHandler builds the data endpoints of tenant id over an open head:
 // write serves remote write, the others read q. admin is nil unless
 // --web.enable-admin-api is set. The metrics go to reg.
-func (srv *server) apiHandler(id string, write http.Handler, h *head.Head, q *query.Queryable, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
-	read, err := remote.NewReadHandler(q, remote.ReadOptions{
-		Registerer: reg, Logger: srv.log, MaxSamplesPerQuery: srv.s.MaxSamplesRead,
+func (srv *server) apiHandler(id string, write http.Handler, h *head.Head, r reads, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
+	read, err := remote.NewReadHandler(r.q, remote.ReadOptions{
+		Registerer: srv.handlerReg(reg, "public"), Logger: srv.log, MaxSamplesPerQuery: srv.s.MaxSamplesRead,
 		WriteTimeout: srv.s.WriteTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("remote-read handler: %w", err)
 	}
-	api, err := srv.queryAPI(id, h, q, admin, reg)
+	api, err := srv.queryAPI(id, h, r, admin, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +265,7 @@ func (srv *server) apiHandler(id string, write http.Handler, h *head.Head, q *qu
 // queryAPI builds the PromQL engine and the Prometheus query API of
 // tenant id. The engine takes the tenant's query samples and concurrency
 // limits as they are now; its series limit is read at each query.
-func (srv *server) queryAPI(id string, h *head.Head, q *query.Queryable, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
+func (srv *server) queryAPI(id string, h *head.Head, r reads, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
 	ov := srv.limits.Load().overrides
 	samples, concurrency := srv.queryLimits(ov.For(id))
 	eng, err := promql.NewEngine(promql.EngineOptions{
@@ -261,9 +281,9 @@ func (srv *server) queryAPI(id string, h *head.Head, q *query.Queryable, admin p
 	}
 	api, err := promql.NewAPI(promql.APIOptions{
 		Engine:    eng,
-		Queryable: query.LimitSeries(q, func() int { return ov.For(id).MaxQuerySeries }),
-		Metadata:  h,
-		Exemplars: h,
+		Queryable: query.LimitSeries(r.q, func() int { return ov.For(id).MaxQuerySeries }),
+		Metadata:  r.metadata,
+		Exemplars: r.exemplars,
 		Admin:     admin,
 		HeadStats: func() promql.HeadStats {
 			st := h.Stats()
@@ -294,6 +314,7 @@ func (srv *server) routes() http.Handler {
 	})
 	srv.handleLifecycle(mux)
 	mux.Handle("/api/v1/status/replication", srv.replicationStatus())
+	srv.handleCluster(mux)
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if !srv.ready.Load() {
 			http.Error(w, "gorilla-remote is not ready: replaying the write-ahead log.", http.StatusServiceUnavailable)

@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/storage"
 	"github.com/thanos-io/objstore"
 
 	"github.com/gorilla-remote/gorilla-remote/block/bucketcfg"
 	"github.com/gorilla-remote/gorilla-remote/head"
 	"github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/query"
+	"github.com/gorilla-remote/gorilla-remote/remote"
 	"github.com/gorilla-remote/gorilla-remote/tenant"
 	"github.com/gorilla-remote/gorilla-remote/wal"
 )
@@ -29,7 +31,13 @@ type stack struct {
 	head   *head.Head
 	blocks *blocks
 	q      *query.Queryable // the head and the blocks, with the tombstones
-	api    http.Handler
+	// read is what queries read: q, merged in a cluster with the other
+	// nodes' heads (cluster_read.go).
+	read storage.SampleAndChunkQueryable
+	api  http.Handler
+	// internal serves /internal/v1/ over the head alone; nil without
+	// cluster mode (cluster_internal.go).
+	internal http.Handler
 }
 
 // stackEnv is where a stack keeps its data and how it reports.
@@ -42,6 +50,9 @@ type stackEnv struct {
 	// write, if set, serves /api/v1/write for every stack; nil builds a
 	// remote-write handler over this stack's head.
 	write http.Handler
+	// internalWrite, if set, serves /internal/v1/push for every stack in
+	// cluster mode; nil builds one over this stack's head.
+	internalWrite http.Handler
 }
 
 // openBucket opens the bucket of --objstore.config-file, or the
@@ -102,17 +113,34 @@ func (srv *server) openStack(env stackEnv) (*stack, error) {
 	}
 	q := query.NewWithBlocks(h, blks.store, query.WithLogger(log), query.WithRegisterer(env.reg), query.WithTombstones(tombs))
 	write := env.write
-	if write == nil {
+	switch {
+	case write != nil:
+	case srv.cluster != nil:
+		local := func(string) (remote.Appender, error) { return h.Appender(), nil }
+		if write, err = srv.replicatedWriteHandler(local, env.reg); err != nil {
+			return nil, errors.Join(err, blks.stop(), h.Close())
+		}
+	default:
 		if write, err = srv.writeHandler(appendable{h}, env.reg); err != nil {
 			return nil, errors.Join(err, blks.stop(), h.Close())
 		}
 	}
-	api, err := srv.apiHandler(env.id, write, h, q, srv.admin(h, blks, tombs, env.dir), env.reg)
+	r, err := srv.stackReads(env.id, h, q)
 	if err != nil {
 		return nil, errors.Join(err, blks.stop(), h.Close())
 	}
+	api, err := srv.apiHandler(env.id, write, h, r, srv.admin(h, blks, tombs, env.dir), env.reg)
+	if err != nil {
+		return nil, errors.Join(err, blks.stop(), h.Close())
+	}
+	st := &stack{id: env.id, head: h, blocks: blks, q: q, read: r.q, api: api}
+	if srv.cluster != nil {
+		if st.internal, err = srv.openInternal(env, h, tombs); err != nil {
+			return nil, errors.Join(err, blks.stop(), h.Close())
+		}
+	}
 	blks.syncOnce(context.Background(), log)
-	return &stack{id: env.id, head: h, blocks: blks, q: q, api: api}, nil
+	return st, nil
 }
 
 // close closes the stack's blocks and head, flushing the WAL. Its loops
@@ -157,11 +185,15 @@ func (srv *server) runStorage(l *loops, t *tenants) error {
 	srv.opened.Store(st.head)
 	l.start(st.blocks)
 	srv.api.Store(&st.api)
+	srv.internal.Store(&st.internal)
 	srv.ready.Store(true)
 	srv.log.Info("ready", "startup_seconds", time.Since(start).Seconds())
+	srv.cluster.markReady()
 	<-srv.closed
 	srv.ready.Store(false)
+	srv.closeDistributor()
 	l.stop()
+	srv.cluster.flush(st)
 	if err := st.close(); err != nil {
 		return err
 	}
