@@ -119,11 +119,15 @@ type Queue struct {
 	posWritten time.Time
 
 	notify chan struct{} // signalled after Append
-	rd     *wal.Reader   // owned by the consumer: the disk reader, or nil
+	// Owned by the consumer: the disk reader, or nil, and the segment and
+	// offset of the last damaged record it met.
+	rd      *wal.Reader
+	damaged [2]int64
 }
 
-// OpenQueue opens (creating it if needed) the queue in dir, repairing a
-// torn tail of its WAL, and positions the reader at the first request not
+// OpenQueue opens (creating it if needed) the queue in dir, repairing its
+// WAL (a torn tail is cut, a damaged record dropped, each logged), and
+// positions the reader at the first request not
 // acknowledged before.
 func OpenQueue(dir string, opts QueueOptions) (*Queue, error) {
 	if opts.MemoryBytes == 0 {
@@ -138,11 +142,13 @@ func OpenQueue(dir string, opts QueueOptions) (*Queue, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	w, err := wal.Open(dir, wal.Options{SegmentSize: opts.SegmentSize, Fsync: opts.Fsync, Logger: opts.Logger})
+	// Repair: a queue is read whole at open anyway, and a damaged record
+	// should cost that record, not the start.
+	w, err := wal.Open(dir, wal.Options{SegmentSize: opts.SegmentSize, Fsync: opts.Fsync, Logger: opts.Logger, Repair: true})
 	if err != nil {
 		return nil, fmt.Errorf("open replication queue %s: %w", dir, err)
 	}
-	q := &Queue{dir: dir, opts: opts, log: opts.Logger, w: w, notify: make(chan struct{}, 1)}
+	q := &Queue{dir: dir, opts: opts, log: opts.Logger, w: w, notify: make(chan struct{}, 1), damaged: [2]int64{-1, -1}}
 	if err := q.load(); err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
@@ -390,7 +396,8 @@ func (q *Queue) deleteSent() error {
 	if err := q.savePosition(); err != nil {
 		return err
 	}
-	if err := wal.Checkpoint(q.dir, upTo, func(func([]byte) error) error { return nil }, q.log); err != nil {
+	// nil logger: a line per deleted segment would be noise; failures are returned.
+	if err := wal.Checkpoint(q.dir, upTo, func(func([]byte) error) error { return nil }, nil); err != nil {
 		return fmt.Errorf("replication queue %s: delete sent segments: %w", q.dir, err)
 	}
 	q.segs = append(q.segs[:0], q.segs[n:]...)
@@ -433,10 +440,23 @@ func (q *Queue) Close() error {
 	return nil
 }
 
-// wait blocks until Append signals or ctx is done.
-func (q *Queue) wait(ctx context.Context) error {
+// retryRead is how long Read waits before looking at the disk again when
+// requests are queued that it could not read yet.
+const retryRead = 10 * time.Millisecond
+
+// wait blocks until Append signals or ctx is done, or for retryRead when
+// again is set.
+func (q *Queue) wait(ctx context.Context, again bool) error {
+	var timer <-chan time.Time
+	if again {
+		t := time.NewTimer(retryRead)
+		defer t.Stop()
+		timer = t.C
+	}
 	select {
 	case <-q.notify:
+		return nil
+	case <-timer:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

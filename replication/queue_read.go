@@ -21,7 +21,7 @@ func (q *Queue) Read(ctx context.Context, maxN int, maxBytes int64) ([]Request, 
 		if err != nil || len(out) > 0 {
 			return out, err
 		}
-		if err := q.wait(ctx); err != nil {
+		if err := q.wait(ctx, q.pending()); err != nil {
 			return nil, err
 		}
 	}
@@ -35,6 +35,9 @@ func (q *Queue) next(maxN int, maxBytes int64) ([]Request, error) {
 		return nil, fmt.Errorf("replication queue %s: %w", q.dir, wal.ErrClosed)
 	}
 	if q.readSeq >= q.nextSeq {
+		// Everything appended so far was read: what comes next is kept
+		// in memory again.
+		q.spilled = false
 		q.mu.Unlock()
 		return nil, nil
 	}
@@ -53,16 +56,23 @@ func (q *Queue) next(maxN int, maxBytes int64) ([]Request, error) {
 	q.mu.Lock()
 	if len(out) > 0 && out[len(out)-1].Seq >= q.readSeq {
 		q.readSeq = out[len(out)-1].Seq + 1
-	} else if len(out) == 0 && q.readSeq == q.nextSeq {
-		// Everything appended so far was read: what comes next is kept
-		// in memory again.
-		q.spilled = false
+	}
+	if q.readSeq >= q.nextSeq {
+		q.spilled = false // as above
 	}
 	if len(out) > 0 {
 		q.oldest = out[0].Enqueued
 	}
 	q.mu.Unlock()
 	return q.dropOld(out), nil
+}
+
+// pending reports whether requests are queued that Read has not handed
+// out, though it just found none to read (a reader that must look again).
+func (q *Queue) pending() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.readSeq < q.nextSeq
 }
 
 // takeTail hands out requests from the in-memory tail.
@@ -114,11 +124,9 @@ func (q *Queue) readDisk(seq uint64, seg, maxN int, maxBytes int64) ([]Request, 
 	if len(out) == 0 || len(out) < maxN && size < maxBytes {
 		err := q.rd.Err()
 		q.closeReader()
-		if errors.Is(err, wal.ErrCorrupt) {
-			// A damaged record in a sealed segment: what follows it in
-			// that segment is lost, the next segments still count.
-			q.log.Warn("replication queue: damaged segment, skipping its rest", "dir", q.dir, "err", err)
-			q.skipSegment(seq)
+		var ce *wal.CorruptionError
+		if errors.As(err, &ce) {
+			q.corrupt(seq, ce)
 		} else if err != nil {
 			return nil, fmt.Errorf("replication queue %s: read: %w", q.dir, err)
 		}
@@ -133,14 +141,29 @@ func (q *Queue) closeReader() {
 	}
 }
 
-// skipSegment drops the rest of the segment holding seq.
-func (q *Queue) skipSegment(seq uint64) {
+// corrupt handles a record the reader could not read back, at or after
+// seq. A reader that opened the segment being written while a record was
+// being written sees a torn record at its end that is whole by now, so
+// the first time a place reads as damaged it is only read again. When
+// the same place reads as damaged again, in a segment no longer written,
+// the rest of that segment is lost: it is dropped and counted, and the
+// next segments still count.
+func (q *Queue) corrupt(seq uint64, ce *wal.CorruptionError) {
+	at := [2]int64{int64(ce.Segment), ce.Offset}
+	if q.damaged != at {
+		q.damaged = at
+		return
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if i := q.segOf(seq); i >= 0 && i < len(q.segs)-1 && q.ackSeq == seq {
-		s := q.segs[i]
-		q.drop(s.last+1, int64(s.last+1-seq), 0)
+	i := q.segOf(seq)
+	if i < 0 || i == len(q.segs)-1 || q.segs[i].idx != ce.Segment || q.ackSeq != seq {
+		return
 	}
+	s := q.segs[i]
+	q.log.Warn("replication queue: damaged segment, dropping its rest", "dir", q.dir, "segment", ce.Segment,
+		"requests", s.last+1-seq, "err", ce)
+	q.drop(s.last+1, int64(s.last+1-seq), 0)
 }
 
 // dropOld drops the requests at the front of the window older than

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -184,10 +185,16 @@ func segments(t *testing.T, dir string) int {
 func TestQueueReadsFromDiskAndMemory(t *testing.T) {
 	q := openQueue(t, t.TempDir(), replication.QueueOptions{MemoryBytes: 100, SegmentSize: 512})
 	appendN(t, q, 0, 50) // far more than the memory holds: read from disk
+	if !q.Spilled() {
+		t.Fatal("50 requests fit in 100 bytes of memory")
+	}
 	got := readAll(t, q, 7)
-	appendN(t, q, 50, 2) // caught up: from memory again
+	appendN(t, q, 50, 1) // caught up: from memory again
+	if q.Spilled() {
+		t.Fatal("a reader that caught up still reads from disk")
+	}
 	got = append(got, readAll(t, q, 7)...)
-	wantBodies(t, got, 0, 52)
+	wantBodies(t, got, 0, 51)
 }
 
 func TestQueueDropsOverMaxBytes(t *testing.T) {
@@ -244,5 +251,98 @@ func TestQueueReadWaitsForAppend(t *testing.T) {
 	cancel()
 	if _, err := q.Read(ctx, 10, 1<<20); err == nil {
 		t.Fatal("Read on an empty queue with a cancelled context returned no error")
+	}
+}
+
+// TestQueueConcurrentAppendAndRead appends from several goroutines while
+// one reader drains, with little memory and small segments so that the
+// reader moves between memory and disk and segments are deleted under
+// it: every request is read once, in the order of its sequence number.
+func TestQueueConcurrentAppendAndRead(t *testing.T) {
+	dir := t.TempDir()
+	q := openQueue(t, dir, replication.QueueOptions{MemoryBytes: 600, SegmentSize: 1024})
+	const writers, each = 4, 500
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Go(func() {
+				for i := range each {
+					if err := q.Append(replication.Request{Samples: 1, Body: []byte(fmt.Sprintf("w%d-%04d", w, i))}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}()
+	seen := map[string]bool{}
+	next := map[byte]int{}
+	var lastSeq uint64
+	for len(seen) < writers*each {
+		ctx, cancel := context.WithTimeout(context.Background(), testWait)
+		win, err := q.Read(ctx, 5, 1<<20)
+		cancel()
+		if err != nil {
+			t.Fatalf("Read after %d requests: %v", len(seen), err)
+		}
+		for _, r := range win {
+			b := string(r.Body)
+			if seen[b] {
+				t.Fatalf("%s read twice", b)
+			}
+			if len(seen) > 0 && r.Seq <= lastSeq {
+				t.Fatalf("seq %d read after %d", r.Seq, lastSeq)
+			}
+			seen[b], lastSeq = true, r.Seq
+			if want := fmt.Sprintf("w%c-%04d", b[1], next[b[1]]); b != want {
+				t.Fatalf("read %s, want %s next from its writer", b, want)
+			}
+			next[b[1]]++
+		}
+		if err := q.Ack(win); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	if st := q.Stats(); st.BacklogRequests != 0 || st.BacklogBytes != 0 || st.DroppedRequests != 0 {
+		t.Fatalf("stats after draining = %+v", st)
+	}
+	if n := segments(t, dir); n > 1 {
+		t.Fatalf("%d segments left after draining, want at most the one being written", n)
+	}
+}
+
+func TestQueueSurvivesDamagedSegment(t *testing.T) {
+	dir := t.TempDir()
+	q := openQueue(t, dir, replication.QueueOptions{SegmentSize: 256})
+	appendN(t, q, 0, 30)
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// One byte of the second segment's first record flips on disk.
+	path := filepath.Join(dir, "00000001")
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) < 20 {
+		t.Fatalf("read %s: %d bytes, %v", path, len(b), err)
+	}
+	b[12] ^= 0xff
+	if err := os.WriteFile(path, b, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	q2 := openQueue(t, dir, replication.QueueOptions{})
+	got := readAll(t, q2, 4)
+	if len(got) >= 30 || len(got) < 25 {
+		t.Fatalf("read %d requests after damage to one, want all but the damaged one", len(got))
+	}
+	for i, b := range got[1:] {
+		if b <= got[i] {
+			t.Fatalf("requests out of order: %q after %q", b, got[i])
+		}
+	}
+	if got[len(got)-1] != "body-0029" || got[0] != "body-0000" {
+		t.Fatalf("read %q .. %q, want the first and the last", got[0], got[len(got)-1])
 	}
 }
