@@ -46,6 +46,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzOverridesFile -fuzztime=$(FUZZTIME) ./limits/
 	$(GO) test -run='^$$' -fuzz=FuzzQueueRecord -fuzztime=$(FUZZTIME) ./replication/
 	$(GO) test -run='^$$' -fuzz=FuzzCountSamples -fuzztime=$(FUZZTIME) ./replication/
+	$(GO) test -run='^$$' -fuzz=FuzzRegionsConfig -fuzztime=$(FUZZTIME) ./cmd/gorilla-remote/
 	$(GO) test -run='^$$' -fuzz=FuzzChunkedStream -fuzztime=$(FUZZTIME) ./replication/
 
 # Debian's Prometheus and node_exporter, the Versity S3 Gateway and the GCS

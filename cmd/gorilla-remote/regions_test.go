@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
@@ -128,4 +129,32 @@ func TestRegionsServe(t *testing.T) {
 	require.Contains(t, m.body, `gorilla_replication_region_sent_samples_total{region="us-east"} 1`)
 	_, err = os.Stat(filepath.Join(sa.StoragePath, "replication", "us-east"))
 	require.NoError(t, err, "the queue lives under <storage.path>/replication/<region>")
+}
+
+// FuzzRegionsConfig: any config file holding a replication section is
+// refused or turned into regions, never a panic.
+func FuzzRegionsConfig(f *testing.F) {
+	for _, seed := range []string{
+		"replication:\n  region: a\n  regions:\n    - {name: b, url: 'http://b', max_lag: 1h, basic_auth: {username: u}}\n",
+		"replication:\n  regions: []\n", "replication:\n  regions:\n    - 1\n", "replication:\n  regions:\n    - {name: [x]}\n",
+		"replication:\n  region: a\n  regions:\n    - {name: b, url: 'http://b', concurrency: -1, max_backoff: 1s}\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		app := kingpin.New("fuzz", "")
+		c := newServeCommand(app)
+		if _, err := app.Parse([]string{"serve"}); err != nil {
+			t.Fatal(err)
+		}
+		c.flags.configFile = "fuzz.yml"
+		c.flags.fromFile = map[string]bool{}
+		if err := c.flags.applyConfig(raw); err != nil {
+			return
+		}
+		ros, err := regionOptions(c.flags.s)
+		if err == nil && len(ros) != len(c.flags.s.Regions) {
+			t.Fatalf("%d regions configured, %d built", len(c.flags.s.Regions), len(ros))
+		}
+	})
 }
