@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"go.uber.org/goleak"
 
 	"github.com/gorilla-remote/gorilla-remote/head"
 	"github.com/gorilla-remote/gorilla-remote/query"
@@ -229,7 +230,18 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// noLeaks fails the test if a goroutine it started outlives it; it runs
+// after every clean-up registered later.
+func noLeaks(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		http.DefaultClient.CloseIdleConnections()
+		goleak.VerifyNone(t, ignore)
+	})
+}
+
 func TestForwarderConverges(t *testing.T) {
+	noLeaks(t)
 	a, b := newRegion(t), newRegion(t)
 	f := a.forwardTo(t, replication.ForwarderOptions{Region: "eu-west"}, b)
 	for i := range 20 {
@@ -380,6 +392,7 @@ func TestForwarderDropsRefused(t *testing.T) {
 }
 
 func TestForwarderPeerDown(t *testing.T) {
+	noLeaks(t)
 	a, b := newRegion(t), newRegion(t)
 	down := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		// A network failure: the connection is dropped without an answer.
