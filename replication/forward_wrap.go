@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/golang/snappy"
 )
@@ -114,13 +115,27 @@ func samplesOf(answer http.Header, version string, body []byte) int {
 		h, _ := strconv.Atoi(answer.Get("X-Prometheus-Remote-Write-Histograms-Written"))
 		return n + h
 	}
-	raw, err := snappy.Decode(nil, body)
+	bp := decodeBufs.Get().(*[]byte)
+	defer decodeBufs.Put(bp)
+	if n, err := snappy.DecodedLen(body); err != nil || n > cap(*bp) && n > maxPooledDecode {
+		*bp = nil // a rare large body is decoded into a buffer of its own
+	}
+	raw, err := snappy.Decode((*bp)[:cap(*bp)], body)
 	if err != nil {
 		return 0
+	}
+	if cap(raw) <= maxPooledDecode {
+		*bp = raw
 	}
 	n, _ := countSamples(raw, version != "" && version[0] == '2')
 	return n
 }
+
+// decodeBufs holds the buffers samplesOf decodes bodies into, at most
+// maxPooledDecode bytes each.
+var decodeBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledDecode = 4 << 20
 
 var errWire = errors.New("replication: malformed protobuf")
 
