@@ -48,7 +48,7 @@ fuzz:
 # The web UI: installs the locked npm packages and bundles web/ui into
 # web/dist, which is committed and embedded in the binary (docs/ui.md).
 ui:
-	cd web/ui && npm ci --no-audit --no-fund --loglevel=error && node build.mjs
+	cd web/ui && npm ci --no-audit --no-fund --loglevel=error && ./node_modules/.bin/tsc -p . && node build.mjs
 
 # Rebuilds the UI and fails when the result differs from what is committed.
 ui-check: ui

@@ -30,10 +30,11 @@ function track(el: HTMLElement, u: uPlot): uPlot {
  * lineChart draws lines over xs (Unix seconds) into el and returns the
  * chart; the caller destroys it before drawing the next one.
  */
-export function lineChart(el: HTMLElement, xs: number[], lines: Line[], yLabel = ""): uPlot {
+export function lineChart(el: HTMLElement, xs: number[], lines: Line[], yLabel = "", yRange?: [number, number]): uPlot {
   const opts: uPlot.Options = {
     width: width(el),
     height: 320,
+    scales: yRange ? { y: { range: yRange } } : {},
     series: [{}, ...lines.map((l, i) => ({ label: l.label, stroke: palette[i % palette.length], width: 1.5, spanGaps: false }))],
     axes: [{}, { label: yLabel, size: 70 }],
     legend: { live: true },
@@ -48,7 +49,7 @@ export function barChart(el: HTMLElement, xs: number[], ys: number[], label: str
   const opts: uPlot.Options = {
     width: width(el),
     height: 240,
-    scales: { x: { time: false }, y: { range: [-1, 1] } },
+    scales: { x: { time: false, range: [xs[0] - 0.5, xs[xs.length - 1] + 0.5] }, y: { range: [-1, 1] } },
     series: [{ label: xLabel }, { label, stroke: palette[0], fill: palette[0] + "99", paths: bars, points: { show: false } }],
     axes: [{ label: xLabel }, { size: 50 }],
   };

@@ -131,13 +131,17 @@ async function correlate(out: HTMLElement, v: Record<Field, string>): Promise<uP
     });
     const el = h("div", { id: "rolling-graph", class: "graph" });
     out.appendChild(section(`Rolling Pearson over ${pearson.data.window} steps`, "rolling", el));
-    charts.push(lineChart(el, xs, lines, "r"));
+    charts.push(lineChart(el, xs, lines, "r", [-1, 1]));
   }
   const acfSection = section(`Autocorrelation of x (lags 1–${acf.data.maxLag} steps of ${stepSec}s)`, "acf");
   out.appendChild(acfSection);
   for (const s of acf.data.series.slice(0, 10)) {
-    const el = h("div", { class: "graph acf-graph" });
     acfSection.appendChild(h("h3", {}, formatMetric(s.metric)));
+    if (s.acf.length === 0) {
+      acfSection.appendChild(h("p", { class: "empty" }, `No lag has an autocorrelation (${s.points} points; a constant series has none).`));
+      continue;
+    }
+    const el = h("div", { class: "graph acf-graph" });
     acfSection.appendChild(el);
     charts.push(barChart(el, s.acf.map(([lag]) => lag), s.acf.map(([, r]) => parseFloat(r)), "autocorrelation", "lag"));
   }

@@ -40,8 +40,8 @@ function stat(label: string, field: string, value: string): HTMLElement[] {
   return [h("dt", {}, label), h("dd", { "data-stat": field }, value)];
 }
 
-function ranking(title: string, id: string, rows: Stat[]): HTMLElement {
-  return section(title, id, table("data", ["Name", "Series"], rows.map((r) => [r.name, String(r.value)])));
+function ranking(title: string, id: string, counted: string, rows: Stat[]): HTMLElement {
+  return section(title, id, table("data", ["Name", counted], rows.map((r) => [r.name, String(r.value)])));
 }
 
 async function tsdb(): Promise<HTMLElement> {
@@ -68,9 +68,9 @@ async function tsdb(): Promise<HTMLElement> {
         ...stat("Time range", "timeRange", range),
       ),
     ),
-    ranking("Top metric names by series", "top-metrics", data.seriesCountByMetricName),
-    ranking("Top label pairs by series", "top-pairs", data.seriesCountByLabelValuePair),
-    ranking("Labels by distinct values", "top-labels", data.labelValueCountByLabelName),
+    ranking("Top metric names by series", "top-metrics", "Series", data.seriesCountByMetricName),
+    ranking("Top label pairs by series", "top-pairs", "Series", data.seriesCountByLabelValuePair),
+    ranking("Labels by distinct values", "top-labels", "Values", data.labelValueCountByLabelName),
   );
 }
 
