@@ -3,6 +3,7 @@
 // server serves it, replication lag.
 import { get, getIfPresent } from "./api";
 import { errorBox, h, section, table } from "./dom";
+import { parseText } from "./metrics";
 import { formatBytes, formatTime } from "./time";
 
 interface Stat {
@@ -26,7 +27,7 @@ const rawSampleBytes = 16;
 
 /** statusPage renders /status into root; each block loads on its own. */
 export async function statusPage(root: HTMLElement): Promise<void> {
-  const blocks = [tsdb(), cluster(), replication(), wal(), build(), runtime(), flags(), config()];
+  const blocks = [tsdb(), cluster(), replication(), wal(), storage(), build(), runtime(), flags(), config()];
   for (const b of blocks) {
     const holder = h("div", {});
     root.appendChild(holder);
@@ -41,6 +42,7 @@ function stat(label: string, field: string, value: string): HTMLElement[] {
 }
 
 function ranking(title: string, id: string, counted: string, rows: Stat[]): HTMLElement {
+  if (rows.length === 0) return section(title, id, h("p", { class: "empty" }, "None: the head holds no series."));
   return section(title, id, table("data", ["Name", counted], rows.map((r) => [r.name, String(r.value)])));
 }
 
@@ -126,6 +128,23 @@ async function wal(): Promise<HTMLElement> {
   const { data } = await get<{ min: number; max: number; current: number }>("api/v1/status/walreplay");
   const state = data.max < 0 ? "no segment to replay" : data.current >= data.max ? "replay done" : "replaying";
   return section("Write-ahead log replay", "wal", table("data kv", ["First segment", "Last segment", "Current", "State"], [[String(data.min), String(data.max), String(data.current), state]]));
+}
+
+// The WAL, checkpoint, block, shipper and compaction figures of the
+// server's own metrics.
+const storagePrefixes = ["gorilla_wal_", "gorilla_head_checkpoint", "gorilla_block_", "gorilla_shipper_", "gorilla_compaction_", "gorilla_rollup_"];
+
+async function storage(): Promise<HTMLElement | null> {
+  const res = await fetch("metrics", { credentials: "same-origin" });
+  if (!res.ok) return null;
+  const samples = parseText(await res.text(), storagePrefixes);
+  if (samples.length === 0) return null;
+  return section(
+    "Storage: WAL, checkpoints, blocks",
+    "storage",
+    h("p", { class: "meta" }, "From the server's own metrics (/metrics)."),
+    table("data kv", ["Metric", "Value"], samples.map((s) => [s.series, s.value])),
+  );
 }
 
 async function kv(title: string, id: string, path: string): Promise<HTMLElement> {
