@@ -107,6 +107,47 @@ func TestUI(t *testing.T) {
 		require.Subset(t, offered, []string{"ui_x", "ui_y", "ui_temperature"}, "completions of ui_")
 	})
 
+	t.Run("label completion", func(t *testing.T) {
+		br.sub(t)
+		br.open(base + "/query")
+		br.typeInto("#expr", `ui_temperature{room="`)
+		br.waitFor(`return document.querySelectorAll("#completions li").length > 0`, "completions")
+		var offered []string
+		br.eval(`return [...document.querySelectorAll("#completions li")].map(e => e.dataset.value)`, &offered)
+		require.Equal(t, []string{"a", "b"}, offered, "values of room")
+	})
+
+	t.Run("error", func(t *testing.T) {
+		br.sub(t)
+		const bad = "sum(ui_x"
+		resp, err := http.Get(base + "/api/v1/query?" + url.Values{"query": {bad}}.Encode())
+		require.NoError(t, err)
+		var apiErr struct{ ErrorType, Error string }
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&apiErr))
+		require.NoError(t, resp.Body.Close())
+		br.open(base + "/query?" + url.Values{"expr": {bad}, "tab": {"table"}}.Encode())
+		br.waitFor(`return document.querySelector(".error") !== null`, "the error")
+		var shown string
+		br.eval(`return document.querySelector(".error").textContent`, &shown)
+		require.Equal(t, apiErr.ErrorType+": "+apiErr.Error, shown, "the error as the API gives it")
+	})
+
+	t.Run("url state", func(t *testing.T) {
+		br.sub(t)
+		br.open(base + "/query")
+		br.typeInto("#expr", "ui_x\n") // "\n" is the Enter key, which runs the query
+		br.waitFor(`return document.querySelector("#graph canvas") !== null`, "the graph")
+		br.eval(`document.querySelector("#tab-table").click(); return true`, new(bool))
+		br.waitFor(`return document.querySelector("#result-table") !== null`, "the table")
+		var search string
+		br.eval(`return location.search`, &search)
+		q, err := url.ParseQuery(search[1:])
+		require.NoError(t, err)
+		require.Equal(t, "ui_x", q.Get("expr"), "expr in the URL")
+		require.Equal(t, "table", q.Get("tab"), "tab in the URL")
+		require.Equal(t, "1h", q.Get("range"), "range in the URL")
+	})
+
 	t.Run("status", func(t *testing.T) {
 		br.sub(t)
 		resp, err := http.Get(base + "/api/v1/status/tsdb")
