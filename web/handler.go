@@ -56,10 +56,9 @@ func contentType(ext string) (string, bool) {
 
 // Handler serves the embedded UI.
 type Handler struct {
-	page    []byte
-	etag    string
-	assets  fs.FS
-	modTime time.Time
+	page   []byte
+	etag   string
+	assets fs.FS
 }
 
 // New returns a Handler over the embedded build. It fails when the build
@@ -127,7 +126,8 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 	hd.Set("ETag", h.etag)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Content-Security-Policy", contentSecurityPolicy)
-	http.ServeContent(w, r, "index.html", h.modTime, bytes.NewReader(h.page))
+	// The zero time sends no Last-Modified: the ETag is the validator.
+	http.ServeContent(w, r, "index.html", time.Time{}, bytes.NewReader(h.page))
 }
 
 // serveAsset answers a built asset with a year-long cache, or 404.
@@ -148,5 +148,5 @@ func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Type", ct)
 	hd.Set("Cache-Control", assetCache)
 	hd.Set("X-Content-Type-Options", "nosniff")
-	http.ServeContent(w, r, name, h.modTime, bytes.NewReader(b))
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
 }

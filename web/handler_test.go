@@ -99,6 +99,17 @@ func TestPagesServeIndex(t *testing.T) {
 	}
 }
 
+func TestHeadOfPage(t *testing.T) {
+	srv := newServer(t)
+	resp, body := get(t, srv.Client(), http.MethodHead, srv.URL+"/correlate", nil)
+	if resp.StatusCode != http.StatusOK || body != "" {
+		t.Fatalf("HEAD /correlate: got %d with %d bytes, want 200 and none", resp.StatusCode, len(body))
+	}
+	if got, want := resp.Header.Get("Content-Type"), "text/html; charset=utf-8"; got != want {
+		t.Fatalf("HEAD /correlate: got Content-Type %q, want %q", got, want)
+	}
+}
+
 func TestPageRevalidates(t *testing.T) {
 	srv := newServer(t)
 	resp, _ := get(t, srv.Client(), http.MethodGet, srv.URL+"/query", nil)
