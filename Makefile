@@ -56,7 +56,7 @@ ui-check: ui
 	  { echo "web/dist differs from a fresh 'make ui':"; git status --porcelain -- web/dist; exit 1; }
 
 # Debian's Prometheus and node_exporter, the Versity S3 Gateway and the GCS
-# emulator, for the end-to-end tests.
+# emulator, and Chromium with its driver, for the end-to-end tests.
 e2e-deps:
 	@command -v prometheus >/dev/null && command -v prometheus-node-exporter >/dev/null || \
 	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus prometheus-node-exporter; }
