@@ -44,6 +44,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzCheckChunk -fuzztime=$(FUZZTIME) ./query/
 	$(GO) test -run='^$$' -fuzz=FuzzConfigFile -fuzztime=$(FUZZTIME) ./cmd/gorilla-remote/
 	$(GO) test -run='^$$' -fuzz=FuzzOverridesFile -fuzztime=$(FUZZTIME) ./limits/
+	$(GO) test -run='^$$' -fuzz=FuzzChunkedStream -fuzztime=$(FUZZTIME) ./replication/
 
 # The web UI: installs the locked npm packages and bundles web/ui into
 # web/dist, which is committed and embedded in the binary (docs/ui.md).

@@ -237,15 +237,15 @@ func (srv *server) writeHandler(app remote.Appendable, reg prometheus.Registerer
 // apiHandler builds the data endpoints of tenant id over an open head:
 // write serves remote write, the others read q. admin is nil unless
 // --web.enable-admin-api is set. The metrics go to reg.
-func (srv *server) apiHandler(id string, write http.Handler, h *head.Head, q *query.Queryable, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
-	read, err := remote.NewReadHandler(q, remote.ReadOptions{
+func (srv *server) apiHandler(id string, write http.Handler, h *head.Head, r reads, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
+	read, err := remote.NewReadHandler(r.q, remote.ReadOptions{
 		Registerer: srv.handlerReg(reg, "public"), Logger: srv.log, MaxSamplesPerQuery: srv.s.MaxSamplesRead,
 		WriteTimeout: srv.s.WriteTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("remote-read handler: %w", err)
 	}
-	api, err := srv.queryAPI(id, h, q, admin, reg)
+	api, err := srv.queryAPI(id, h, r, admin, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +259,7 @@ func (srv *server) apiHandler(id string, write http.Handler, h *head.Head, q *qu
 // queryAPI builds the PromQL engine and the Prometheus query API of
 // tenant id. The engine takes the tenant's query samples and concurrency
 // limits as they are now; its series limit is read at each query.
-func (srv *server) queryAPI(id string, h *head.Head, q *query.Queryable, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
+func (srv *server) queryAPI(id string, h *head.Head, r reads, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
 	ov := srv.limits.Load().overrides
 	samples, concurrency := srv.queryLimits(ov.For(id))
 	eng, err := promql.NewEngine(promql.EngineOptions{
@@ -275,9 +275,9 @@ func (srv *server) queryAPI(id string, h *head.Head, q *query.Queryable, admin p
 	}
 	api, err := promql.NewAPI(promql.APIOptions{
 		Engine:    eng,
-		Queryable: query.LimitSeries(q, func() int { return ov.For(id).MaxQuerySeries }),
-		Metadata:  h,
-		Exemplars: h,
+		Queryable: query.LimitSeries(r.q, func() int { return ov.For(id).MaxQuerySeries }),
+		Metadata:  r.metadata,
+		Exemplars: r.exemplars,
 		Admin:     admin,
 		HeadStats: func() promql.HeadStats {
 			st := h.Stats()
