@@ -27,6 +27,7 @@ import (
 	"github.com/gorilla-remote/gorilla-remote/remote"
 	"github.com/gorilla-remote/gorilla-remote/replication"
 	"github.com/gorilla-remote/gorilla-remote/wal"
+	"github.com/gorilla-remote/gorilla-remote/web"
 )
 
 // shutdownTimeout bounds how long in-flight requests may take to finish on
@@ -347,6 +348,13 @@ func (srv *server) routes() http.Handler {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	// The built-in UI takes GET of /, its pages and /ui/assets/ only;
+	// every other path still reaches the API below.
+	if ui, err := web.New(); err != nil {
+		srv.log.Warn("the web UI is not served", "err", err)
+	} else {
+		ui.Register(mux)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		api := srv.api.Load()
 		if api == nil || !srv.ready.Load() {
