@@ -51,6 +51,9 @@ func (s *sampleSeries) Iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
 // iterator is Iterator without the tombstones.
 func (s *sampleSeries) iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
 	if s.p.block == nil {
+		if len(s.p.head.HistChunks()) > 0 {
+			return s.headIterator()
+		}
 		if it, ok := reuse.(*floatIterator); ok {
 			*it = floatIterator{it: s.p.head.Iterator(it.it), lset: s.p.labels, corrupt: s.corrupt}
 			return it
@@ -67,8 +70,17 @@ func (s *sampleSeries) iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
 	if s.p.head == nil {
 		return bi
 	}
-	head := &floatIterator{it: s.p.head.Iterator(nil), lset: s.p.labels, corrupt: s.corrupt}
-	return &concatIterator{its: []pchunkenc.Iterator{bi, head}}
+	return &concatIterator{its: []pchunkenc.Iterator{bi, s.headIterator()}}
+}
+
+// headIterator walks the head part of the series: its floats, merged with
+// its native histograms when it has any.
+func (s *sampleSeries) headIterator() pchunkenc.Iterator {
+	floats := &floatIterator{it: s.p.head.Iterator(nil), lset: s.p.labels, corrupt: s.corrupt}
+	if len(s.p.head.HistChunks()) == 0 {
+		return floats
+	}
+	return newMergeIterator(floats, s.p.head.HistIterator())
 }
 
 // floatIterator adapts a head series iterator to the engine's iterator.

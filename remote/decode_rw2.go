@@ -57,7 +57,19 @@ func (r *writeBatch) fromRW2(req *writev2.Request) {
 			r.exemplars = append(r.exemplars, ex)
 		}
 		s.exemplarsTo = len(r.exemplars)
-		s.histograms = len(ts.Histograms)
+		s.histsFrom, s.histograms = len(r.hists), len(ts.Histograms)
+		for j := range ts.Histograms {
+			hp := &ts.Histograms[j]
+			// The request's memory may be reused for the next one: the
+			// store gets copies.
+			hr := histRef{t: hp.Timestamp}
+			if hp.IsFloatHistogram() {
+				hr.fh = hp.ToFloatHistogram().Copy()
+			} else {
+				hr.h = hp.ToIntHistogram().Copy()
+			}
+			r.hists = append(r.hists, hr)
+		}
 		s.ct = createdTimestamp(ts.XXX_unrecognized)
 		help, okH := symbol(syms, ts.Metadata.HelpRef)
 		unit, okU := symbol(syms, ts.Metadata.UnitRef)

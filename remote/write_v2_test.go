@@ -7,6 +7,7 @@ import (
 
 	"github.com/golang/snappy"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/stretchr/testify/require"
@@ -32,7 +33,7 @@ func TestWriteRW2(t *testing.T) {
 		}, {
 			LabelsRefs: []uint32{1, 9},
 			Samples:    []writev2.Sample{{Timestamp: 10, Value: 7}},
-			Histograms: []writev2.Histogram{{Timestamp: 10}},
+			Histograms: []writev2.Histogram{writev2.FromFloatHistogram(0, 10, &histogram.FloatHistogram{Count: 2, ZeroCount: 2})},
 		}, {
 			LabelsRefs: []uint32{1, 99}, // out of range
 			Samples:    []writev2.Sample{{Timestamp: 10, Value: 7}},
@@ -40,10 +41,10 @@ func TestWriteRW2(t *testing.T) {
 	}
 	w := post(h, encodeRW2(t, req), v2Header...)
 	require.Equal(t, http.StatusBadRequest, w.Code)
-	require.Contains(t, w.Body.String(), "native histograms are not supported")
-	require.Contains(t, w.Body.String(), "2 samples rejected in total")
+	require.Contains(t, w.Body.String(), "symbol reference out of range")
+	require.Contains(t, w.Body.String(), "1 samples rejected in total")
 	require.Equal(t, "3", w.Header().Get(headerSamplesWritten))
-	require.Equal(t, "0", w.Header().Get(headerHistogramsWritten))
+	require.Equal(t, "1", w.Header().Get(headerHistogramsWritten))
 	require.Equal(t, "1", w.Header().Get(headerExemplarsWritten))
 
 	s.mu.Lock()

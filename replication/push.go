@@ -54,6 +54,13 @@ func (e *encoder) encode(a *appender, b *batch) ([]byte, error) {
 		for j, smp := range s.samples {
 			series.Samples[j] = writev2.Sample{Timestamp: smp.t, Value: smp.v}
 		}
+		for _, hs := range s.hists {
+			if hs.fh != nil {
+				series.Histograms = append(series.Histograms, writev2.FromFloatHistogram(0, hs.t, hs.fh))
+			} else {
+				series.Histograms = append(series.Histograms, writev2.FromIntHistogram(0, hs.t, hs.h))
+			}
+		}
 		for _, ex := range s.exemplars {
 			series.Exemplars = append(series.Exemplars, writev2.Exemplar{
 				LabelsRefs: e.syms.SymbolizeLabels(ex.Labels, nil), Value: ex.V, Timestamp: ex.T,
