@@ -34,6 +34,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME) ./wal/
 	$(GO) test -run='^$$' -fuzz=FuzzResync -fuzztime=$(FUZZTIME) ./wal/
 	$(GO) test -run='^$$' -fuzz=FuzzRecords -fuzztime=$(FUZZTIME) ./head/
+	$(GO) test -run='^$$' -fuzz=FuzzHistogramRecords -fuzztime=$(FUZZTIME) ./head/
 	$(GO) test -run='^$$' -fuzz=FuzzValidate -fuzztime=$(FUZZTIME) ./tenant/
 	$(GO) test -run='^$$' -fuzz=FuzzTombstones -fuzztime=$(FUZZTIME) ./query/
 	$(GO) test -run='^$$' -fuzz=FuzzMergeReplicas -fuzztime=$(FUZZTIME) ./block/
@@ -68,6 +69,10 @@ e2e-deps:
 	  $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 	@command -v fake-gcs-server >/dev/null || test -x "$$($(GO) env GOPATH)/bin/fake-gcs-server" || \
 	  $(GO) install github.com/fsouza/fake-gcs-server@v1.56.1
+	@# Prometheus 3.16 sends native histograms (e2e/histograms_test.go); it goes to
+	@# a directory of its own, apart from Debian's 2.42 on PATH.
+	@test -x "$$($(GO) env GOPATH)/prometheus-3.16/bin/prometheus" || \
+	  GOBIN="$$($(GO) env GOPATH)/prometheus-3.16/bin" $(GO) install github.com/prometheus/prometheus/cmd/prometheus@v0.316.0
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
 
