@@ -176,20 +176,45 @@ func (c *chunkSeries) Iterator(chunks.Iterator) chunks.Iterator {
 	if err != nil {
 		return &chunkIterator{err: fmt.Errorf("series %s: %w", c.p.labels, err)}
 	}
-	return &chunkIterator{metas: metas, i: -1}
+	it := &chunkIterator{metas: metas, i: -1}
+	if c.p.head != nil {
+		it.hist = c.p.head.HistChunks()
+	}
+	return it
 }
 
 // chunkIterator yields the stored chunks as XOR chunks of the Prometheus
 // format: the bytes are identical, so they are wrapped, not re-encoded.
+// The head's native histogram chunks follow, in their Prometheus
+// encodings, as stored.
 type chunkIterator struct {
 	metas []head.ChunkMeta
+	hist  []head.HistChunk
 	i     int
+	cur   chunks.Meta
 	err   error // set instead of metas when the chunks could not be read
 }
 
-func (c *chunkIterator) Next() bool { c.i++; return c.i < len(c.metas) }
-func (c *chunkIterator) Err() error { return c.err }
-func (c *chunkIterator) At() chunks.Meta {
-	m := c.metas[c.i]
-	return chunks.Meta{Chunk: newXORChunk(m.Data), MinTime: m.MinT, MaxTime: m.MaxT}
+func (c *chunkIterator) Next() bool {
+	c.i++
+	if c.i < len(c.metas) {
+		m := c.metas[c.i]
+		c.cur = chunks.Meta{Chunk: newXORChunk(m.Data), MinTime: m.MinT, MaxTime: m.MaxT}
+		return true
+	}
+	k := c.i - len(c.metas)
+	if c.err != nil || k >= len(c.hist) {
+		return false
+	}
+	m := c.hist[k]
+	chk, err := m.Chunk()
+	if err != nil {
+		c.err = fmt.Errorf("histogram chunk [%d, %d]: %w", m.MinT, m.MaxT, err)
+		return false
+	}
+	c.cur = chunks.Meta{Chunk: chk, MinTime: m.MinT, MaxTime: m.MaxT}
+	return true
 }
+
+func (c *chunkIterator) Err() error      { return c.err }
+func (c *chunkIterator) At() chunks.Meta { return c.cur }
