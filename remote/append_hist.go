@@ -9,10 +9,6 @@ import (
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
-// reasonInvalidHistogram is the reject reason of a native histogram that
-// fails the checks Prometheus applies (spans, bucket counts, schema).
-const reasonInvalidHistogram = "invalid_histogram"
-
 // appendHistograms appends the native histograms of one valid series and
 // returns its ref. A histogram that fails validation is refused alone (400
 // naming the series), as Prometheus refuses it; the others go on.

@@ -19,15 +19,16 @@ type Handler interface {
 
 // Reasons a sample is rejected, the values of the reason label.
 const (
-	reasonInvalidLabels   = "invalid_labels"
-	reasonTooManyLabels   = "too_many_labels"
-	reasonNameTooLong     = "label_name_too_long"
-	reasonValueTooLong    = "label_value_too_long"
-	reasonFuture          = "too_far_in_future"
-	reasonOutOfWindow     = "out_of_window"
-	reasonDuplicate       = "duplicate_sample"
-	reasonNativeHistogram = "native_histogram"
-	reasonInvalidSymbol   = "invalid_symbol_ref"
+	reasonInvalidLabels = "invalid_labels"
+	reasonTooManyLabels = "too_many_labels"
+	reasonNameTooLong   = "label_name_too_long"
+	reasonValueTooLong  = "label_value_too_long"
+	reasonFuture        = "too_far_in_future"
+	reasonOutOfWindow   = "out_of_window"
+	reasonDuplicate     = "duplicate_sample"
+	// A native histogram that fails Prometheus's validity checks.
+	reasonInvalidHistogram = "invalid_histogram"
+	reasonInvalidSymbol    = "invalid_symbol_ref"
 	// The timestamp lies outside the range the store accepts
 	// (model.MinTime, model.MaxTime).
 	reasonTimestampOutOfRange = "timestamp_out_of_range"
