@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/gorilla-remote/gorilla-remote/model"
@@ -49,12 +50,24 @@ func (h *writeHandler) appendHistograms(app Appender, ref model.SeriesRef, hists
 // validateHistogram applies Prometheus's checks to a decoded histogram:
 // spans and buckets agree, counts are not negative, the count covers the
 // buckets, the schema is a standard one or custom buckets with valid bounds.
+// A schema finer than the finest standard one (9 to 52, which newer senders
+// may use) is first reduced to it, in place, as Prometheus does.
 func validateHistogram(hr histRef) error {
-	if hr.fh != nil {
+	switch {
+	case hr.fh != nil:
+		if hr.fh.Schema > histogram.ExponentialSchemaMax && hr.fh.Schema <= histogram.ExponentialSchemaMaxReserved {
+			if err := hr.fh.ReduceResolution(histogram.ExponentialSchemaMax); err != nil {
+				return fmt.Errorf("reduce schema %d: %w", hr.fh.Schema, err)
+			}
+		}
 		return hr.fh.Validate()
+	case hr.h != nil:
+		if hr.h.Schema > histogram.ExponentialSchemaMax && hr.h.Schema <= histogram.ExponentialSchemaMaxReserved {
+			if err := hr.h.ReduceResolution(histogram.ExponentialSchemaMax); err != nil {
+				return fmt.Errorf("reduce schema %d: %w", hr.h.Schema, err)
+			}
+		}
+		return hr.h.Validate()
 	}
-	if hr.h == nil {
-		return errors.New("histogram without counts")
-	}
-	return hr.h.Validate()
+	return errors.New("histogram without counts")
 }

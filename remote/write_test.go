@@ -303,3 +303,33 @@ func TestWriteMetrics(t *testing.T) {
 	_, err = NewWriteHandler(s, opts)
 	require.Error(t, err, "registering twice fails")
 }
+
+// TestWriteHistogramSchemas: every standard schema and custom buckets are
+// stored; a schema finer than 8 is reduced to 8, as Prometheus does; an
+// unknown one is refused naming the series.
+func TestWriteHistogramSchemas(t *testing.T) {
+	s := newMemStore()
+	h := newHandler(t, s, fixedOpts())
+	req := series1(lbls("__name__", "lat"))
+	var ts int64
+	for schema := int32(-4); schema <= 8; schema++ {
+		ts++
+		hh := &histogram.Histogram{Schema: schema, Count: 1, PositiveSpans: []histogram.Span{{Offset: 3, Length: 1}}, PositiveBuckets: []int64{1}}
+		req.Timeseries[0].Histograms = append(req.Timeseries[0].Histograms, prompb.FromIntHistogram(ts, hh))
+	}
+	fine := &histogram.Histogram{Schema: 10, Count: 2, PositiveSpans: []histogram.Span{{Offset: 0, Length: 2}}, PositiveBuckets: []int64{1, 0}}
+	req.Timeseries[0].Histograms = append(req.Timeseries[0].Histograms, prompb.FromIntHistogram(100, fine))
+	unknown := &histogram.Histogram{Schema: 60, Count: 0}
+	req.Timeseries[0].Histograms = append(req.Timeseries[0].Histograms, prompb.FromIntHistogram(101, unknown))
+	w := post(h, encodeRW1(t, req))
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "histogram at 101") || !strings.Contains(w.Body.String(), "1 samples rejected in total") {
+		t.Fatalf("got %d %q, want 400 refusing the histogram at 101 only", w.Code, w.Body.String())
+	}
+	got := s.getHists(labels.FromStrings("__name__", "lat"))
+	if len(got) != 14 {
+		t.Fatalf("stored %d histograms, want 14", len(got))
+	}
+	if last := got[13]; last.t != 100 || last.h.Schema != 8 || last.h.Count != 2 {
+		t.Fatalf("schema 10 histogram: got %+v, want schema 8 with count 2", last.h)
+	}
+}
