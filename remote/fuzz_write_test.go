@@ -87,9 +87,9 @@ func flattenGogo(req *prompb.WriteRequest) ([]flatSeries, []metadataRef) {
 func seedRW1(t testing.TB) []byte {
 	req := &prompb.WriteRequest{
 		Timeseries: []prompb.TimeSeries{{
-			Labels:     lbls("__name__", "up", "job", "a"),
-			Samples:    []prompb.Sample{{Timestamp: 1, Value: 1}, {Timestamp: -5, Value: math.NaN()}},
-			Exemplars:  []prompb.Exemplar{{Labels: lbls("trace_id", "x"), Value: 1, Timestamp: 1}},
+			Labels:    lbls("__name__", "up", "job", "a"),
+			Samples:   []prompb.Sample{{Timestamp: 1, Value: 1}, {Timestamp: -5, Value: math.NaN()}},
+			Exemplars: []prompb.Exemplar{{Labels: lbls("trace_id", "x"), Value: 1, Timestamp: 1}},
 			Histograms: []prompb.Histogram{{Timestamp: 1, Schema: 3, PositiveDeltas: []int64{1, -1}},
 				{Timestamp: 2, Count: &prompb.Histogram_CountFloat{CountFloat: 2}, CustomValues: []float64{1}, PositiveCounts: []float64{2}}},
 		}},
