@@ -178,7 +178,9 @@ func (c *chunkSeries) Iterator(chunks.Iterator) chunks.Iterator {
 	}
 	it := &chunkIterator{metas: metas, i: -1}
 	if c.p.head != nil {
-		it.hist = c.p.head.HistChunks()
+		if it.hist, err = maskHistChunks(c.p.head.HistChunks(), c.p.deleted); err != nil {
+			return &chunkIterator{err: fmt.Errorf("series %s: %w", c.p.labels, err)}
+		}
 	}
 	return it
 }
