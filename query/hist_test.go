@@ -113,4 +113,3 @@ func TestHistogramsQueriedWithFloats(t *testing.T) {
 		t.Fatalf("chunks after deletion: got %s", got)
 	}
 }
-
