@@ -197,3 +197,20 @@ func TestHistogramsRetention(t *testing.T) {
 		t.Fatalf("after truncation: got times %v, want [%d]", ts, 3*testWindow)
 	}
 }
+
+func TestHistogramsCountedInInfo(t *testing.T) {
+	h := openTest(t, nil)
+	lset := series("lat")
+	if err := h.Append(lset, 500, 1); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := appendHist(t, h, lset, int64(1000+i), testHist(i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, ok := h.Info(lset)
+	if !ok || info.Samples != 4 || info.Chunks != 2 || info.MinTime != 500 || info.MaxTime != 1002 || info.ChunkBytes == 0 {
+		t.Fatalf("info: got %+v, want 4 samples in 2 chunks over [500, 1002]", info)
+	}
+}
