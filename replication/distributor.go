@@ -108,19 +108,20 @@ func (d *Distributor) Close() {
 
 // Appender returns an appender for a write of tenant.Anonymous.
 func (d *Distributor) Appender() Appender {
-	return &appender{d: d, tenant: tenant.Anonymous, series: map[uint64][]int{}}
+	return &appender{d: d, tenant: tenant.Anonymous, series: map[uint32]int{}}
 }
 
 // TenantAppender returns an appender for a write of tenant id. It does not
 // fail: each replica opens the tenant's store when the samples arrive.
 func (d *Distributor) TenantAppender(id string) (Appender, error) {
-	return &appender{d: d, tenant: id, series: map[uint64][]int{}}, nil
+	return &appender{d: d, tenant: id, series: map[uint32]int{}}, nil
 }
 
 // pendingSeries is one series of a write, with what it carries.
 type pendingSeries struct {
 	lset      labels.Labels // owned copy
 	token     uint32
+	next      int // index+1 of the next entry of the same token, 0 for none
 	samples   []sample
 	exemplars []model.Exemplar
 }
@@ -135,9 +136,11 @@ type appender struct {
 	d      *Distributor
 	tenant string
 	list   []pendingSeries
-	// series finds the entry of a label set by its hash (collisions chain
-	// in the slice), for callers that pass no ref.
-	series   map[uint64][]int
+	// series finds the entry of a label set by its token, which hashes
+	// the labels already: the index+1 of the first entry of the token,
+	// other label sets of the same token chained through next. For
+	// callers that pass no ref.
+	series   map[uint32]int
 	metadata map[string]model.Metadata
 	done     bool
 }
@@ -151,17 +154,16 @@ func (a *appender) lookup(ref model.SeriesRef, lset labels.Labels) (int, error) 
 	if lset.IsEmpty() {
 		return 0, fmt.Errorf("series %s: %w", lset, model.ErrInvalidLabels)
 	}
-	h := lset.Hash()
-	for _, i := range a.series[h] {
-		if labels.Equal(a.list[i].lset, lset) {
-			return i, nil
+	token := ring.Token(a.tenant, lset)
+	first := a.series[token]
+	for i := first; i != 0; i = a.list[i-1].next {
+		if labels.Equal(a.list[i-1].lset, lset) {
+			return i - 1, nil
 		}
 	}
-	owned := lset.Copy()
-	a.list = append(a.list, pendingSeries{lset: owned, token: ring.Token(a.tenant, owned)})
-	i := len(a.list) - 1
-	a.series[h] = append(a.series[h], i)
-	return i, nil
+	a.list = append(a.list, pendingSeries{lset: lset.Copy(), token: token, next: first})
+	a.series[token] = len(a.list)
+	return len(a.list) - 1, nil
 }
 
 // Append implements Appender: it buffers the sample and returns the

@@ -42,23 +42,31 @@ var encoders = sync.Pool{New: func() any { return &encoder{syms: writev2.NewSymb
 
 // encode renders the series of b as one snappy-compressed remote write 2.0
 // request into e.comp. Metadata of the write is attached to the series of
-// its family's name.
+// its family's name. The series, their label references and their samples
+// reuse the slices of the encoder's previous requests.
 func (e *encoder) encode(a *appender, b *batch) ([]byte, error) {
 	e.syms.Reset()
-	ts := e.req.Timeseries[:0]
-	for _, i := range b.series {
+	ts := e.req.Timeseries
+	if cap(ts) < len(b.series) {
+		ts = make([]writev2.TimeSeries, len(b.series))
+	}
+	ts = ts[:len(b.series)]
+	for k, i := range b.series {
 		s := &a.list[i]
-		e.lrefs = e.syms.SymbolizeLabels(s.lset, e.lrefs[:0])
-		series := writev2.TimeSeries{LabelsRefs: append([]uint32(nil), e.lrefs...)}
-		series.Samples = make([]writev2.Sample, len(s.samples))
-		for j, smp := range s.samples {
-			series.Samples[j] = writev2.Sample{Timestamp: smp.t, Value: smp.v}
+		series := &ts[k]
+		series.LabelsRefs = e.syms.SymbolizeLabels(s.lset, series.LabelsRefs[:0])
+		smps := series.Samples[:0]
+		for _, smp := range s.samples {
+			smps = append(smps, writev2.Sample{Timestamp: smp.t, Value: smp.v})
 		}
+		series.Samples = smps
+		series.Exemplars = series.Exemplars[:0]
 		for _, ex := range s.exemplars {
 			series.Exemplars = append(series.Exemplars, writev2.Exemplar{
 				LabelsRefs: e.syms.SymbolizeLabels(ex.Labels, nil), Value: ex.V, Timestamp: ex.T,
 			})
 		}
+		series.Metadata = writev2.Metadata{}
 		if m, ok := a.metadata[s.lset.Get(labels.MetricName)]; ok {
 			series.Metadata = writev2.Metadata{
 				Type:    writev2.FromMetadataType(commonmodel.MetricType(m.Type)),
@@ -66,7 +74,6 @@ func (e *encoder) encode(a *appender, b *batch) ([]byte, error) {
 				UnitRef: e.syms.Symbolize(m.Unit),
 			}
 		}
-		ts = append(ts, series)
 	}
 	e.req.Timeseries = ts
 	e.req.Symbols = e.syms.Symbols()
@@ -79,7 +86,6 @@ func (e *encoder) encode(a *appender, b *batch) ([]byte, error) {
 		return nil, fmt.Errorf("encode push: %w", err)
 	}
 	e.comp = snappy.Encode(e.comp[:cap(e.comp)], e.raw[size-n:size])
-	clear(e.req.Timeseries) // the pooled encoder keeps no samples alive
 	return e.comp, nil
 }
 
