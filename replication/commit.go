@@ -93,14 +93,17 @@ func (d *Distributor) commit(a *appender) error {
 	}
 	self := d.opts.Ring.Self().ID
 	results := make(chan outcome, len(batches)) // never blocks a late push
+	pushed := make([]*batch, 0, len(batches))
 	for _, b := range batches {
-		if b.to.ID == self {
-			continue
+		if b.to.ID != self {
+			pushed = append(pushed, b)
 		}
+	}
+	for i, y := range bodies(a, pushed) {
 		d.inflight.Add(1)
 		go func() {
 			defer d.inflight.Done()
-			results <- d.push(a, b)
+			results <- d.push(a, pushed[i], y)
 		}()
 	}
 	t := newTally(replicas, d.quorum)
