@@ -143,6 +143,24 @@ type appender struct {
 	series   map[uint32]int
 	metadata map[string]model.Metadata
 	done     bool
+	// room is where the first sample of new series goes: most series of
+	// a write carry one sample, so they share blocks instead of an
+	// allocation each (firstRoom).
+	room []sample
+}
+
+// roomBlock is the number of series whose first sample shares a block.
+const roomBlock = 256
+
+// firstRoom returns an empty slice with room for exactly one sample, cut
+// from a shared block; a second sample moves the series' samples out.
+func (a *appender) firstRoom() []sample {
+	if len(a.room) == 0 {
+		a.room = make([]sample, roomBlock)
+	}
+	s := a.room[0:0:1]
+	a.room = a.room[1:]
+	return s
 }
 
 // lookup returns the index of lset's entry, adding one when needed. ref,
@@ -161,7 +179,7 @@ func (a *appender) lookup(ref model.SeriesRef, lset labels.Labels) (int, error) 
 			return i - 1, nil
 		}
 	}
-	a.list = append(a.list, pendingSeries{lset: lset.Copy(), token: token, next: first})
+	a.list = append(a.list, pendingSeries{lset: lset.Copy(), token: token, next: first, samples: a.firstRoom()})
 	a.series[token] = len(a.list)
 	return len(a.list) - 1, nil
 }
@@ -202,7 +220,7 @@ func (a *appender) UpdateMetadata(family string, m model.Metadata) error {
 // Rollback implements Appender.
 func (a *appender) Rollback() error {
 	a.done = true
-	a.list, a.series, a.metadata = nil, nil, nil
+	a.list, a.series, a.metadata, a.room = nil, nil, nil, nil
 	return nil
 }
 
