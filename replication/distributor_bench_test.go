@@ -11,7 +11,7 @@ import (
 	"github.com/gorilla-remote/gorilla-remote/replication"
 )
 
-// BenchmarkDistributor measures one write of benchSeries samples (one per
+// BenchmarkDistributor measures one write of distSeries samples (one per
 // series, as a sender's round) through the distributor of a real
 // three-node ring with RF=3: the local head append, two pushes over HTTP
 // to the other nodes' real internal push handlers, the quorum wait. Four
@@ -40,7 +40,7 @@ func BenchmarkDistributor(b *testing.B) {
 	}
 }
 
-const benchSeries = 2000
+const distSeries = 2000
 
 func benchWrites(b *testing.B, d *replication.Distributor, name string) {
 	var writers atomic.Int64
@@ -49,7 +49,7 @@ func benchWrites(b *testing.B, d *replication.Distributor, name string) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		w := writers.Add(1)
-		lsets := make([]labels.Labels, benchSeries)
+		lsets := make([]labels.Labels, distSeries)
 		for i := range lsets {
 			lsets[i] = labels.FromStrings("__name__", "bench_"+name, "instance", fmt.Sprintf("host-%d:9100", i%100),
 				"job", "node", "series", fmt.Sprint(i), "writer", fmt.Sprint(w))
@@ -72,5 +72,5 @@ func benchWrites(b *testing.B, d *replication.Distributor, name string) {
 	})
 	b.StopTimer()
 	d.Wait()
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchSeries), "ns/sample")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*distSeries), "ns/sample")
 }
