@@ -182,17 +182,15 @@ func (cw *checkpointWriter) flush(log func(rec []byte) error) error {
 	return nil
 }
 
-// addHists snapshots the histogram chunks of one series not yet in an
-// uploaded block. The caller holds s.mu.
+// addHists snapshots the histogram chunks of one series. Native histograms
+// are not written into blocks, so an uploaded window does not hold them:
+// every chunk in memory goes into the checkpoint, whatever its window.
+// The caller holds s.mu.
 func (cw *checkpointWriter) addHists(s *memSeries) {
 	if s.hist == nil {
 		return
 	}
 	for _, c := range s.hist.chunks {
-		if c.maxt < cw.uploadedBefore {
-			cw.skipped++
-			continue
-		}
 		data := c.chunk.Bytes()
 		if c.app != nil {
 			data = append([]byte(nil), data...)

@@ -214,3 +214,26 @@ func TestHistogramsCountedInInfo(t *testing.T) {
 		t.Fatalf("info: got %+v, want 4 samples in 2 chunks over [500, 1002]", info)
 	}
 }
+
+// TestHistogramsCheckpointedAfterUpload: windows reported uploaded are left
+// out of checkpoints, but blocks hold no native histograms, so those stay
+// and survive a restart.
+func TestHistogramsCheckpointedAfterUpload(t *testing.T) {
+	h := openTest(t, func(o *Options) { o.Shipping = true })
+	lset := series("lat")
+	if err := appendHist(t, h, lset, 1000, testHist(1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := appendHist(t, h, lset, 3*testWindow, testHist(2), nil); err != nil {
+		t.Fatal(err)
+	}
+	h.SealBefore(2 * testWindow)
+	h.SetShipped(2 * testWindow)
+	if err := h.Checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h2 := reopen(t, h)
+	if ts, _ := readHists(t, h2, lset); len(ts) != 2 || ts[0] != 1000 {
+		t.Fatalf("after restart: got times %v, want [1000 %d]", ts, 3*testWindow)
+	}
+}
