@@ -45,6 +45,9 @@ type Meta struct {
 type Stats struct {
 	NumSamples      uint64 `json:"numSamples,omitempty"`
 	NumFloatSamples uint64 `json:"numFloatSamples,omitempty"`
+	// NumHistogramSamples counts the native histogram samples, which
+	// NumSamples includes.
+	NumHistogramSamples uint64 `json:"numHistogramSamples,omitempty"`
 	NumSeries       uint64 `json:"numSeries,omitempty"`
 	NumChunks       uint64 `json:"numChunks,omitempty"`
 }

@@ -138,14 +138,14 @@ func (b *Block) sel(ctx context.Context, mint, maxt int64, bad *[]*ChunkError, m
 		if err := b.ir.Series(p.At(), &sb, &metas); err != nil {
 			return nil, fmt.Errorf("read series %d of %s: %w", p.At(), b.meta.ULID, err)
 		}
-		cs, cerr := b.chunksIn(metas, mint, maxt, sb.Labels(), bad)
+		cs, hs, cerr := b.chunksIn(metas, mint, maxt, sb.Labels(), bad)
 		if cerr != nil {
 			return nil, cerr
 		}
-		if len(cs) == 0 {
+		if len(cs) == 0 && len(hs) == 0 {
 			continue
 		}
-		out = append(out, model.ChunkSeries{Labels: cloneLabels(sb.Labels()), Chunks: cs})
+		out = append(out, model.ChunkSeries{Labels: cloneLabels(sb.Labels()), Chunks: cs, Histograms: hs})
 	}
 	if err := p.Err(); err != nil {
 		return nil, fmt.Errorf("postings of %s: %w", b.meta.ULID, err)
@@ -153,23 +153,33 @@ func (b *Block) sel(ctx context.Context, mint, maxt int64, bad *[]*ChunkError, m
 	return out, nil
 }
 
-// chunksIn copies out the chunks of metas overlapping [mint, maxt]. A chunk
-// that cannot be read is a *ChunkError: returned, or appended to bad when
-// bad is set.
-func (b *Block) chunksIn(metas []chunks.Meta, mint, maxt int64, lset labels.Labels, bad *[]*ChunkError) ([]model.Chunk, error) {
-	var out []model.Chunk
+// chunksIn copies out the chunks of metas overlapping [mint, maxt]: XOR
+// chunks, and native histogram chunks apart. A chunk that cannot be read is
+// a *ChunkError: returned, or appended to bad when bad is set.
+func (b *Block) chunksIn(metas []chunks.Meta, mint, maxt int64, lset labels.Labels, bad *[]*ChunkError) ([]model.Chunk, []model.HistogramChunk, error) {
+	var (
+		out   []model.Chunk
+		hists []model.HistogramChunk
+	)
 	for _, m := range metas {
 		if !m.OverlapsClosedInterval(mint, maxt) {
 			continue
 		}
 		c, _, err := b.cr.ChunkOrIterable(m)
+		if err == nil && isHistEncoding(c.Encoding()) {
+			hists = append(hists, model.HistogramChunk{
+				MinT: m.MinTime, MaxT: m.MaxTime, Float: c.Encoding() == chunkenc.EncFloatHistogram,
+				Data: append([]byte(nil), c.Bytes()...),
+			})
+			continue
+		}
 		if err == nil && c.Encoding() != chunkenc.EncXOR {
 			err = fmt.Errorf("chunk %d has encoding %s, not XOR", m.Ref, c.Encoding())
 		}
 		if err != nil {
 			ce := &ChunkError{Block: b.meta.ULID.String(), Series: cloneLabels(lset), MinT: m.MinTime, MaxT: m.MaxTime, Err: err}
 			if bad == nil {
-				return nil, ce
+				return nil, nil, ce
 			}
 			*bad = append(*bad, ce)
 			continue
@@ -178,7 +188,7 @@ func (b *Block) chunksIn(metas []chunks.Meta, mint, maxt int64, lset labels.Labe
 		copy(data, c.Bytes())
 		out = append(out, model.Chunk{MinT: m.MinTime, MaxT: m.MaxTime, Data: data})
 	}
-	return out, nil
+	return out, hists, nil
 }
 
 // LabelNames returns the sorted label names of the series matching ms (all

@@ -88,7 +88,7 @@ func checkSeries(mint, maxt int64, series []model.ChunkSeries) (Stats, error) {
 	var st Stats
 	var prev labels.Labels
 	for i, s := range series {
-		if len(s.Chunks) == 0 {
+		if len(s.Chunks) == 0 && len(s.Histograms) == 0 {
 			continue
 		}
 		if s.Labels.IsEmpty() {
@@ -114,9 +114,12 @@ func checkSeries(mint, maxt int64, series []model.ChunkSeries) (Stats, error) {
 			st.NumSamples += uint64(binary.BigEndian.Uint16(c.Data))
 			st.NumChunks++
 		}
+		if err := checkHistChunks(s, mint, maxt, &st); err != nil {
+			return st, err
+		}
 		st.NumSeries++
 	}
-	st.NumFloatSamples = st.NumSamples
+	st.NumFloatSamples = st.NumSamples - st.NumHistogramSamples
 	return st, nil
 }
 
@@ -192,12 +195,15 @@ func writeData(ctx context.Context, dir string, series []model.ChunkSeries) (err
 				return err
 			}
 		}
-		if len(s.Chunks) == 0 {
+		if len(s.Chunks) == 0 && len(s.Histograms) == 0 {
 			continue
 		}
 		metas = metas[:0]
 		for _, c := range s.Chunks {
 			metas = append(metas, chunks.Meta{Chunk: storedChunk(c.Data), MinTime: c.MinT, MaxTime: c.MaxT})
+		}
+		if metas, err = appendHistMetas(metas, s.Histograms); err != nil {
+			return fmt.Errorf("series %s: %w", s.Labels, err)
 		}
 		if err := cw.WriteChunks(metas...); err != nil {
 			return fmt.Errorf("write chunks of %s: %w", s.Labels, err)
@@ -215,7 +221,7 @@ func writeData(ctx context.Context, dir string, series []model.ChunkSeries) (err
 func symbols(series []model.ChunkSeries) []string {
 	set := map[string]struct{}{}
 	for _, s := range series {
-		if len(s.Chunks) == 0 {
+		if len(s.Chunks) == 0 && len(s.Histograms) == 0 {
 			continue
 		}
 		s.Labels.Range(func(l labels.Label) {

@@ -3,6 +3,8 @@ package head
 import (
 	"github.com/prometheus/prometheus/model/histogram"
 	pchunkenc "github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
 // HistChunk is one native histogram chunk of a series with the time range
@@ -18,6 +20,20 @@ type HistChunk struct {
 // Chunk returns the chunk decoded for reading.
 func (c HistChunk) Chunk() (pchunkenc.Chunk, error) {
 	return pchunkenc.FromData(c.Encoding, c.Data)
+}
+
+// model returns the chunk as the block package takes it.
+func (c HistChunk) model() model.HistogramChunk {
+	return model.HistogramChunk{MinT: c.MinT, MaxT: c.MaxT, Float: c.Encoding == pchunkenc.EncFloatHistogram, Data: c.Data}
+}
+
+// FromModel returns a chunk read from a block as a HistChunk.
+func FromModel(c model.HistogramChunk) HistChunk {
+	enc := pchunkenc.EncHistogram
+	if c.Float {
+		enc = pchunkenc.EncFloatHistogram
+	}
+	return HistChunk{MinT: c.MinT, MaxT: c.MaxT, Encoding: enc, Data: c.Data}
 }
 
 // HistChunks returns the series' native histogram chunks overlapping the
@@ -51,7 +67,13 @@ func (hd *histSeries) snapshot(mint, maxt int64) []HistChunk {
 // the selected range, in time order. It reports ValHistogram or
 // ValFloatHistogram; a chunk that does not decode ends it with an error.
 func (s *Series) HistIterator() pchunkenc.Iterator {
-	return &histIterator{chunks: s.hist, mint: s.mint, maxt: s.maxt}
+	return NewHistIterator(s.hist, s.mint, s.maxt)
+}
+
+// NewHistIterator returns an iterator over the histograms of chunks (in
+// time order, not overlapping) that lie in [mint, maxt], as HistIterator.
+func NewHistIterator(chunks []HistChunk, mint, maxt int64) pchunkenc.Iterator {
+	return &histIterator{chunks: chunks, mint: mint, maxt: maxt}
 }
 
 // histIterator walks histogram chunks, limited to [mint, maxt].

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
@@ -111,5 +112,56 @@ func TestHistogramsQueriedWithFloats(t *testing.T) {
 	}
 	if got := strings.Join(chunked, " "); got != "f1000 f3000 h2000 h5000" {
 		t.Fatalf("chunks after deletion: got %s", got)
+	}
+}
+
+// TestHistogramsReadFromBlocks seals windows holding floats and native
+// histograms into blocks and reads them back through the blocks and the
+// head: samples in order, chunks as stored, a histogram-only series too.
+func TestHistogramsReadFromBlocks(t *testing.T) {
+	h, err := head.Open(head.Options{Dir: t.TempDir(), MaintenanceInterval: -1, Retention: 100 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	mixed := labels.FromStrings("__name__", "mixed")
+	only := labels.FromStrings("__name__", "only")
+	app := h.Appender()
+	var want []string
+	for w := int64(0); w < 3; w++ {
+		ts := w*window + 1000
+		if _, err := app.Append(0, mixed, ts, 1); err != nil {
+			t.Fatal(err)
+		}
+		hh := &histogram.Histogram{Count: uint64(ts), ZeroCount: uint64(ts)}
+		if _, err := app.AppendHistogram(0, mixed, ts+1000, hh, nil); err != nil {
+			t.Fatal(err)
+		}
+		fh := &histogram.FloatHistogram{Count: 1, ZeroCount: 1}
+		if _, err := app.AppendHistogram(0, only, ts, nil, fh); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, "f"+strconv.FormatInt(ts, 10), "h"+strconv.FormatInt(ts+1000, 10))
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	blocks := sealWindows(t, h, 0, 1)
+	h.Truncate(2 * window)
+	q := NewWithBlocks(h, blocks)
+	if b := q.boundary(); b != 2*window {
+		t.Fatalf("boundary: got %d, want %d", b, 2*window)
+	}
+	samples, _ := histTimes(t, q, 0, 3*window, labels.MustNewMatcher(labels.MatchEqual, "__name__", "mixed"))
+	if got, w := strings.Join(samples, " "), strings.Join(want, " "); got != w {
+		t.Fatalf("mixed series: got %s, want %s", got, w)
+	}
+	samples, chunked := histTimes(t, q, 0, 3*window, labels.MustNewMatcher(labels.MatchEqual, "__name__", "only"))
+	wantOnly := "h1000 h" + strconv.FormatInt(window+1000, 10) + " h" + strconv.FormatInt(2*window+1000, 10)
+	if got := strings.Join(samples, " "); got != wantOnly {
+		t.Fatalf("histogram-only series: got %s, want %s", got, wantOnly)
+	}
+	if got := strings.Join(chunked, " "); got != wantOnly {
+		t.Fatalf("histogram-only series as chunks: got %s, want %s", got, wantOnly)
 	}
 }

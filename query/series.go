@@ -50,7 +50,7 @@ func (s *sampleSeries) Iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
 
 // iterator is Iterator without the tombstones.
 func (s *sampleSeries) iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
-	if s.p.block == nil {
+	if s.p.block == nil && s.p.blockHist == nil {
 		if len(s.p.head.HistChunks()) > 0 {
 			return s.headIterator()
 		}
@@ -67,10 +67,23 @@ func (s *sampleSeries) iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
 			return s.corrupt.report("block", lset, fmt.Sprintf("[%d, %d]", c.MinT, c.MaxT), err)
 		}
 	}
-	if s.p.head == nil {
-		return bi
+	var blocks pchunkenc.Iterator = bi
+	if len(s.p.blockHist) > 0 {
+		blocks = newMergeIterator(bi, head.NewHistIterator(blockHistChunks(s.p.blockHist), s.p.bmint, s.p.bmaxt))
 	}
-	return &concatIterator{its: []pchunkenc.Iterator{bi, s.headIterator()}}
+	if s.p.head == nil {
+		return blocks
+	}
+	return &concatIterator{its: []pchunkenc.Iterator{blocks, s.headIterator()}}
+}
+
+// blockHistChunks converts block histogram chunks for the head's iterator.
+func blockHistChunks(cs []model.HistogramChunk) []head.HistChunk {
+	out := make([]head.HistChunk, len(cs))
+	for i, c := range cs {
+		out[i] = head.FromModel(c)
+	}
+	return out
 }
 
 // headIterator walks the head part of the series: its floats, merged with
@@ -177,10 +190,12 @@ func (c *chunkSeries) Iterator(chunks.Iterator) chunks.Iterator {
 		return &chunkIterator{err: fmt.Errorf("series %s: %w", c.p.labels, err)}
 	}
 	it := &chunkIterator{metas: metas, i: -1}
+	hist := blockHistChunks(c.p.blockHist)
 	if c.p.head != nil {
-		if it.hist, err = maskHistChunks(c.p.head.HistChunks(), c.p.deleted); err != nil {
-			return &chunkIterator{err: fmt.Errorf("series %s: %w", c.p.labels, err)}
-		}
+		hist = append(hist, c.p.head.HistChunks()...)
+	}
+	if it.hist, err = maskHistChunks(hist, c.p.deleted); err != nil {
+		return &chunkIterator{err: fmt.Errorf("series %s: %w", c.p.labels, err)}
 	}
 	return it
 }
