@@ -48,8 +48,8 @@ type Stats struct {
 	// NumHistogramSamples counts the native histogram samples, which
 	// NumSamples includes.
 	NumHistogramSamples uint64 `json:"numHistogramSamples,omitempty"`
-	NumSeries       uint64 `json:"numSeries,omitempty"`
-	NumChunks       uint64 `json:"numChunks,omitempty"`
+	NumSeries           uint64 `json:"numSeries,omitempty"`
+	NumChunks           uint64 `json:"numChunks,omitempty"`
 }
 
 // Compaction records how the block came to be. Blocks written from the head
