@@ -202,7 +202,7 @@ func writeData(ctx context.Context, dir string, series []model.ChunkSeries) (err
 		for _, c := range s.Chunks {
 			metas = append(metas, chunks.Meta{Chunk: storedChunk(c.Data), MinTime: c.MinT, MaxTime: c.MaxT})
 		}
-		if metas, err = appendHistMetas(metas, s.Histograms); err != nil {
+		if metas, err = appendHistMetas(metas, s); err != nil {
 			return fmt.Errorf("series %s: %w", s.Labels, err)
 		}
 		if err := cw.WriteChunks(metas...); err != nil {

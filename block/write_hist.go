@@ -1,13 +1,16 @@
 package block
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	pchunkenc "github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/tsdb/chunks"
 
+	"github.com/gorilla-remote/gorilla-remote/chunkenc"
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
@@ -40,29 +43,178 @@ func checkHistChunks(s model.ChunkSeries, mint, maxt int64, st *Stats) error {
 	return nil
 }
 
-// appendHistMetas appends the histogram chunks hs to metas and sorts them
-// all by start time, as the index wants a series' chunks.
-func appendHistMetas(metas []chunks.Meta, hs []model.HistogramChunk) ([]chunks.Meta, error) {
-	if len(hs) == 0 {
+// appendHistMetas appends the histogram chunks of s to metas, which hold
+// its XOR chunks, sorted by start time as the index wants a series'
+// chunks. The index refuses overlapping chunks: when the series switched
+// between floats and histograms inside a chunk's time range, its samples
+// are cut again into chunks of one type each (recut).
+func appendHistMetas(metas []chunks.Meta, s model.ChunkSeries) ([]chunks.Meta, error) {
+	if len(s.Histograms) == 0 {
 		return metas, nil
 	}
-	for _, c := range hs {
+	start := len(metas) - len(s.Chunks)
+	for _, c := range s.Histograms {
 		chk, err := pchunkenc.FromData(histEncoding(c), c.Data)
 		if err != nil {
 			return metas, fmt.Errorf("histogram chunk [%d, %d]: %w", c.MinT, c.MaxT, err)
 		}
 		metas = append(metas, chunks.Meta{Chunk: chk, MinTime: c.MinT, MaxTime: c.MaxT})
 	}
-	slices.SortStableFunc(metas, func(a, b chunks.Meta) int {
-		switch {
-		case a.MinTime < b.MinTime:
-			return -1
-		case a.MinTime > b.MinTime:
-			return 1
+	own := metas[start:]
+	slices.SortStableFunc(own, func(a, b chunks.Meta) int { return cmp.Compare(a.MinTime, b.MinTime) })
+	for i := 1; i < len(own); i++ {
+		if own[i].MinTime <= own[i-1].MaxTime {
+			cut, err := recut(own)
+			if err != nil {
+				return metas, err
+			}
+			return append(metas[:start], cut...), nil
 		}
-		return 0
-	})
+	}
 	return metas, nil
+}
+
+// recut re-encodes the samples of overlapping float and histogram chunks
+// in time order into chunks that each hold one type: XOR for floats, the
+// Prometheus histogram encodings for histograms. At a timestamp held by
+// both, the float is kept, as queries keep it.
+func recut(in []chunks.Meta) ([]chunks.Meta, error) {
+	var samples []cutSample
+	for _, m := range in {
+		it := m.Chunk.Iterator(nil)
+		for vt := it.Next(); vt != pchunkenc.ValNone; vt = it.Next() {
+			smp := cutSample{t: it.AtT(), vt: vt}
+			switch vt {
+			case pchunkenc.ValFloat:
+				_, smp.v = it.At()
+			case pchunkenc.ValHistogram:
+				_, smp.h = it.AtHistogram(nil)
+			case pchunkenc.ValFloatHistogram:
+				_, smp.fh = it.AtFloatHistogram(nil)
+			}
+			samples = append(samples, smp)
+		}
+		if err := it.Err(); err != nil {
+			return nil, fmt.Errorf("read chunk [%d, %d]: %w", m.MinTime, m.MaxTime, err)
+		}
+	}
+	slices.SortStableFunc(samples, func(a, b cutSample) int {
+		if c := cmp.Compare(a.t, b.t); c != 0 {
+			return c
+		}
+		return cmp.Compare(floatFirst(a.vt), floatFirst(b.vt))
+	})
+	var cw chunkWriter
+	for i, smp := range samples {
+		if i > 0 && smp.t == samples[i-1].t {
+			continue
+		}
+		if err := cw.add(smp); err != nil {
+			return nil, err
+		}
+	}
+	return cw.finish(), nil
+}
+
+// floatFirst orders floats before histograms at one timestamp.
+func floatFirst(vt pchunkenc.ValueType) int {
+	if vt == pchunkenc.ValFloat {
+		return 0
+	}
+	return 1
+}
+
+// cutSample is one sample of any type.
+type cutSample struct {
+	t  int64
+	vt pchunkenc.ValueType
+	v  float64
+	h  *histogram.Histogram
+	fh *histogram.FloatHistogram
+}
+
+// chunkWriter appends samples of changing types, one chunk per run.
+type chunkWriter struct {
+	out  []chunks.Meta
+	vt   pchunkenc.ValueType // of the open chunk; ValNone when none
+	xor  *chunkenc.XORChunk
+	xapp *chunkenc.Appender
+	hc   pchunkenc.Chunk
+	happ pchunkenc.Appender
+	mint int64
+	maxt int64
+}
+
+func (w *chunkWriter) add(s cutSample) error {
+	if s.vt != w.vt || (s.vt == pchunkenc.ValFloat && w.xor.NumSamples() >= chunkenc.MaxSamples) {
+		if err := w.open(s); err != nil {
+			return err
+		}
+	}
+	prev := w.maxt
+	w.maxt = s.t
+	if s.vt == pchunkenc.ValFloat {
+		return w.xapp.Append(s.t, s.v)
+	}
+	var (
+		nc      pchunkenc.Chunk
+		recoded bool
+		err     error
+	)
+	if s.vt == pchunkenc.ValHistogram {
+		nc, recoded, w.happ, err = w.happ.AppendHistogram(nil, 0, s.t, s.h, false)
+	} else {
+		nc, recoded, w.happ, err = w.happ.AppendFloatHistogram(nil, 0, s.t, s.fh, false)
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("append histogram at %d: %w", s.t, err)
+	case nc != nil && recoded:
+		w.hc = nc
+	case nc != nil:
+		// A counter reset or a new bucket layout cut a chunk: the old one
+		// ended at the previous sample.
+		w.out = append(w.out, chunks.Meta{Chunk: w.hc, MinTime: w.mint, MaxTime: prev})
+		w.hc, w.mint = nc, s.t
+	}
+	return nil
+}
+
+// open ends the open chunk and starts one for s's type.
+func (w *chunkWriter) open(s cutSample) error {
+	w.flush()
+	w.vt, w.mint = s.vt, s.t
+	var err error
+	switch s.vt {
+	case pchunkenc.ValFloat:
+		w.xor = chunkenc.NewXORChunk()
+		w.xapp, err = w.xor.Appender()
+	case pchunkenc.ValHistogram:
+		w.hc = pchunkenc.NewHistogramChunk()
+		w.happ, err = w.hc.Appender()
+	default:
+		w.hc = pchunkenc.NewFloatHistogramChunk()
+		w.happ, err = w.hc.Appender()
+	}
+	return err
+}
+
+func (w *chunkWriter) flush() {
+	switch w.vt {
+	case pchunkenc.ValNone:
+		return
+	case pchunkenc.ValFloat:
+		w.xor.Compact()
+		w.out = append(w.out, chunks.Meta{Chunk: storedChunk(w.xor.Bytes()), MinTime: w.mint, MaxTime: w.maxt})
+	default:
+		w.out = append(w.out, chunks.Meta{Chunk: w.hc, MinTime: w.mint, MaxTime: w.maxt})
+	}
+	w.vt = pchunkenc.ValNone
+}
+
+func (w *chunkWriter) finish() []chunks.Meta {
+	w.flush()
+	return w.out
 }
 
 // histEncoding returns the Prometheus encoding of a histogram chunk.

@@ -1,0 +1,162 @@
+package block
+
+import (
+	"context"
+	"encoding/hex"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	pchunkenc "github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/gorilla-remote/gorilla-remote/chunkenc"
+	"github.com/gorilla-remote/gorilla-remote/model"
+)
+
+// histChunk encodes n integer histograms (or float ones) from t0 every 15s.
+func histChunk(t *testing.T, float bool, t0 int64, n int) model.HistogramChunk {
+	t.Helper()
+	var c pchunkenc.Chunk = pchunkenc.NewHistogramChunk()
+	if float {
+		c = pchunkenc.NewFloatHistogramChunk()
+	}
+	app, err := c.Appender()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		h := &histogram.Histogram{Schema: 1, Count: uint64(2 * (i + 1)), Sum: float64(i),
+			PositiveSpans: []histogram.Span{{Length: 2}}, PositiveBuckets: []int64{int64(i + 1), 0}}
+		var nc pchunkenc.Chunk
+		if float {
+			nc, _, app, err = app.AppendFloatHistogram(nil, 0, t0+int64(i)*15000, h.ToFloat(nil), false)
+		} else {
+			nc, _, app, err = app.AppendHistogram(nil, 0, t0+int64(i)*15000, h, false)
+		}
+		if err != nil || nc != nil {
+			t.Fatalf("append histogram %d: %v (new chunk %v)", i, err, nc != nil)
+		}
+	}
+	return model.HistogramChunk{MinT: t0, MaxT: t0 + int64(n-1)*15000, Float: float, Data: c.Bytes()}
+}
+
+// TestBlockHistogramChunks writes a block holding XOR, histogram and float
+// histogram chunks and reads them back byte for byte; promtool (when
+// installed) analyzes it.
+func TestBlockHistogramChunks(t *testing.T) {
+	dir := t.TempDir()
+	half := testMint + (testMaxt-testMint)/2
+	floats := genSeries(t, rand.New(rand.NewSource(3)), 1, testMint, half, 15000, 1)[0]
+	series := []model.ChunkSeries{
+		{Labels: labels.FromStrings("__name__", "a_mixed"), Chunks: floats.Chunks,
+			Histograms: []model.HistogramChunk{histChunk(t, false, half+7, 10)}},
+		{Labels: labels.FromStrings("__name__", "b_float_hist"),
+			Histograms: []model.HistogramChunk{histChunk(t, true, testMint, 5), histChunk(t, true, testMint+100_000, 5)}},
+	}
+	m, err := Write(context.Background(), dir, testMint, testMaxt+1, series, WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Stats.NumSeries != 2 || m.Stats.NumHistogramSamples != 20 || m.Stats.NumChunks != uint64(len(floats.Chunks))+3 {
+		t.Fatalf("stats: got %+v, want 2 series, 20 histogram samples, %d chunks", m.Stats, len(floats.Chunks)+3)
+	}
+	b, err := Open(filepath.Join(dir, m.ULID.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	got, err := b.Select(context.Background(), testMint, testMaxt, labels.MustNewMatcher(labels.MatchRegexp, "__name__", ".+"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("read %d series, want 2", len(got))
+	}
+	for i, s := range got {
+		if len(s.Chunks) != len(series[i].Chunks) || len(s.Histograms) != len(series[i].Histograms) {
+			t.Fatalf("%s: read %d float and %d histogram chunks, want %d and %d", s.Labels, len(s.Chunks), len(s.Histograms), len(series[i].Chunks), len(series[i].Histograms))
+		}
+		for j, c := range s.Histograms {
+			w := series[i].Histograms[j]
+			if c.MinT != w.MinT || c.MaxT != w.MaxT || c.Float != w.Float || hex.EncodeToString(c.Data) != hex.EncodeToString(w.Data) {
+				t.Fatalf("%s histogram chunk %d: read [%d, %d] float=%v, want [%d, %d] float=%v, same bytes", s.Labels, j, c.MinT, c.MaxT, c.Float, w.MinT, w.MaxT, w.Float)
+			}
+		}
+	}
+
+	t.Run("promtool", func(t *testing.T) {
+		tool := histPromtool(t)
+		out, err := exec.Command(tool, "tsdb", "analyze", dir, m.ULID.String()).CombinedOutput()
+		if err != nil {
+			t.Fatalf("promtool tsdb analyze: %v\n%s", err, out)
+		}
+		if !strings.Contains(string(out), "Series: 2") {
+			t.Fatalf("analyze output lacks the series count:\n%s", out)
+		}
+	})
+}
+
+// TestBlockRecutsInterleavedTypes: a series that switched between floats
+// and histograms inside one chunk's range (the index refuses overlapping
+// chunks) is written as chunks of one type each, every sample kept.
+func TestBlockRecutsInterleavedTypes(t *testing.T) {
+	dir := t.TempDir()
+	floats := genSeries(t, rand.New(rand.NewSource(3)), 1, testMint, testMint+150_000, 15000, 1)[0]
+	hists := histChunk(t, false, testMint+7, 10)
+	series := []model.ChunkSeries{{Labels: labels.FromStrings("__name__", "x"), Chunks: floats.Chunks, Histograms: []model.HistogramChunk{hists}}}
+	m, err := Write(context.Background(), dir, testMint, testMaxt+1, series, WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(filepath.Join(dir, m.ULID.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	got, err := b.Select(context.Background(), testMint, testMaxt, labels.MustNewMatcher(labels.MatchEqual, "__name__", "x"))
+	if err != nil || len(got) != 1 {
+		t.Fatalf("select: %v, %d series", err, len(got))
+	}
+	var times []int64
+	for _, c := range got[0].Chunks {
+		it := chunkenc.NewIterator(c.Data)
+		for it.Next() {
+			ts, _ := it.At()
+			times = append(times, ts)
+		}
+	}
+	nFloats := len(times)
+	for _, c := range got[0].Histograms {
+		chk, err := pchunkenc.FromData(histEncoding(c), c.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it := chk.Iterator(nil)
+		for it.Next() == pchunkenc.ValHistogram {
+			times = append(times, it.AtT())
+		}
+	}
+	if nFloats != 10 || len(times) != 20 {
+		t.Fatalf("read %d floats and %d histograms, want 10 and 10", nFloats, len(times)-nFloats)
+	}
+	if len(got[0].Chunks) < 2 || len(got[0].Histograms) < 2 {
+		t.Fatalf("got %d float and %d histogram chunks, want the interleaved runs cut apart", len(got[0].Chunks), len(got[0].Histograms))
+	}
+}
+
+// histPromtool returns Prometheus 3.16's promtool when make e2e-deps
+// installed it, else the one on PATH (see promtool).
+func histPromtool(t *testing.T) string {
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "prometheus-3.16", "bin", "promtool")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return promtool(t)
+}
