@@ -182,9 +182,10 @@ func (cw *checkpointWriter) flush(log func(rec []byte) error) error {
 	return nil
 }
 
-// addHists snapshots the histogram chunks of one series. Native histograms
-// are not written into blocks, so an uploaded window does not hold them:
-// every chunk in memory goes into the checkpoint, whatever its window.
+// addHists snapshots the histogram chunks of one series: every one in
+// memory, uploaded windows included. After a restart LoadSealed brings back
+// the float chunks of uploaded windows only, and the head then answers for
+// those windows, so their histograms must come from the checkpoint.
 // The caller holds s.mu.
 func (cw *checkpointWriter) addHists(s *memSeries) {
 	if s.hist == nil {

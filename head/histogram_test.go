@@ -216,8 +216,8 @@ func TestHistogramsCountedInInfo(t *testing.T) {
 }
 
 // TestHistogramsCheckpointedAfterUpload: windows reported uploaded are left
-// out of checkpoints, but blocks hold no native histograms, so those stay
-// and survive a restart.
+// out of checkpoints, but their histograms stay (LoadSealed brings back float
+// chunks only) and survive a restart.
 func TestHistogramsCheckpointedAfterUpload(t *testing.T) {
 	h := openTest(t, func(o *Options) { o.Shipping = true })
 	lset := series("lat")
