@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/tsdb"
 	pchunkenc "github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/gorilla-remote/gorilla-remote/chunkenc"
@@ -89,6 +90,7 @@ func TestBlockHistogramChunks(t *testing.T) {
 		}
 	}
 
+	t.Run("Prometheus's TSDB", func(t *testing.T) { prometheusReadsHistograms(t, filepath.Join(dir, m.ULID.String())) })
 	t.Run("promtool", func(t *testing.T) {
 		tool := histPromtool(t)
 		out, err := exec.Command(tool, "tsdb", "analyze", dir, m.ULID.String()).CombinedOutput()
@@ -159,4 +161,43 @@ func histPromtool(t *testing.T) string {
 		}
 	}
 	return promtool(t)
+}
+
+// prometheusReadsHistograms opens the block with the prometheus module's
+// TSDB (the code of Prometheus 3.16) and reads every histogram back.
+func prometheusReadsHistograms(t *testing.T, dir string) {
+	pb, err := tsdb.OpenBlock(nil, dir, nil, nil)
+	if err != nil {
+		t.Fatalf("Prometheus opens the block: %v", err)
+	}
+	defer pb.Close()
+	q, err := tsdb.NewBlockQuerier(pb, testMint, testMaxt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	ss := q.Select(context.Background(), true, nil, labels.MustNewMatcher(labels.MatchRegexp, "__name__", ".+"))
+	counts := map[string][2]int{} // floats, histograms
+	for ss.Next() {
+		it := ss.At().Iterator(nil)
+		name := ss.At().Labels().Get("__name__")
+		c := counts[name]
+		for vt := it.Next(); vt != pchunkenc.ValNone; vt = it.Next() {
+			if vt == pchunkenc.ValFloat {
+				c[0]++
+			} else {
+				c[1]++
+			}
+		}
+		if err := it.Err(); err != nil {
+			t.Fatal(err)
+		}
+		counts[name] = c
+	}
+	if err := ss.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if counts["a_mixed"][1] != 10 || counts["b_float_hist"] != [2]int{0, 10} || counts["a_mixed"][0] == 0 {
+		t.Fatalf("Prometheus read %v, want floats and 10 histograms of a_mixed, 10 histograms of b_float_hist", counts)
+	}
 }
