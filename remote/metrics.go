@@ -53,7 +53,7 @@ func newWriteMetrics(reg prometheus.Registerer) (*writeMetrics, error) {
 		reg: reg,
 		samplesIngested: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gorilla_remote_write_samples_ingested_total",
-			Help: "Float samples stored from remote-write requests.",
+			Help: "Samples (float and native histogram) stored from remote-write requests.",
 		}),
 		samplesRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gorilla_remote_write_samples_rejected_total",
