@@ -36,6 +36,10 @@ type WriteOptions struct {
 	// then records compaction level 2 with these sources. nil: level 1,
 	// the block its own source.
 	Sources []ulid.ULID
+	// Encoding is how the chunks are stored; "" is EncodingXOR. Write
+	// always takes XOR chunks and re-encodes them; meta.json records a
+	// non-XOR encoding in its "gorilla" section.
+	Encoding ChunkEncoding
 }
 
 // Write writes the block for [mint, maxt) into parent/<ULID>/ and returns its
@@ -45,8 +49,9 @@ type WriteOptions struct {
 // series must be sorted by labels without duplicates, the chunks of a series
 // in time order without overlap, every chunk inside [mint, maxt); otherwise
 // Write fails before touching the disk. Chunks are written byte for byte as
-// given. Series without chunks are skipped. A cancelled ctx stops the
-// write and leaves nothing behind.
+// given when opts.Encoding is XOR, re-encoded otherwise (losslessly, every
+// float64 bit kept). Series without chunks are skipped. A cancelled ctx
+// stops the write and leaves nothing behind.
 func Write(ctx context.Context, parent string, mint, maxt int64, series []model.ChunkSeries, opts WriteOptions) (Meta, error) {
 	if maxt <= mint {
 		return Meta{}, fmt.Errorf("write block: empty range [%d, %d)", mint, maxt)
@@ -122,7 +127,7 @@ func checkSeries(mint, maxt int64, series []model.ChunkSeries) (Stats, error) {
 
 // writeDir writes chunks, index and meta.json into dir.
 func writeDir(ctx context.Context, dir string, id ulid.ULID, mint, maxt int64, series []model.ChunkSeries, st Stats, opts WriteOptions) (Meta, error) {
-	if err := writeData(ctx, dir, series); err != nil {
+	if err := writeData(ctx, dir, series, opts.Encoding); err != nil {
 		return Meta{}, err
 	}
 	files, segs, err := listFiles(dir)
@@ -153,6 +158,9 @@ func writeDir(ctx context.Context, dir string, id ulid.ULID, mint, maxt int64, s
 			Files:        append(files, File{RelPath: MetaFilename}),
 		},
 	}
+	if opts.Encoding != "" && opts.Encoding != EncodingXOR {
+		meta.Gorilla = &GorillaMeta{ChunkEncoding: opts.Encoding}
+	}
 	if err := writeMetaFile(dir, meta); err != nil {
 		return Meta{}, err
 	}
@@ -160,7 +168,12 @@ func writeDir(ctx context.Context, dir string, id ulid.ULID, mint, maxt int64, s
 }
 
 // writeData writes the chunk segments and the index.
-func writeData(ctx context.Context, dir string, series []model.ChunkSeries) (err error) {
+func writeData(ctx context.Context, dir string, series []model.ChunkSeries, enc ChunkEncoding) (err error) {
+	se, err := newSegmentEncoder(enc)
+	if err != nil {
+		return err
+	}
+	defer se.Close()
 	cw, err := chunks.NewWriter(filepath.Join(dir, ChunksDirname))
 	if err != nil {
 		return fmt.Errorf("create chunks writer: %w", err)
@@ -197,7 +210,11 @@ func writeData(ctx context.Context, dir string, series []model.ChunkSeries) (err
 		}
 		metas = metas[:0]
 		for _, c := range s.Chunks {
-			metas = append(metas, chunks.Meta{Chunk: storedChunk(c.Data), MinTime: c.MinT, MaxTime: c.MaxT})
+			sc, err := se.encode(c)
+			if err != nil {
+				return fmt.Errorf("encode chunk [%d, %d] of %s: %w", c.MinT, c.MaxT, s.Labels, err)
+			}
+			metas = append(metas, chunks.Meta{Chunk: sc, MinTime: c.MinT, MaxTime: c.MaxT})
 		}
 		if err := cw.WriteChunks(metas...); err != nil {
 			return fmt.Errorf("write chunks of %s: %w", s.Labels, err)

@@ -1,0 +1,303 @@
+package block
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"math"
+	"math/rand"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/prometheus/prometheus/model/labels"
+	pchunkenc "github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
+	"github.com/prometheus/prometheus/tsdb/index"
+
+	"github.com/gorilla-remote/gorilla-remote/chunkenc"
+	"github.com/gorilla-remote/gorilla-remote/model"
+)
+
+var allEncodings = []ChunkEncoding{EncodingXOR, EncodingXOR2, EncodingDense}
+
+// specialSeries is one series whose samples hold every float64 that a
+// lossy path would change: NaN payloads, the stale marker, ±Inf, -0,
+// subnormals, decimals and irrationals.
+func specialSeries(t testing.TB) model.ChunkSeries {
+	vals := []float64{
+		0.1, 0.25, math.Float64frombits(0x7ff0000000000002), math.NaN(),
+		math.Float64frombits(0x7ff8dead00000001), math.Float64frombits(0xfff0000000000001),
+		math.Inf(1), math.Inf(-1), math.Copysign(0, -1), 0, math.SmallestNonzeroFloat64,
+		math.MaxFloat64, -math.MaxFloat64, math.Pi, 1e300, 123456789.125, -42,
+	}
+	var ss []sample
+	for i, v := range vals {
+		ss = append(ss, sample{testMint + int64(i)*15_000 + int64(i%3), v})
+	}
+	return model.ChunkSeries{Labels: labels.FromStrings("__name__", "special"), Chunks: []model.Chunk{buildChunk(t, ss)}}
+}
+
+// encodingSeries are random walks plus the special series, sorted.
+func encodingSeries(t testing.TB) []model.ChunkSeries {
+	series := genSeries(t, rand.New(rand.NewSource(3)), 30, testMint, testMaxt, 15_000, 3)
+	series = append(series, specialSeries(t))
+	slices.SortFunc(series, func(x, y model.ChunkSeries) int { return labels.Compare(x.Labels, y.Labels) })
+	return series
+}
+
+// requireSameSamples fails unless got holds the series of want with the
+// same timestamps and value bits.
+func requireSameSamples(t *testing.T, want, got []model.ChunkSeries) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d series, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !labels.Equal(got[i].Labels, want[i].Labels) {
+			t.Fatalf("series %d: got %s, want %s", i, got[i].Labels, want[i].Labels)
+		}
+		w, g := samplesOf(t, want[i]), samplesOf(t, got[i])
+		if len(g) != len(w) {
+			t.Fatalf("%s: got %d samples, want %d", want[i].Labels, len(g), len(w))
+		}
+		for j := range w {
+			if g[j].T != w[j].T || math.Float64bits(g[j].V) != math.Float64bits(w[j].V) {
+				t.Fatalf("%s sample %d: got (%d, %#x), want (%d, %#x)", want[i].Labels, j,
+					g[j].T, math.Float64bits(g[j].V), w[j].T, math.Float64bits(w[j].V))
+			}
+		}
+	}
+}
+
+// TestWriteEncodings writes one block per encoding and reads it back with
+// our reader: every sample bit-exact, meta.json marked, the segment
+// encoding byte the one documented.
+func TestWriteEncodings(t *testing.T) {
+	series := encodingSeries(t)
+	wantByte := map[ChunkEncoding]pchunkenc.Encoding{EncodingXOR: pchunkenc.EncXOR, EncodingXOR2: pchunkenc.EncXOR2, EncodingDense: EncDense}
+	for _, enc := range allEncodings {
+		t.Run(string(enc), func(t *testing.T) {
+			dir := t.TempDir()
+			m := writeTestBlock(t, dir, series, WriteOptions{Encoding: enc})
+			if got := m.ChunkEncoding(); got != enc {
+				t.Fatalf("meta chunk encoding %q, want %q", got, enc)
+			}
+			bdir := filepath.Join(dir, m.ULID.String())
+			reread, err := ReadMeta(bdir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := reread.ChunkEncoding(); got != enc {
+				t.Fatalf("meta.json chunk encoding %q, want %q", got, enc)
+			}
+			b, err := Open(bdir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			got, err := b.Select(context.Background(), testMint, testMaxt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			requireSameSamples(t, series, got)
+			for _, e := range segmentEncodings(t, bdir) {
+				if e != wantByte[enc] {
+					t.Fatalf("segment chunk encoding %d, want %d", e, wantByte[enc])
+				}
+			}
+		})
+	}
+}
+
+// segmentEncodings returns the encoding byte of every chunk of a block,
+// read with the Prometheus readers (which know XOR and XOR2, and are given
+// the dense encoding through segmentPool).
+func segmentEncodings(t *testing.T, bdir string) []pchunkenc.Encoding {
+	t.Helper()
+	ir, err := index.NewFileReader(filepath.Join(bdir, IndexFilename), index.DecodePostingsRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ir.Close()
+	cr, err := chunks.NewDirReader(filepath.Join(bdir, ChunksDirname), segmentPool{pchunkenc.NewPool()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cr.Close()
+	n, v := index.AllPostingsKey()
+	p, err := ir.Postings(context.Background(), n, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []pchunkenc.Encoding
+	var sb labels.ScratchBuilder
+	var metas []chunks.Meta
+	for p.Next() {
+		if err := ir.Series(p.At(), &sb, &metas); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range metas {
+			c, _, err := cr.ChunkOrIterable(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, c.Encoding())
+		}
+	}
+	return out
+}
+
+// TestXOR2ReadByPrometheus decodes the chunks of an xor2 block with the
+// Prometheus XOR2 iterator itself, not through our conversion.
+func TestXOR2ReadByPrometheus(t *testing.T) {
+	want := specialSeries(t)
+	c, err := toXOR2(want.Chunks[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := pchunkenc.FromData(pchunkenc.EncXOR2, c.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := pc.Iterator(nil)
+	ws := samplesOf(t, want)
+	i := 0
+	for it.Next() == pchunkenc.ValFloat {
+		ts, v := it.At()
+		if i >= len(ws) || ts != ws[i].T || math.Float64bits(v) != math.Float64bits(ws[i].V) {
+			t.Fatalf("sample %d: Prometheus read (%d, %#x)", i, ts, math.Float64bits(v))
+		}
+		i++
+	}
+	if it.Err() != nil || i != len(ws) {
+		t.Fatalf("Prometheus read %d of %d samples, err %v", i, len(ws), it.Err())
+	}
+}
+
+// TestDenseChunkGolden pins the bytes of a dense segment chunk small enough
+// to be stored without zstd (docs/format/dense.md), and reads them back.
+func TestDenseChunkGolden(t *testing.T) {
+	ch := buildChunk(t, []sample{{testMint, 1}, {testMint + 15000, 2}, {testMint + 30000, 3}, {testMint + 45000, 3.5}})
+	se, err := newSegmentEncoder(EncodingDense)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer se.Close()
+	sc, err := se.encode(ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const golden = "0004000480c0b884fa62b0ea01020101001414140a"
+	if got := hex.EncodeToString(sc.Bytes()); got != golden {
+		t.Fatalf("dense chunk %s, want %s", got, golden)
+	}
+	xor, err := denseToXOR(sc.Bytes(), func() (*zstdCodec, error) { return nil, errors.New("no zstd needed") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(xor) != string(ch.Data) {
+		t.Fatalf("back to XOR: %x, want %x", xor, ch.Data)
+	}
+}
+
+// TestDenseChunkCompressed checks that a long chunk is stored compressed
+// and comes back bit-exact.
+func TestDenseChunkCompressed(t *testing.T) {
+	var ss []sample
+	for i := range 480 {
+		ss = append(ss, sample{testMint + int64(i)*15000, float64(i/10) * 0.5})
+	}
+	ch := buildChunk(t, ss)
+	se, err := newSegmentEncoder(EncodingDense)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer se.Close()
+	sc, err := se.encode(ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if flag := sc.Bytes()[2]; flag != denseZstd {
+		t.Fatalf("flag %d, want zstd (%d); %d bytes", flag, denseZstd, len(sc.Bytes()))
+	}
+	if len(sc.Bytes()) >= len(ch.Data) {
+		t.Fatalf("dense chunk %d bytes, XOR %d", len(sc.Bytes()), len(ch.Data))
+	}
+	xor, err := denseToXOR(sc.Bytes(), func() (*zstdCodec, error) { return se.zstd, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(xor) != string(ch.Data) {
+		t.Fatal("round trip through the compressed dense chunk changed the XOR bytes")
+	}
+}
+
+// TestDenseCorruptChunk damages dense chunk bodies: the conversion fails
+// with an error wrapping ErrCorrupt.
+func TestDenseCorruptChunk(t *testing.T) {
+	ch := buildChunk(t, []sample{{testMint, 1}, {testMint + 15000, 2}})
+	bad := segmentChunk{enc: EncDense, data: []byte{0, 2, 7, 0}}
+	_, err := denseToXOR(bad.data, nil)
+	if !errors.Is(err, chunkenc.ErrCorrupt) {
+		t.Fatalf("flag 7: %v, want ErrCorrupt", err)
+	}
+	// Header count disagreeing with the body.
+	se, _ := newSegmentEncoder(EncodingDense)
+	defer se.Close()
+	sc, _ := se.encode(ch)
+	b := slices.Clone(sc.Bytes())
+	b[1] = 3
+	if _, err := denseToXOR(b, func() (*zstdCodec, error) { return se.zstd, nil }); !errors.Is(err, chunkenc.ErrCorrupt) {
+		t.Fatalf("count 3 for 2 samples: %v, want ErrCorrupt", err)
+	}
+}
+
+func TestParseChunkEncoding(t *testing.T) {
+	for _, s := range []string{"", "xor", "xor2", "dense"} {
+		if _, err := ParseChunkEncoding(s); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	if _, err := ParseChunkEncoding("zstd"); !errors.Is(err, ErrUnknownEncoding) {
+		t.Errorf("zstd: %v, want ErrUnknownEncoding", err)
+	}
+	if _, err := parseMeta([]byte(`{"version":1,"gorilla":{"chunk_encoding":"lz4"}}`)); !errors.Is(err, ErrUnknownEncoding) {
+		t.Errorf("meta with lz4: %v, want ErrUnknownEncoding", err)
+	}
+}
+
+// FuzzDenseChunk feeds arbitrary bytes to the dense chunk decoder: no
+// panic, and every error wraps ErrCorrupt.
+func FuzzDenseChunk(f *testing.F) {
+	se, err := newSegmentEncoder(EncodingDense)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer se.Close()
+	for _, s := range encodingSeries(f) {
+		for _, c := range s.Chunks {
+			sc, err := se.encode(c)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(sc.Bytes())
+		}
+	}
+	z := func() (*zstdCodec, error) { return se.zstd, nil }
+	f.Fuzz(func(t *testing.T, b []byte) {
+		xor, err := denseToXOR(b, z)
+		if err != nil {
+			if !errors.Is(err, chunkenc.ErrCorrupt) {
+				t.Fatalf("error %v does not wrap ErrCorrupt", err)
+			}
+			return
+		}
+		it := chunkenc.NewIterator(xor)
+		for it.Next() {
+		}
+		if it.Err() != nil {
+			t.Fatalf("converted chunk does not decode: %v", it.Err())
+		}
+	})
+}
