@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	pchunkenc "github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
 
 	"github.com/gorilla-remote/gorilla-remote/chunkenc"
 	"github.com/gorilla-remote/gorilla-remote/model"
@@ -108,17 +109,48 @@ func (e *segmentEncoder) Close() {
 	}
 }
 
-// encode returns c in the block's encoding.
-func (e *segmentEncoder) encode(c model.Chunk) (pchunkenc.Chunk, error) {
+// xor2ChunkSamples is where xor2 chunks are cut, as Prometheus cuts them:
+// chunks of the Prometheus XOR2 appender grow much faster past about 128
+// samples (measured: 2.5 times the XOR size at 480 samples, 2.7 at 2000).
+const xor2ChunkSamples = 120
+
+// encode appends c in the block's encoding to metas: one chunk, or for
+// xor2 one per xor2ChunkSamples samples.
+func (e *segmentEncoder) encode(metas []chunks.Meta, c model.Chunk) ([]chunks.Meta, error) {
 	switch e.enc {
 	case EncodingXOR, "":
-		return storedChunk(c.Data), nil
+		return append(metas, chunks.Meta{Chunk: storedChunk(c.Data), MinTime: c.MinT, MaxTime: c.MaxT}), nil
 	case EncodingXOR2:
-		return toXOR2(c.Data)
+		return e.xor2(metas, c.Data)
 	case EncodingDense:
-		return e.dense(c.Data)
+		sc, err := e.dense(c.Data)
+		if err != nil {
+			return nil, err
+		}
+		return append(metas, chunks.Meta{Chunk: sc, MinTime: c.MinT, MaxTime: c.MaxT}), nil
 	}
 	return nil, fmt.Errorf("%w %q", ErrUnknownEncoding, e.enc)
+}
+
+// xor2 appends an XOR chunk as xor2 chunks of at most xor2ChunkSamples.
+func (e *segmentEncoder) xor2(metas []chunks.Meta, xor []byte) ([]chunks.Meta, error) {
+	if err := e.samples(xor); err != nil {
+		return nil, fmt.Errorf("xor2 chunk: %w", err)
+	}
+	for i := 0; i < len(e.ts); i += xor2ChunkSamples {
+		k := min(i+xor2ChunkSamples, len(e.ts))
+		c := pchunkenc.NewXOR2Chunk()
+		app, err := c.Appender()
+		if err != nil {
+			return nil, fmt.Errorf("xor2 chunk: %w", err)
+		}
+		for j := i; j < k; j++ {
+			app.Append(0, e.ts[j], e.vs[j])
+		}
+		c.Compact()
+		metas = append(metas, chunks.Meta{Chunk: c, MinTime: e.ts[i], MaxTime: e.ts[k-1]})
+	}
+	return metas, nil
 }
 
 // samples decodes an XOR chunk into e.ts and e.vs.
@@ -148,25 +180,6 @@ func (e *segmentEncoder) dense(xor []byte) (pchunkenc.Chunk, error) {
 		return segmentChunk{enc: EncDense, data: packed}, nil
 	}
 	return segmentChunk{enc: EncDense, data: raw}, nil
-}
-
-// toXOR2 re-encodes an XOR chunk as a Prometheus XOR2 chunk.
-func toXOR2(xor []byte) (pchunkenc.Chunk, error) {
-	c := pchunkenc.NewXOR2Chunk()
-	app, err := c.Appender()
-	if err != nil {
-		return nil, fmt.Errorf("xor2 chunk: %w", err)
-	}
-	it := chunkenc.NewIterator(xor)
-	for it.Next() {
-		t, v := it.At()
-		app.Append(0, t, v)
-	}
-	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("xor2 chunk: %w", err)
-	}
-	c.Compact()
-	return c, nil
 }
 
 // toXOR returns the XOR bytes of a chunk read from a segment, a copy that

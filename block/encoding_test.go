@@ -152,11 +152,15 @@ func segmentEncodings(t *testing.T, bdir string) []pchunkenc.Encoding {
 // Prometheus XOR2 iterator itself, not through our conversion.
 func TestXOR2ReadByPrometheus(t *testing.T) {
 	want := specialSeries(t)
-	c, err := toXOR2(want.Chunks[0].Data)
+	se, err := newSegmentEncoder(EncodingXOR2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := pchunkenc.FromData(pchunkenc.EncXOR2, c.Bytes())
+	metas, err := se.encode(nil, want.Chunks[0])
+	if err != nil || len(metas) != 1 {
+		t.Fatalf("%d xor2 chunks, err %v", len(metas), err)
+	}
+	pc, err := pchunkenc.FromData(pchunkenc.EncXOR2, metas[0].Chunk.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,10 +188,7 @@ func TestDenseChunkGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer se.Close()
-	sc, err := se.encode(ch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := encodeOne(t, se, ch)
 	const golden = "0004000480c0b884fa62b0ea01020101001414140a"
 	if got := hex.EncodeToString(sc.Bytes()); got != golden {
 		t.Fatalf("dense chunk %s, want %s", got, golden)
@@ -214,10 +215,7 @@ func TestDenseChunkCompressed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer se.Close()
-	sc, err := se.encode(ch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := encodeOne(t, se, ch)
 	if flag := sc.Bytes()[2]; flag != denseZstd {
 		t.Fatalf("flag %d, want zstd (%d); %d bytes", flag, denseZstd, len(sc.Bytes()))
 	}
@@ -245,7 +243,7 @@ func TestDenseCorruptChunk(t *testing.T) {
 	// Header count disagreeing with the body.
 	se, _ := newSegmentEncoder(EncodingDense)
 	defer se.Close()
-	sc, _ := se.encode(ch)
+	sc := encodeOne(t, se, ch)
 	b := slices.Clone(sc.Bytes())
 	b[1] = 3
 	if _, err := denseToXOR(b, func() (*zstdCodec, error) { return se.zstd, nil }); !errors.Is(err, chunkenc.ErrCorrupt) {
@@ -277,11 +275,7 @@ func FuzzDenseChunk(f *testing.F) {
 	defer se.Close()
 	for _, s := range encodingSeries(f) {
 		for _, c := range s.Chunks {
-			sc, err := se.encode(c)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(sc.Bytes())
+			f.Add(encodeOne(f, se, c).Bytes())
 		}
 	}
 	z := func() (*zstdCodec, error) { return se.zstd, nil }
@@ -300,4 +294,55 @@ func FuzzDenseChunk(f *testing.F) {
 			t.Fatalf("converted chunk does not decode: %v", it.Err())
 		}
 	})
+}
+
+// encodeOne encodes c into exactly one segment chunk.
+func encodeOne(tb testing.TB, se *segmentEncoder, c model.Chunk) pchunkenc.Chunk {
+	tb.Helper()
+	metas, err := se.encode(nil, c)
+	if err != nil || len(metas) != 1 {
+		tb.Fatalf("encoded into %d chunks, err %v", len(metas), err)
+	}
+	return metas[0].Chunk
+}
+
+// TestXOR2CutsChunks: an xor2 block holds chunks of at most 120 samples
+// with their own time ranges, and the block reads back whole.
+func TestXOR2CutsChunks(t *testing.T) {
+	var ss []sample
+	for i := range 250 {
+		ss = append(ss, sample{testMint + int64(i)*15000, float64(i)})
+	}
+	series := []model.ChunkSeries{{Labels: labels.FromStrings("__name__", "long"), Chunks: []model.Chunk{buildChunk(t, ss)}}}
+	se, err := newSegmentEncoder(EncodingXOR2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metas, err := se.encode(nil, series[0].Chunks[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][2]int64
+	for _, m := range metas {
+		got = append(got, [2]int64{m.MinTime, m.MaxTime})
+	}
+	want := [][2]int64{{testMint, testMint + 119*15000}, {testMint + 120*15000, testMint + 239*15000}, {testMint + 240*15000, testMint + 249*15000}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("xor2 chunk ranges %v, want %v", got, want)
+	}
+	dir := t.TempDir()
+	m := writeTestBlock(t, dir, series, WriteOptions{Encoding: EncodingXOR2})
+	if m.Stats.NumChunks != 3 || m.Stats.NumSamples != 250 {
+		t.Fatalf("stats %+v, want 3 chunks of 250 samples", m.Stats)
+	}
+	b, err := Open(filepath.Join(dir, m.ULID.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	sel, err := b.Select(context.Background(), testMint, testMaxt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireSameSamples(t, series, sel)
 }

@@ -127,9 +127,11 @@ func checkSeries(mint, maxt int64, series []model.ChunkSeries) (Stats, error) {
 
 // writeDir writes chunks, index and meta.json into dir.
 func writeDir(ctx context.Context, dir string, id ulid.ULID, mint, maxt int64, series []model.ChunkSeries, st Stats, opts WriteOptions) (Meta, error) {
-	if err := writeData(ctx, dir, series, opts.Encoding); err != nil {
+	nchunks, err := writeData(ctx, dir, series, opts.Encoding)
+	if err != nil {
 		return Meta{}, err
 	}
+	st.NumChunks = nchunks
 	files, segs, err := listFiles(dir)
 	if err != nil {
 		return Meta{}, err
@@ -167,16 +169,17 @@ func writeDir(ctx context.Context, dir string, id ulid.ULID, mint, maxt int64, s
 	return meta, nil
 }
 
-// writeData writes the chunk segments and the index.
-func writeData(ctx context.Context, dir string, series []model.ChunkSeries, enc ChunkEncoding) (err error) {
+// writeData writes the chunk segments and the index, and returns the
+// number of chunks written (xor2 cuts chunks shorter than the input's).
+func writeData(ctx context.Context, dir string, series []model.ChunkSeries, enc ChunkEncoding) (n uint64, err error) {
 	se, err := newSegmentEncoder(enc)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer se.Close()
 	cw, err := chunks.NewWriter(filepath.Join(dir, ChunksDirname))
 	if err != nil {
-		return fmt.Errorf("create chunks writer: %w", err)
+		return 0, fmt.Errorf("create chunks writer: %w", err)
 	}
 	defer func() {
 		if cerr := cw.Close(); cerr != nil && err == nil {
@@ -185,7 +188,7 @@ func writeData(ctx context.Context, dir string, series []model.ChunkSeries, enc 
 	}()
 	iw, err := index.NewWriter(ctx, filepath.Join(dir, IndexFilename))
 	if err != nil {
-		return fmt.Errorf("create index writer: %w", err)
+		return 0, fmt.Errorf("create index writer: %w", err)
 	}
 	defer func() {
 		if cerr := iw.Close(); cerr != nil && err == nil {
@@ -194,7 +197,7 @@ func writeData(ctx context.Context, dir string, series []model.ChunkSeries, enc 
 	}()
 	for _, sym := range symbols(series) {
 		if err := iw.AddSymbol(sym); err != nil {
-			return fmt.Errorf("add symbol: %w", err)
+			return 0, fmt.Errorf("add symbol: %w", err)
 		}
 	}
 	var metas []chunks.Meta
@@ -202,7 +205,7 @@ func writeData(ctx context.Context, dir string, series []model.ChunkSeries, enc 
 	for i, s := range series {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		if len(s.Chunks) == 0 {
@@ -210,21 +213,20 @@ func writeData(ctx context.Context, dir string, series []model.ChunkSeries, enc 
 		}
 		metas = metas[:0]
 		for _, c := range s.Chunks {
-			sc, err := se.encode(c)
-			if err != nil {
-				return fmt.Errorf("encode chunk [%d, %d] of %s: %w", c.MinT, c.MaxT, s.Labels, err)
+			if metas, err = se.encode(metas, c); err != nil {
+				return 0, fmt.Errorf("encode chunk [%d, %d] of %s: %w", c.MinT, c.MaxT, s.Labels, err)
 			}
-			metas = append(metas, chunks.Meta{Chunk: sc, MinTime: c.MinT, MaxTime: c.MaxT})
 		}
+		n += uint64(len(metas))
 		if err := cw.WriteChunks(metas...); err != nil {
-			return fmt.Errorf("write chunks of %s: %w", s.Labels, err)
+			return 0, fmt.Errorf("write chunks of %s: %w", s.Labels, err)
 		}
 		ref++
 		if err := iw.AddSeries(ref, s.Labels, metas...); err != nil {
-			return fmt.Errorf("add series %s: %w", s.Labels, err)
+			return 0, fmt.Errorf("add series %s: %w", s.Labels, err)
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // symbols returns every label name and value of the non-empty series,
