@@ -189,7 +189,7 @@ func TestDenseChunkGolden(t *testing.T) {
 	}
 	defer se.Close()
 	sc := encodeOne(t, se, ch)
-	const golden = "0004000480c0b884fa62b0ea01020101001414140a"
+	const golden = "000400040080c0b884fa62b0ea01020101001414140a"
 	if got := hex.EncodeToString(sc.Bytes()); got != golden {
 		t.Fatalf("dense chunk %s, want %s", got, golden)
 	}

@@ -26,6 +26,11 @@ const (
 	// them to float64 is exact.
 	denseMaxInt = 1 << 53
 
+	// denseTimesRuns stores timestamps as runs of deltas of deltas.
+	denseTimesRuns = 0
+	// denseTimesGrid stores timestamps as offsets from a regular grid.
+	denseTimesGrid = 1
+
 	// denseXORZero is the trailing-zero byte that marks a value equal to
 	// the previous one in XOR mode.
 	denseXORZero = 64
@@ -57,10 +62,41 @@ func AppendDense(dst []byte, ts []int64, vs []float64) []byte {
 	return appendDenseValues(dst, vs)
 }
 
-// appendDenseTimes writes t0, the first delta, then the deltas of deltas as
+// appendDenseTimes writes the timestamps in the smaller of two layouts:
+// runs of deltas of deltas, best for exact steps, or offsets from a grid,
+// best for scrapes whose timestamps jitter by milliseconds around their
+// interval (an offset holds one jitter, a delta of delta three).
+func appendDenseTimes(dst []byte, ts []int64) []byte {
+	if len(ts) < 3 {
+		return appendDenseRuns(append(dst, denseTimesRuns), ts)
+	}
+	start := len(dst)
+	dst = appendDenseRuns(append(dst, denseTimesRuns), ts)
+	runs := len(dst) - start
+	grid := appendDenseGrid(append(dst[len(dst):], denseTimesGrid), ts)
+	if len(grid) < runs {
+		dst = append(dst[:start], grid...)
+	}
+	return dst
+}
+
+// appendDenseGrid writes t0, the step (the mean delta, rounded down), then
+// for every later sample its offset from t0 + i*step.
+func appendDenseGrid(dst []byte, ts []int64) []byte {
+	n := int64(len(ts) - 1)
+	step := (ts[n] - ts[0]) / n
+	dst = binary.AppendVarint(dst, ts[0])
+	dst = binary.AppendVarint(dst, step)
+	for i := int64(1); i <= n; i++ {
+		dst = binary.AppendVarint(dst, ts[i]-ts[0]-i*step)
+	}
+	return dst
+}
+
+// appendDenseRuns writes t0, the first delta, then the deltas of deltas as
 // runs: a count of zeros followed by one non-zero value, ending with the
 // count of trailing zeros.
-func appendDenseTimes(dst []byte, ts []int64) []byte {
+func appendDenseRuns(dst []byte, ts []int64) []byte {
 	dst = binary.AppendVarint(dst, ts[0])
 	if len(ts) == 1 {
 		return dst

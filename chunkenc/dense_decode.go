@@ -108,9 +108,33 @@ func (d *denseReader) uint64() uint64 {
 	return binary.BigEndian.Uint64(d.b[d.off-8:])
 }
 
-// times decodes n timestamps: t0, the first delta, then zero runs and
-// non-zero deltas of deltas.
+// times decodes n timestamps in either layout.
 func (d *denseReader) times(ts []int64, n int) []int64 {
+	switch layout := d.byte(); layout {
+	case denseTimesRuns:
+		return d.runs(ts, n)
+	case denseTimesGrid:
+		return d.grid(ts, n)
+	default:
+		d.fail("timestamp layout %d", layout)
+		return ts
+	}
+}
+
+// grid decodes t0, the step and the offsets from the grid.
+func (d *denseReader) grid(ts []int64, n int) []int64 {
+	t0 := d.varint()
+	step := d.varint()
+	ts = append(ts, t0)
+	for i := int64(1); i < int64(n) && d.err == nil; i++ {
+		ts = append(ts, t0+i*step+d.varint())
+	}
+	return ts
+}
+
+// runs decodes t0, the first delta, then zero runs and non-zero deltas of
+// deltas.
+func (d *denseReader) runs(ts []int64, n int) []int64 {
 	t := d.varint()
 	ts = append(ts, t)
 	if n == 1 {

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,8 +86,8 @@ func TestDenseModes(t *testing.T) {
 			ts[i] = int64(i) * 15000
 		}
 		b := AppendDense(nil, ts, vs)
-		// count, t0, delta, trailing zero run: one byte each for these.
-		off := 1 + 1 + 3 + 1
+		// count, layout, t0, delta, trailing zero run: one byte each but delta.
+		off := 1 + 1 + 1 + 3 + 1
 		if len(vs) <= 2 {
 			t.Fatalf("%s: need more than two values", name)
 		}
@@ -137,7 +138,7 @@ func TestDenseDocExample(t *testing.T) {
 	ts := []int64{1_700_000_000_000, 1_700_000_015_000, 1_700_000_030_000, 1_700_000_046_000}
 	vs := []float64{0.5, 0.75, 1, staleNaN}
 	got := hex.EncodeToString(AppendDense(nil, ts, vs))
-	const want = "0480a0abfef962b0ea0101d00f00010201037ff0000000000002643232"
+	const want = "040080a0abfef962b0ea0101d00f00010201037ff0000000000002643232"
 	if got != want {
 		t.Fatalf("got %s, want %s", got, want)
 	}
@@ -205,4 +206,24 @@ func leUint64(b []byte) uint64 {
 		x = x<<8 | uint64(b[i])
 	}
 	return x
+}
+
+// TestDenseTimeLayouts: exact steps take the runs layout, jittered scrape
+// timestamps the grid layout; both round-trip.
+func TestDenseTimeLayouts(t *testing.T) {
+	f := func(name string, jitter func(i int) int64, want byte) {
+		t.Helper()
+		var ss []sample
+		for i := range 200 {
+			ss = append(ss, sample{1_700_000_000_000 + int64(i)*1000 + jitter(i), 1})
+		}
+		b := denseRoundTrip(t, ss)
+		if got := b[2]; got != want {
+			t.Fatalf("%s: layout %d, want %d", name, got, want)
+		}
+	}
+	f("exact", func(int) int64 { return 0 }, denseTimesRuns)
+	rng := rand.New(rand.NewPCG(1, 2))
+	f("jitter", func(int) int64 { return rng.Int64N(7) - 3 }, denseTimesGrid)
+	f("one-gap", func(i int) int64 { return int64(i/100) * 500 }, denseTimesRuns)
 }
