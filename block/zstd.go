@@ -29,8 +29,11 @@ func newZstdCodec() (*zstdCodec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zstd encoder: %w", err)
 	}
+	// Every open block holds a decoder: two concurrent decodes (a block is
+	// read by one goroutine per query) and small buffers keep that cheap.
 	dec, err := zstd.NewReader(nil,
-		zstd.WithDecoderConcurrency(0),
+		zstd.WithDecoderConcurrency(2),
+		zstd.WithDecoderLowmem(true),
 		zstd.WithDecoderMaxMemory(maxDenseBytes))
 	if err != nil {
 		enc.Close()
