@@ -180,7 +180,7 @@ func nodeExporterSeries(hosts int) ([]labels.Labels, func(i int, t int64) float6
 		extra []string
 		value func(h uint64, t int64) float64
 	}
-	r := func(h uint64, t int64, n uint64) uint64 { return mixBench(h ^ uint64(t)*0x9e3779b97f4a7c15) % n }
+	r := func(h uint64, t int64, n uint64) uint64 { return mixBench(h^uint64(t)*0x9e3779b97f4a7c15) % n }
 	kinds := []kind{}
 	for cpu := range 4 {
 		for _, mode := range []string{"idle", "user", "system", "iowait", "irq", "softirq", "steal", "nice"} {
@@ -193,9 +193,13 @@ func nodeExporterSeries(hosts int) ([]labels.Labels, func(i int, t int64) float6
 	for _, dev := range []string{"eth0", "lo", "docker0"} {
 		for _, dir := range []string{"receive", "transmit"} {
 			kinds = append(kinds, kind{"node_network_" + dir + "_bytes_total", []string{"device", dev},
-				func(h uint64, t int64) float64 { return float64(int64(h%1e12) + t/15_000*int64(h%200_000) + int64(r(h, t, 50_000))) }},
+				func(h uint64, t int64) float64 {
+					return float64(int64(h%1e12) + t/15_000*int64(h%200_000) + int64(r(h, t, 50_000)))
+				}},
 				kind{"node_network_" + dir + "_packets_total", []string{"device", dev},
-					func(h uint64, t int64) float64 { return float64(int64(h%1e9) + t/15_000*int64(h%300) + int64(r(h, t, 40))) }})
+					func(h uint64, t int64) float64 {
+						return float64(int64(h%1e9) + t/15_000*int64(h%300) + int64(r(h, t, 40)))
+					}})
 		}
 	}
 	for _, m := range []string{"MemFree", "MemAvailable", "Cached", "Buffers", "Active", "Inactive", "Dirty"} {
@@ -378,4 +382,3 @@ func BenchmarkEncodingDecode(b *testing.B) {
 		se.Close()
 	}
 }
-
