@@ -41,6 +41,9 @@ const EncDense pchunkenc.Encoding = 0x40
 const (
 	denseRaw  = 0
 	denseZstd = 1
+	// denseZstdDict is a zstd frame written with the block's dictionary
+	// (DictFilename).
+	denseZstdDict = 2
 	// denseHeaderSize is the sample count and the flag byte.
 	denseHeaderSize = 3
 )
@@ -86,18 +89,25 @@ func (segmentChunk) Appender() (pchunkenc.Appender, error) {
 type segmentEncoder struct {
 	enc  ChunkEncoding
 	zstd *zstdCodec // dense only
+	dict []byte     // dense only: the block's dictionary, nil for none
 	ts   []int64
 	vs   []float64
 }
 
-func newSegmentEncoder(enc ChunkEncoding) (*segmentEncoder, error) {
+// newSegmentEncoder returns an encoder into enc. For dense, it trains the
+// block's dictionary on series (see buildDenseDict).
+func newSegmentEncoder(enc ChunkEncoding, series []model.ChunkSeries) (*segmentEncoder, error) {
 	e := &segmentEncoder{enc: enc}
 	if enc == EncodingDense {
-		z, err := newZstdCodec()
+		dict, err := buildDenseDict(series)
 		if err != nil {
 			return nil, err
 		}
-		e.zstd = z
+		z, err := newZstdCodec(dict)
+		if err != nil {
+			return nil, err
+		}
+		e.zstd, e.dict = z, dict
 	}
 	return e, nil
 }
@@ -174,8 +184,12 @@ func (e *segmentEncoder) dense(xor []byte) (pchunkenc.Chunk, error) {
 	raw := binary.BigEndian.AppendUint16(make([]byte, 0, 64), uint16(len(e.ts)))
 	raw = append(raw, denseRaw)
 	raw = chunkenc.AppendDense(raw, e.ts, e.vs)
+	flag := byte(denseZstd)
+	if e.zstd.dict {
+		flag = denseZstdDict
+	}
 	packed := binary.BigEndian.AppendUint16(make([]byte, 0, len(raw)), uint16(len(e.ts)))
-	packed = e.zstd.compress(append(packed, denseZstd), raw[denseHeaderSize:])
+	packed = e.zstd.compress(append(packed, flag), raw[denseHeaderSize:])
 	if len(packed) < len(raw) {
 		return segmentChunk{enc: EncDense, data: packed}, nil
 	}
@@ -231,7 +245,9 @@ func denseToXOR(b []byte, z func() (*zstdCodec, error)) ([]byte, error) {
 	payload := b[denseHeaderSize:]
 	switch b[2] {
 	case denseRaw:
-	case denseZstd:
+	case denseZstd, denseZstdDict:
+		// The block's decoder knows its dictionary; zstd refuses a frame
+		// naming a dictionary it does not have.
 		codec, err := z()
 		if err != nil {
 			return nil, err

@@ -267,6 +267,10 @@ func BenchmarkEncodingBytes(b *testing.B) {
 						if err != nil {
 							b.Fatal(err)
 						}
+						// A dense block's dictionary counts with its chunks.
+						if fi, err := os.Stat(filepath.Join(bdir, DictFilename)); err == nil {
+							cb += fi.Size()
+						}
 						blockBytes += bb
 						chunkBytes += cb
 					}
@@ -296,11 +300,11 @@ func BenchmarkEncodingDecode(b *testing.B) {
 				}
 			}
 		}
-		se, err := newSegmentEncoder(EncodingDense)
+		se, err := newSegmentEncoder(EncodingDense, d.windows[0])
 		if err != nil {
 			b.Fatal(err)
 		}
-		x2, err := newSegmentEncoder(EncodingXOR2)
+		x2, err := newSegmentEncoder(EncodingXOR2, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -152,7 +154,7 @@ func segmentEncodings(t *testing.T, bdir string) []pchunkenc.Encoding {
 // Prometheus XOR2 iterator itself, not through our conversion.
 func TestXOR2ReadByPrometheus(t *testing.T) {
 	want := specialSeries(t)
-	se, err := newSegmentEncoder(EncodingXOR2)
+	se, err := newSegmentEncoder(EncodingXOR2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +185,7 @@ func TestXOR2ReadByPrometheus(t *testing.T) {
 // to be stored without zstd (docs/format/dense.md), and reads them back.
 func TestDenseChunkGolden(t *testing.T) {
 	ch := buildChunk(t, []sample{{testMint, 1}, {testMint + 15000, 2}, {testMint + 30000, 3}, {testMint + 45000, 3.5}})
-	se, err := newSegmentEncoder(EncodingDense)
+	se, err := newSegmentEncoder(EncodingDense, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +212,7 @@ func TestDenseChunkCompressed(t *testing.T) {
 		ss = append(ss, sample{testMint + int64(i)*15000, float64(i/10) * 0.5})
 	}
 	ch := buildChunk(t, ss)
-	se, err := newSegmentEncoder(EncodingDense)
+	se, err := newSegmentEncoder(EncodingDense, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +243,7 @@ func TestDenseCorruptChunk(t *testing.T) {
 		t.Fatalf("flag 7: %v, want ErrCorrupt", err)
 	}
 	// Header count disagreeing with the body.
-	se, _ := newSegmentEncoder(EncodingDense)
+	se, _ := newSegmentEncoder(EncodingDense, nil)
 	defer se.Close()
 	sc := encodeOne(t, se, ch)
 	b := slices.Clone(sc.Bytes())
@@ -268,7 +270,7 @@ func TestParseChunkEncoding(t *testing.T) {
 // FuzzDenseChunk feeds arbitrary bytes to the dense chunk decoder: no
 // panic, and every error wraps ErrCorrupt.
 func FuzzDenseChunk(f *testing.F) {
-	se, err := newSegmentEncoder(EncodingDense)
+	se, err := newSegmentEncoder(EncodingDense, nil)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -314,7 +316,7 @@ func TestXOR2CutsChunks(t *testing.T) {
 		ss = append(ss, sample{testMint + int64(i)*15000, float64(i)})
 	}
 	series := []model.ChunkSeries{{Labels: labels.FromStrings("__name__", "long"), Chunks: []model.Chunk{buildChunk(t, ss)}}}
-	se, err := newSegmentEncoder(EncodingXOR2)
+	se, err := newSegmentEncoder(EncodingXOR2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,4 +347,89 @@ func TestXOR2CutsChunks(t *testing.T) {
 		t.Fatal(err)
 	}
 	requireSameSamples(t, series, sel)
+}
+
+// dictSeries are 400 series scraped together, the case a block dictionary
+// pays off for: every series repeats the same jittered timestamps.
+func dictSeries(t *testing.T) []model.ChunkSeries {
+	rng := rand.New(rand.NewSource(9))
+	jitter := make([]int64, 240)
+	for j := range jitter {
+		jitter[j] = rng.Int63n(40)
+	}
+	var out []model.ChunkSeries
+	for i := range 400 {
+		var ss []sample
+		for j := range 240 {
+			ss = append(ss, sample{testMint + int64(j)*15000 + jitter[j], float64(1000*i+j*(i%7)) / 100})
+		}
+		out = append(out, model.ChunkSeries{
+			Labels: labels.FromStrings("__name__", "m", "instance", fmt.Sprintf("host-%04d", i)),
+			Chunks: []model.Chunk{buildChunk(t, ss)},
+		})
+	}
+	return out
+}
+
+// TestDenseDictionary: a dense block of many similar series gets a
+// dictionary file, listed in meta.json and needed to read its chunks.
+func TestDenseDictionary(t *testing.T) {
+	series := dictSeries(t)
+	dir := t.TempDir()
+	m := writeTestBlock(t, dir, series, WriteOptions{Encoding: EncodingDense})
+	bdir := filepath.Join(dir, m.ULID.String())
+	fi, err := os.Stat(filepath.Join(bdir, DictFilename))
+	if err != nil {
+		t.Fatalf("no dictionary: %v", err)
+	}
+	if !slices.Contains(m.Thanos.Files, File{RelPath: DictFilename, SizeBytes: fi.Size()}) {
+		t.Fatalf("meta.json files %v do not list %s", m.Thanos.Files, DictFilename)
+	}
+	b, err := Open(bdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Select(context.Background(), testMint, testMaxt)
+	b.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireSameSamples(t, series, got)
+
+	// Without the dictionary the chunks cannot be read.
+	if err := os.Remove(filepath.Join(bdir, DictFilename)); err != nil {
+		t.Fatal(err)
+	}
+	b, err = Open(bdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	_, err = b.Select(context.Background(), testMint, testMaxt)
+	var ce *ChunkError
+	if !errors.As(err, &ce) || !errors.Is(err, chunkenc.ErrCorrupt) {
+		t.Fatalf("read without the dictionary: %v, want a *ChunkError wrapping ErrCorrupt", err)
+	}
+}
+
+// TestDenseNoDictionaryForRandomData: a dictionary that would not pay for
+// its bytes is not written.
+func TestDenseNoDictionaryForRandomData(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	var series []model.ChunkSeries
+	for i := range 100 {
+		var ss []sample
+		for j := range 30 {
+			ss = append(ss, sample{testMint + int64(j)*15000 + rng.Int63n(1000), math.Float64frombits(rng.Uint64())})
+		}
+		series = append(series, model.ChunkSeries{
+			Labels: labels.FromStrings("__name__", "r", "i", fmt.Sprintf("%03d", i)),
+			Chunks: []model.Chunk{buildChunk(t, ss)},
+		})
+	}
+	dir := t.TempDir()
+	m := writeTestBlock(t, dir, series, WriteOptions{Encoding: EncodingDense})
+	if _, err := os.Stat(filepath.Join(dir, m.ULID.String(), DictFilename)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("dictionary for random data: %v", err)
+	}
 }

@@ -87,7 +87,14 @@ func (b *Block) Close() error {
 
 // codec returns the block's zstd decoder, opening it on first use.
 func (b *Block) codec() (*zstdCodec, error) {
-	b.zstdOnce.Do(func() { b.zstd, b.zstdErr = newZstdCodec() })
+	b.zstdOnce.Do(func() {
+		dict, err := readDict(b.dir)
+		if err != nil {
+			b.zstdErr = err
+			return
+		}
+		b.zstd, b.zstdErr = newZstdCodec(dict)
+	})
 	return b.zstd, b.zstdErr
 }
 

@@ -172,11 +172,16 @@ func writeDir(ctx context.Context, dir string, id ulid.ULID, mint, maxt int64, s
 // writeData writes the chunk segments and the index, and returns the
 // number of chunks written (xor2 cuts chunks shorter than the input's).
 func writeData(ctx context.Context, dir string, series []model.ChunkSeries, enc ChunkEncoding) (n uint64, err error) {
-	se, err := newSegmentEncoder(enc)
+	se, err := newSegmentEncoder(enc, series)
 	if err != nil {
 		return 0, err
 	}
 	defer se.Close()
+	if se.dict != nil {
+		if err := writeFileSync(filepath.Join(dir, DictFilename), se.dict); err != nil {
+			return 0, fmt.Errorf("write dense dictionary: %w", err)
+		}
+	}
 	cw, err := chunks.NewWriter(filepath.Join(dir, ChunksDirname))
 	if err != nil {
 		return 0, fmt.Errorf("create chunks writer: %w", err)
@@ -273,6 +278,9 @@ func listFiles(dir string) ([]File, []string, error) {
 		return nil, nil, fmt.Errorf("stat index: %w", err)
 	}
 	files = append(files, File{RelPath: IndexFilename, SizeBytes: fi.Size()})
+	if fi, err := os.Stat(filepath.Join(dir, DictFilename)); err == nil {
+		files = append(files, File{RelPath: DictFilename, SizeBytes: fi.Size()})
+	}
 	return files, segs, nil
 }
 
