@@ -364,7 +364,7 @@ func BenchmarkEncodingDecode(b *testing.B) {
 		var vs []float64
 		run("dense", func(i int) int {
 			p := dense[i][denseHeaderSize:]
-			if dense[i][2] == denseZstd {
+			if dense[i][2] != denseRaw {
 				p, _ = se.zstd.decompress(p)
 			}
 			ts, vs, _ = chunkenc.DecodeDense(p, ts[:0], vs[:0])
