@@ -26,9 +26,10 @@ import (
 // the repository (testdata/capture/README.md).
 const captureSlice = "../testdata/capture/prometheus-2.42-node-300req.rw"
 
-// fullCaptureFile is the whole recording the repository's slice is cut
-// from (testdata/capture/README.md); benchmarks use it when it is there.
-const fullCaptureFile = "/work/shared/data/prometheus-2.42-node-10m.rw"
+// fullCaptureEnv names the environment variable holding the path of the
+// whole recording the repository's slice is cut from
+// (testdata/capture/README.md); benchmarks use it when it is set.
+const fullCaptureEnv = "GORILLA_CAPTURE_FULL"
 
 // encodingDataset is data cut into block windows: windows[w] holds the
 // series of window w with one chunk each.
@@ -45,8 +46,8 @@ type encodingDataset struct {
 // synthetic series over one 2h window and a node_exporter-like day.
 func encodingDatasets(b *testing.B) []encodingDataset {
 	out := []encodingDataset{captureDataset(b, "capture-slice", captureSlice)}
-	if _, err := os.Stat(fullCaptureFile); err == nil {
-		out = append(out, captureDataset(b, "capture-full", fullCaptureFile))
+	if path := os.Getenv(fullCaptureEnv); path != "" {
+		out = append(out, captureDataset(b, "capture-full", path))
 	}
 	const targets, rounds, step = 10, 480, 15_000
 	gen := func(i int, t int64) float64 { return loadgen.SeriesValue(i, int((t-testMint)/step)) }
