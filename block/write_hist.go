@@ -43,35 +43,47 @@ func checkHistChunks(s model.ChunkSeries, mint, maxt int64, st *Stats) error {
 	return nil
 }
 
-// appendHistMetas appends the histogram chunks of s to metas, which hold
-// its XOR chunks, sorted by start time as the index wants a series'
-// chunks. The index refuses overlapping chunks: when the series switched
-// between floats and histograms inside a chunk's time range, its samples
-// are cut again into chunks of one type each (recut).
+// appendHistMetas appends the histogram chunks of s to metas, the
+// series' encoded float chunks, sorted by start time as the index wants a
+// series' chunks. The index refuses overlapping chunks: when the series
+// switched between floats and histograms inside a chunk's time range, its
+// samples are cut again, from the chunks as given, into chunks of one type
+// each (recut), the float ones XOR whatever the block's encoding.
 func appendHistMetas(metas []chunks.Meta, s model.ChunkSeries) ([]chunks.Meta, error) {
 	if len(s.Histograms) == 0 {
 		return metas, nil
 	}
-	start := len(metas) - len(s.Chunks)
+	hist := make([]chunks.Meta, 0, len(s.Histograms))
 	for _, c := range s.Histograms {
 		chk, err := pchunkenc.FromData(histEncoding(c), c.Data)
 		if err != nil {
 			return metas, fmt.Errorf("histogram chunk [%d, %d]: %w", c.MinT, c.MaxT, err)
 		}
-		metas = append(metas, chunks.Meta{Chunk: chk, MinTime: c.MinT, MaxTime: c.MaxT})
+		hist = append(hist, chunks.Meta{Chunk: chk, MinTime: c.MinT, MaxTime: c.MaxT})
 	}
-	own := metas[start:]
-	slices.SortStableFunc(own, func(a, b chunks.Meta) int { return cmp.Compare(a.MinTime, b.MinTime) })
-	for i := 1; i < len(own); i++ {
-		if own[i].MinTime <= own[i-1].MaxTime {
-			cut, err := recut(own)
-			if err != nil {
-				return metas, err
+	if overlapping(s) {
+		given := make([]chunks.Meta, 0, len(s.Chunks)+len(hist))
+		for _, c := range s.Chunks {
+			given = append(given, chunks.Meta{Chunk: storedChunk(c.Data), MinTime: c.MinT, MaxTime: c.MaxT})
+		}
+		return recut(append(given, hist...))
+	}
+	metas = append(metas, hist...)
+	slices.SortStableFunc(metas, func(a, b chunks.Meta) int { return cmp.Compare(a.MinTime, b.MinTime) })
+	return metas, nil
+}
+
+// overlapping reports whether a float chunk and a histogram chunk of s
+// share part of their time ranges.
+func overlapping(s model.ChunkSeries) bool {
+	for _, f := range s.Chunks {
+		for _, h := range s.Histograms {
+			if f.MinT <= h.MaxT && h.MinT <= f.MaxT {
+				return true
 			}
-			return append(metas[:start], cut...), nil
 		}
 	}
-	return metas, nil
+	return false
 }
 
 // recut re-encodes the samples of overlapping float and histogram chunks

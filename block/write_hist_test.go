@@ -201,3 +201,53 @@ func prometheusReadsHistograms(t *testing.T, dir string) {
 		t.Fatalf("Prometheus read %v, want floats and 10 histograms of a_mixed, 10 histograms of b_float_hist", counts)
 	}
 }
+
+// TestBlockHistogramsInEveryEncoding: whatever the block's float chunk
+// encoding, its histogram chunks are written and read back as stored, and
+// its floats read back whole.
+func TestBlockHistogramsInEveryEncoding(t *testing.T) {
+	half := testMint + (testMaxt-testMint)/2
+	floats := genSeries(t, rand.New(rand.NewSource(5)), 1, testMint, half, 15000, 1)[0]
+	hists := []model.HistogramChunk{histChunk(t, false, half+7, 10), histChunk(t, true, half+200_000, 4)}
+	series := []model.ChunkSeries{{Labels: labels.FromStrings("__name__", "m"), Chunks: floats.Chunks, Histograms: hists}}
+	for _, enc := range []ChunkEncoding{EncodingXOR, EncodingXOR2, EncodingDense} {
+		t.Run(string(enc), func(t *testing.T) {
+			dir := t.TempDir()
+			m, err := Write(context.Background(), dir, testMint, testMaxt+1, series, WriteOptions{Encoding: enc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := Open(filepath.Join(dir, m.ULID.String()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			got, err := b.Select(context.Background(), testMint, testMaxt, labels.MustNewMatcher(labels.MatchEqual, "__name__", "m"))
+			if err != nil || len(got) != 1 {
+				t.Fatalf("select: %v, %d series", err, len(got))
+			}
+			n := 0
+			for _, c := range got[0].Chunks {
+				it := chunkenc.NewIterator(c.Data)
+				for it.Next() {
+					n++
+				}
+			}
+			want := 0
+			for _, c := range floats.Chunks {
+				want += int(c.Data[0])<<8 | int(c.Data[1])
+			}
+			if n != want {
+				t.Fatalf("read %d floats, want %d", n, want)
+			}
+			if len(got[0].Histograms) != 2 {
+				t.Fatalf("read %d histogram chunks, want 2", len(got[0].Histograms))
+			}
+			for j, c := range got[0].Histograms {
+				if hex.EncodeToString(c.Data) != hex.EncodeToString(hists[j].Data) || c.Float != hists[j].Float {
+					t.Fatalf("histogram chunk %d differs from the one written", j)
+				}
+			}
+		})
+	}
+}
