@@ -39,6 +39,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzMergeReplicas -fuzztime=$(FUZZTIME) ./block/
 	$(GO) test -run='^$$' -fuzz=FuzzWriteDecode -fuzztime=$(FUZZTIME) ./remote/
 	$(GO) test -run='^$$' -fuzz=FuzzReadRequestDecode -fuzztime=$(FUZZTIME) ./remote/
+	$(GO) test -run='^$$' -fuzz=FuzzOTLPDecode -fuzztime=$(FUZZTIME) ./remote/
 	$(GO) test -run='^$$' -fuzz=FuzzDepthBound -fuzztime=$(FUZZTIME) ./promql/
 	$(GO) test -run='^$$' -fuzz=FuzzTimestamps -fuzztime=$(FUZZTIME) ./query/
 	$(GO) test -run='^$$' -fuzz=FuzzCheckChunk -fuzztime=$(FUZZTIME) ./query/

@@ -168,6 +168,10 @@ func (h *writeHandler) appendBatch(app Appender, st *writeState, res *appendResu
 			res.reject(ls, reasonInvalidSymbol, "symbol reference out of range", nSamples+s.histograms)
 			continue
 		}
+		if s.refused != "" {
+			res.reject(ls, s.refused, refusalMessage(s.refused), nSamples+s.histograms)
+			continue
+		}
 		if serr := validateLabels(ls, &st.limits); serr != nil {
 			res.reject(ls, serr.reason, serr.msg, nSamples+s.histograms)
 			continue

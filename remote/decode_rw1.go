@@ -61,6 +61,9 @@ type seriesRef struct {
 	meta      metadataRef
 	hasMeta   bool
 	badSymbol bool
+	// refused, if set, is the reason every sample of the series is
+	// refused, decided while an OTLP request was converted.
+	refused string
 }
 
 // metadataRef is one metadata entry; its strings alias the body.
