@@ -87,6 +87,8 @@ type writeBatch struct {
 	// histogram is scratch space used only to validate histogram messages
 	// exactly as the generated code does; their content is not kept.
 	histogram prompb.Histogram
+	// rw2 is set when the batch came from a remote-write 2.0 request.
+	rw2 bool
 }
 
 // reset empties r, keeping the capacity of its slices.
@@ -97,6 +99,7 @@ func (r *writeBatch) reset() {
 	r.exemplars = r.exemplars[:0]
 	r.exLabels = r.exLabels[:0]
 	r.metadata = r.metadata[:0]
+	r.rw2 = false
 }
 
 // decodeRW1 parses buf, a serialized prometheus.WriteRequest, into r. It accepts

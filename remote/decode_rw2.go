@@ -38,6 +38,7 @@ func checkRW2(req *writev2.Request, size int) error {
 // with badSymbol set so that its samples are counted as rejected.
 func (r *writeBatch) fromRW2(req *writev2.Request) {
 	r.reset()
+	r.rw2 = true
 	syms := req.Symbols
 	for i := range req.Timeseries {
 		ts := &req.Timeseries[i]
