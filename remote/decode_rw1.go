@@ -77,6 +77,7 @@ type metadataRef struct {
 // aliases the decompressed body. The flat slices are reused from request to
 // request, so decoding allocates nothing once they have grown.
 type writeBatch struct {
+	rw2       bool // the batch came from a remote-write 2.0 request
 	series    []seriesRef
 	labels    []labelRef
 	samples   []sampleRef
@@ -87,19 +88,17 @@ type writeBatch struct {
 	// histogram is scratch space used only to validate histogram messages
 	// exactly as the generated code does; their content is not kept.
 	histogram prompb.Histogram
-	// rw2 is set when the batch came from a remote-write 2.0 request.
-	rw2 bool
 }
 
 // reset empties r, keeping the capacity of its slices.
 func (r *writeBatch) reset() {
+	r.rw2 = false
 	r.series = r.series[:0]
 	r.labels = r.labels[:0]
 	r.samples = r.samples[:0]
 	r.exemplars = r.exemplars[:0]
 	r.exLabels = r.exLabels[:0]
 	r.metadata = r.metadata[:0]
-	r.rw2 = false
 }
 
 // decodeRW1 parses buf, a serialized prometheus.WriteRequest, into r. It accepts

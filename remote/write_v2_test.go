@@ -103,20 +103,16 @@ func TestWriteRW2Garbage(t *testing.T) {
 }
 
 // As Prometheus answers: a 2.0 series with metadata or exemplars but no
-// sample is refused with 400 naming it, and the exemplars of a refused
-// histogram are not reported written. The other series are stored.
+// sample is refused with 400 naming it, its exemplars not stored. The
+// other series are stored.
 func TestWriteRW2SeriesWithoutSamples(t *testing.T) {
 	s := newMemStore()
 	h := newHandler(t, s, fixedOpts())
 	req := &writev2.Request{
-		Symbols: []string{"", "__name__", "orphan", "hist", "trace_id", "abc", "ok"},
+		Symbols: []string{"", "__name__", "orphan", "", "trace_id", "abc", "ok"},
 		Timeseries: []writev2.TimeSeries{{
 			LabelsRefs: []uint32{1, 2},
 			Metadata:   writev2.Metadata{Type: writev2.Metadata_METRIC_TYPE_GAUGE},
-			Exemplars:  []writev2.Exemplar{{LabelsRefs: []uint32{4, 5}, Value: 1, Timestamp: 10}},
-		}, {
-			LabelsRefs: []uint32{1, 3},
-			Histograms: []writev2.Histogram{{Timestamp: 10}},
 			Exemplars:  []writev2.Exemplar{{LabelsRefs: []uint32{4, 5}, Value: 1, Timestamp: 10}},
 		}, {
 			LabelsRefs: []uint32{1, 6},
