@@ -13,6 +13,10 @@ import (
 // fields; both forms are honoured.
 const rw2CreatedTimestampField = 6
 
+// reasonNoSamples refuses a remote-write 2.0 series with neither samples
+// nor histograms (only metadata or exemplars), as Prometheus does.
+const reasonNoSamples = "no_samples"
+
 // checkRW2 refuses a decoded remote-write 2.0 request that the spec
 // forbids or that cannot be what the sender meant; size is the length of
 // the decoded body.

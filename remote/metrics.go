@@ -28,8 +28,6 @@ const (
 	reasonDuplicate       = "duplicate_sample"
 	reasonNativeHistogram = "native_histogram"
 	reasonInvalidSymbol   = "invalid_symbol_ref"
-	// A remote-write 2.0 series with neither samples nor histograms.
-	reasonNoSamples = "no_samples"
 	// The timestamp lies outside the range the store accepts
 	// (model.MinTime, model.MaxTime).
 	reasonTimestampOutOfRange = "timestamp_out_of_range"
