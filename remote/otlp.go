@@ -239,6 +239,8 @@ func refusalMessage(reason string) string {
 		return "delta temporality is not supported, send cumulative sums and histograms"
 	case reasonInvalidLabels:
 		return "an attribute has an empty name"
+	case reasonOTLPScale:
+		return fmt.Sprintf("exponential histogram scale coarser than the coarsest native schema, %d", minNativeSchema)
 	}
 	return reason
 }

@@ -24,6 +24,10 @@ const (
 // a Prometheus series holds cumulative values.
 const reasonDeltaTemporality = "otlp_delta_temporality"
 
+// reasonOTLPScale refuses an exponential histogram whose scale no native
+// schema holds (coarser than -4).
+const reasonOTLPScale = "otlp_histogram_scale"
+
 // flagNoRecordedValue is DataPointFlags' FLAG_NO_RECORDED_VALUE: the
 // point marks the end of a series, stored as a staleness marker.
 const flagNoRecordedValue = uint32(metricsv1.DataPointFlags_DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK)
@@ -219,15 +223,19 @@ func (c *otlpConverter) histogram(name string, p *metricsv1.HistogramDataPoint, 
 }
 
 // exponential converts an exponential histogram point. It becomes a
-// native histogram, which the store does not hold yet: the point is
-// counted as one refused histogram of its series.
+// native histogram (exponentialToNative), which the store does not hold
+// yet: the point is counted as one refused histogram of its series.
 func (c *otlpConverter) exponential(name string, p *metricsv1.ExponentialHistogramDataPoint) {
 	t := nanosToMillis(p.GetTimeUnixNano())
 	if !c.pointLabels(p.GetAttributes()) {
 		c.refuseAttrs(name, t)
 		return
 	}
-	i := c.emit(name, labelRef{}, t, 0, 0, "")
+	refused := ""
+	if _, err := exponentialToNative(p); err != nil {
+		refused = reasonOTLPScale
+	}
+	i := c.emit(name, labelRef{}, t, 0, 0, refused)
 	s := &c.b.series[i]
 	c.b.samples = c.b.samples[:s.samplesFrom]
 	s.samplesTo = s.samplesFrom
