@@ -95,7 +95,13 @@ func TestExponentialToNativeScales(t *testing.T) {
 	if _, err := exponentialToNative(p); err == nil {
 		t.Fatalf("scale -5: got no error")
 	}
-	p.Scale, p.Flags = 0, uint32(metricsv1.DataPointFlags_DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK)
+	p.Scale = 0
+	p.Positive.Offset = math.MaxInt32 - 3
+	if _, err := exponentialToNative(p); err == nil {
+		t.Fatalf("bucket indexes past int32: got no error")
+	}
+	p.Positive.Offset = 0
+	p.Flags = uint32(metricsv1.DataPointFlags_DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK)
 	if h, err := exponentialToNative(p); err != nil || math.Float64bits(h.Sum) != model.StaleNaN {
 		t.Fatalf("no recorded value: got %v, %v, want a staleness marker", h, err)
 	}
