@@ -7,8 +7,9 @@
 #
 # Needs checkouts of github.com/prometheus/compliance (COMPLIANCE_DIR) and
 # github.com/juliusv/prometheus_demo_service (DEMO_DIR): the Go module proxy
-# does not serve them. Prometheus is PROMETHEUS, else installed with
-# `go install` (about 6 minutes the first time).
+# does not serve them. Prometheus is PROMETHEUS, else
+# $(go env GOPATH)/prometheus-3.16/bin/prometheus, installed there with
+# `go install` when missing (about 6 minutes the first time).
 #
 # DATA_WAIT is how long data is collected before the PromQL tester runs
 # (default 15m; the stock window of the tester needs about 72m). The range
@@ -47,7 +48,8 @@ build() {
 	(cd "$DEMO_DIR" && go build -o "$WORK/bin/demo" .)
 	(cd "$COMPLIANCE_DIR/promql" && go build -o "$WORK/bin/promql-compliance-tester" ./cmd/promql-compliance-tester)
 	(cd "$COMPLIANCE_DIR/remotewrite/receiver" && go test -c -o "$WORK/bin/receiver.test" .)
-	PROMETHEUS=${PROMETHEUS:-$(go env GOPATH)/bin/prometheus}
+	# The same directory as make e2e-deps uses, apart from a Prometheus on PATH.
+	PROMETHEUS=${PROMETHEUS:-$(go env GOPATH)/prometheus-3.16/bin/prometheus}
 	if [ ! -x "$PROMETHEUS" ]; then
 		step "installing Prometheus $PROM_VERSION"
 		GOBIN=$(dirname "$PROMETHEUS") go install "github.com/prometheus/prometheus/cmd/prometheus@$PROM_VERSION"
