@@ -1,4 +1,4 @@
-# Targets: build test test-race lint bench fuzz e2e ui ui-check.
+# Targets: build test test-race lint bench fuzz e2e ui ui-check compliance.
 GO       ?= go
 PKGS     := ./...
 FUZZTIME ?= 30s
@@ -8,7 +8,7 @@ FUZZTIME ?= 30s
 BRANCH   ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 
-.PHONY: build test test-race lint bench fuzz e2e e2e-deps bench-peers bench-cluster ui ui-check
+.PHONY: build test test-race lint bench fuzz e2e e2e-deps bench-peers bench-cluster ui ui-check compliance
 
 build:
 	$(GO) build -ldflags "-X main.branch=$(BRANCH) -X main.revision=$(REVISION)" -o bin/gorilla-remote ./cmd/gorilla-remote
@@ -42,6 +42,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzMergeReplicas -fuzztime=$(FUZZTIME) ./block/
 	$(GO) test -run='^$$' -fuzz=FuzzWriteDecode -fuzztime=$(FUZZTIME) ./remote/
 	$(GO) test -run='^$$' -fuzz=FuzzReadRequestDecode -fuzztime=$(FUZZTIME) ./remote/
+	$(GO) test -run='^$$' -fuzz=FuzzOTLPDecode -fuzztime=$(FUZZTIME) ./remote/
 	$(GO) test -run='^$$' -fuzz=FuzzDepthBound -fuzztime=$(FUZZTIME) ./promql/
 	$(GO) test -run='^$$' -fuzz=FuzzTimestamps -fuzztime=$(FUZZTIME) ./query/
 	$(GO) test -run='^$$' -fuzz=FuzzCheckChunk -fuzztime=$(FUZZTIME) ./query/
@@ -97,3 +98,11 @@ BENCH_CLUSTER_FLAGS ?=
 bench-cluster:
 	$(GO) build -o bin/gorilla-remote ./cmd/gorilla-remote
 	$(GO) run ./bench/cluster --binary bin/gorilla-remote $(BENCH_CLUSTER_FLAGS)
+
+# The prometheus/compliance suites against a Prometheus 3.16 reference
+# (docs/compliance.md): the PromQL tester after DATA_WAIT of data (15m by
+# default), the remote-write receiver suite and the comparison of every one
+# of its answers with Prometheus's. Needs COMPLIANCE_DIR and DEMO_DIR,
+# checkouts of prometheus/compliance and juliusv/prometheus_demo_service.
+compliance:
+	bash scripts/compliance/run.sh all

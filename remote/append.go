@@ -171,6 +171,16 @@ func (h *writeHandler) appendBatch(app Appender, st *writeState, res *appendResu
 			res.reject(ls, reasonInvalidSymbol, "symbol reference out of range", nSamples+s.histograms)
 			continue
 		}
+		if s.refused != "" {
+			res.reject(ls, s.refused, refusalMessage(s.refused), nSamples+s.histograms)
+			continue
+		}
+		if nSamples == 0 && s.histograms == 0 && b.rw2 {
+			// As Prometheus: remote write 2.0 carries metadata and exemplars
+			// inside a series, and one without samples is a sender's bug.
+			res.reject(ls, reasonNoSamples, "series holds no sample or histogram", 1)
+			continue
+		}
 		if serr := validateLabels(ls, &st.limits); serr != nil {
 			res.reject(ls, serr.reason, serr.msg, nSamples+s.histograms)
 			continue

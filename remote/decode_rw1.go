@@ -72,6 +72,9 @@ type seriesRef struct {
 	meta      metadataRef
 	hasMeta   bool
 	badSymbol bool
+	// refused, if set, is the reason every sample of the series is
+	// refused, decided while an OTLP request was converted.
+	refused string
 }
 
 // metadataRef is one metadata entry; its strings alias the body.
@@ -85,6 +88,7 @@ type metadataRef struct {
 // aliases the decompressed body. The flat slices are reused from request to
 // request, so decoding allocates nothing once they have grown.
 type writeBatch struct {
+	rw2       bool // the batch came from a remote-write 2.0 request
 	series    []seriesRef
 	labels    []labelRef
 	samples   []sampleRef
@@ -100,6 +104,7 @@ type writeBatch struct {
 
 // reset empties r, keeping the capacity of its slices.
 func (r *writeBatch) reset() {
+	r.rw2 = false
 	r.series = r.series[:0]
 	r.labels = r.labels[:0]
 	r.samples = r.samples[:0]

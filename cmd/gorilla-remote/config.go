@@ -74,6 +74,8 @@ type settings struct {
 	Regions []regionConfig
 	// Cluster mode (cluster_config.go).
 	Cluster clusterSettings
+	// OTLP ingestion (otlp.go).
+	OTLP otlpSettings
 }
 
 // flagSet binds the settings to flags and remembers which the user gave.
@@ -107,6 +109,7 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		Default("false").BoolVar(&f.s.EnableAdminAPI)
 	f.registerLimits(flag)
 	f.registerCluster(flag)
+	f.registerOTLP(flag)
 	flag("tenancy.enabled", "Serve many tenants: every data request names its tenant in the X-Scope-OrgID header (401 without one), and each tenant's data is kept apart on disk, in the bucket and in queries (docs/tenants.md). Off, there is one tenant and the header is ignored.").
 		Default("false").BoolVar(&f.s.TenancyEnabled)
 	flag("replication.region", "This region's name, sent with every write forwarded to the regions of the config file's replication.regions (docs/replication.md).").
