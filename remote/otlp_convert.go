@@ -222,9 +222,9 @@ func (c *otlpConverter) histogram(name string, p *metricsv1.HistogramDataPoint, 
 	c.emit(name+"_count", labelRef{}, t, st, stale(p.GetFlags(), float64(p.GetCount())), refused)
 }
 
-// exponential converts an exponential histogram point. It becomes a
-// native histogram (exponentialToNative), which the store does not hold
-// yet: the point is counted as one refused histogram of its series.
+// exponential converts an exponential histogram point into a native
+// histogram (exponentialToNative): one series holding one histogram
+// sample. A point whose scale no native schema holds is refused.
 func (c *otlpConverter) exponential(name string, p *metricsv1.ExponentialHistogramDataPoint) {
 	t := nanosToMillis(p.GetTimeUnixNano())
 	if !c.pointLabels(p.GetAttributes()) {
@@ -232,14 +232,18 @@ func (c *otlpConverter) exponential(name string, p *metricsv1.ExponentialHistogr
 		return
 	}
 	refused := ""
-	if _, err := exponentialToNative(p); err != nil {
+	h, err := exponentialToNative(p)
+	if err != nil {
 		refused = reasonOTLPScale
 	}
 	i := c.emit(name, labelRef{}, t, 0, 0, refused)
 	s := &c.b.series[i]
 	c.b.samples = c.b.samples[:s.samplesFrom]
 	s.samplesTo = s.samplesFrom
-	s.histograms = 1
+	s.histsFrom, s.histograms = len(c.b.hists), 1
+	if refused == "" {
+		c.b.hists = append(c.b.hists, histRef{t: t, h: h})
+	}
 }
 
 // summary converts a summary point into its quantile series, _sum and

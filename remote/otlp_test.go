@@ -380,7 +380,7 @@ func TestOTLPRefusedPoints(t *testing.T) {
 		want string
 	}{
 		{"delta sum", delta, `reqs_total`},
-		{"exponential histogram", expo, `native histograms`},
+		{"broken exponential histogram", expo, `observation count should equal`},
 		{"empty attribute name", emptyAttr, `empty name`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -393,6 +393,30 @@ func TestOTLPRefusedPoints(t *testing.T) {
 				t.Fatalf("the valid point: got %v, want it stored", got)
 			}
 		})
+	}
+}
+
+// An exponential histogram point is stored as one native histogram sample
+// of its series, its buckets as OTLP gave them.
+func TestOTLPExponentialStored(t *testing.T) {
+	expo := &metricsv1.Metric{Name: "lat", Data: &metricsv1.Metric_ExponentialHistogram{ExponentialHistogram: &metricsv1.ExponentialHistogram{
+		AggregationTemporality: metricsv1.AggregationTemporality_AGGREGATION_TEMPORALITY_CUMULATIVE,
+		DataPoints: []*metricsv1.ExponentialHistogramDataPoint{{
+			TimeUnixNano: nanos(0), Count: 4, Sum: proto.Float64(9), Scale: 0, ZeroCount: 1,
+			Positive: &metricsv1.ExponentialHistogramDataPoint_Buckets{Offset: 0, BucketCounts: []uint64{1, 2}},
+		}},
+	}}}
+	s := newMemStore()
+	w := postOTLP(newOTLPHandler(t, s, OTLPOptions{}), marshalOTLP(t, otlpRequest(expo)), "application/x-protobuf", "")
+	if w.Code != http.StatusOK {
+		t.Fatalf("got %d %q, want 200", w.Code, w.Body)
+	}
+	got := s.getHists(labels.FromStrings("__name__", "lat", "instance", "i-1", "job", "shop/cart"))
+	if len(got) != 1 || got[0].h == nil {
+		t.Fatalf("got %+v, want one integer native histogram", got)
+	}
+	if h := got[0].h; h.Count != 4 || h.Sum != 9 || h.ZeroCount != 1 || h.Schema != 0 {
+		t.Fatalf("got count %d, sum %v, zero count %d, schema %d; want 4, 9, 1, 0", h.Count, h.Sum, h.ZeroCount, h.Schema)
 	}
 }
 
