@@ -8,7 +8,7 @@ FUZZTIME ?= 30s
 BRANCH   ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 
-.PHONY: build test test-race lint bench fuzz e2e e2e-deps bench-peers
+.PHONY: build test test-race lint bench fuzz e2e e2e-deps bench-peers bench-cluster
 
 build:
 	$(GO) build -ldflags "-X main.branch=$(BRANCH) -X main.revision=$(REVISION)" -o bin/gorilla-remote ./cmd/gorilla-remote
@@ -36,6 +36,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzRecords -fuzztime=$(FUZZTIME) ./head/
 	$(GO) test -run='^$$' -fuzz=FuzzValidate -fuzztime=$(FUZZTIME) ./tenant/
 	$(GO) test -run='^$$' -fuzz=FuzzTombstones -fuzztime=$(FUZZTIME) ./query/
+	$(GO) test -run='^$$' -fuzz=FuzzMergeReplicas -fuzztime=$(FUZZTIME) ./block/
 	$(GO) test -run='^$$' -fuzz=FuzzWriteDecode -fuzztime=$(FUZZTIME) ./remote/
 	$(GO) test -run='^$$' -fuzz=FuzzReadRequestDecode -fuzztime=$(FUZZTIME) ./remote/
 	$(GO) test -run='^$$' -fuzz=FuzzDepthBound -fuzztime=$(FUZZTIME) ./promql/
@@ -63,3 +64,10 @@ e2e: e2e-deps
 BENCH_PEERS_FLAGS ?=
 bench-peers:
 	$(GO) run ./bench/peers $(BENCH_PEERS_FLAGS)
+
+# One node against a 3-node cluster with RF=3 under the same load: CPU per
+# acknowledged sample, write latency, query latency; see docs/benchmarks.md.
+BENCH_CLUSTER_FLAGS ?=
+bench-cluster:
+	$(GO) build -o bin/gorilla-remote ./cmd/gorilla-remote
+	$(GO) run ./bench/cluster --binary bin/gorilla-remote $(BENCH_CLUSTER_FLAGS)

@@ -29,34 +29,48 @@ type LoadStats struct {
 	Chunks int // chunks the head added
 }
 
-// LoadSealed reads the raw blocks of the windows in dst.SealedRange from
-// store, from its local cache first, then from the bucket, one block at a
-// time, newest first, and hands their series to dst. Run it after the
+// LoadOptions tune LoadSealedWith.
+type LoadOptions struct {
+	// Node, when set, is the name of this cluster node: only the raw
+	// blocks whose NodeLabel equals it (this node's own replicas) are
+	// read, never another node's replicas nor the blocks merged from them,
+	// which hold series this node does not own. Loading then stops at the
+	// newest window (going back in time) that holds raw blocks but none of
+	// this node's: the head's min time may only drop past windows it holds
+	// whole, and queries read the older windows from the bucket. Empty:
+	// every raw block, as on a single node.
+	Node   string
+	Logger *slog.Logger // nil: no log
+}
+
+// LoadSealed is LoadSealedWith for a single node: every raw block of the
+// range is read.
+func LoadSealed(ctx context.Context, store *Store, dst SealedLoader, log *slog.Logger) (LoadStats, error) {
+	return LoadSealedWith(ctx, store, dst, LoadOptions{Logger: log})
+}
+
+// LoadSealedWith reads the raw blocks of the windows in dst.SealedRange
+// from store, from its local cache first, then from the bucket, one block
+// at a time, newest first, and hands their series to dst. Run it after the
 // shipper is ready (NewShipper tells the head what is sealed) and after
 // store.Sync; the head may serve meanwhile. It then holds its whole
 // retention in memory again, though its checkpoints do not copy the
 // uploaded windows.
 //
-// Only raw blocks lying wholly inside the range are read; roll-ups are not
-// head data. Loading is idempotent: windows the head holds already are
-// skipped. A block that cannot be read stops the load with an error; what
-// was loaded stays, and queries still reach the blocks in the bucket.
-func LoadSealed(ctx context.Context, store *Store, dst SealedLoader, log *slog.Logger) (LoadStats, error) {
+// Only raw blocks lying wholly inside the range are read (and with
+// opts.Node only this node's, see LoadOptions); roll-ups are not head
+// data. Loading is idempotent: windows the head holds already are skipped.
+// A block that cannot be read stops the load with an error; what was
+// loaded stays, and queries still reach the blocks in the bucket.
+func LoadSealedWith(ctx context.Context, store *Store, dst SealedLoader, opts LoadOptions) (LoadStats, error) {
 	var st LoadStats
 	mint, maxt := dst.SealedRange()
 	if mint >= maxt {
 		return st, nil
 	}
 	began := time.Now()
-	metas := store.Metas(mint, maxt-1)
-	// Newest first: the head's min time drops one whole window at a time,
-	// so queries find every window either complete in the head or in its
-	// block (see head.Head.LoadSealed).
-	slices.SortFunc(metas, func(a, b Meta) int { return cmp.Compare(b.MinTime, a.MinTime) })
+	metas := loadable(store.Metas(mint, maxt-1), mint, maxt, opts.Node)
 	for _, m := range metas {
-		if m.Thanos.Downsample.Resolution != 0 || m.MinTime < mint || m.MaxTime > maxt {
-			continue
-		}
 		n, chunks, err := loadBlock(ctx, store, dst, m)
 		st.Series += n
 		st.Chunks += chunks
@@ -65,11 +79,44 @@ func LoadSealed(ctx context.Context, store *Store, dst SealedLoader, log *slog.L
 		}
 		st.Blocks++
 	}
-	if log != nil && st.Blocks > 0 {
-		log.Info("loaded sealed windows into the head", "mint", mint, "maxt", maxt, "blocks", st.Blocks,
+	if opts.Logger != nil && st.Blocks > 0 {
+		opts.Logger.Info("loaded sealed windows into the head", "mint", mint, "maxt", maxt, "blocks", st.Blocks,
 			"series", st.Series, "chunks", st.Chunks, "seconds", time.Since(began).Seconds())
 	}
 	return st, nil
+}
+
+// loadable returns the raw blocks of metas lying wholly inside [mint,
+// maxt) that LoadSealedWith reads for node, newest first: the head's min
+// time drops one whole window at a time, so queries find every window
+// either complete in the head or in its blocks (see head.Head.LoadSealed).
+func loadable(metas []Meta, mint, maxt int64, node string) []Meta {
+	var raw []Meta
+	for _, m := range metas {
+		if m.Thanos.Downsample.Resolution == 0 && m.MinTime >= mint && m.MaxTime <= maxt {
+			raw = append(raw, m)
+		}
+	}
+	slices.SortFunc(raw, func(a, b Meta) int { return cmp.Compare(b.MinTime, a.MinTime) })
+	if node == "" {
+		return raw
+	}
+	var out []Meta
+	for i := 0; i < len(raw); {
+		j := i
+		own := false
+		for j < len(raw) && raw[j].MinTime == raw[i].MinTime {
+			if raw[j].Thanos.Labels[NodeLabel] == node {
+				out, own = append(out, raw[j]), true
+			}
+			j++
+		}
+		if !own {
+			break
+		}
+		i = j
+	}
+	return out
 }
 
 // loadBlock hands one block's series to dst.

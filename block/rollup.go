@@ -134,7 +134,8 @@ func (r *Rollups) Run(ctx context.Context) error {
 
 // Once syncs the store, rolls up every raw block that lacks a roll-up at one
 // of the resolutions its window gets (same MinTime, MaxTime and external
-// labels; resolutionsFor), syncs the
+// labels; resolutionsFor) and is the only raw block of its window, without
+// NodeLabel (see singleRaw), syncs the
 // store again if it uploaded any, and then applies RawRetention. A failure
 // for one block is logged and counted and the others go on; Once returns
 // the failures joined.
@@ -145,10 +146,12 @@ func (r *Rollups) Once(ctx context.Context) error {
 		return fmt.Errorf("roll-ups: %w", err)
 	}
 	have := rolledUp(r.opts.Store.AllMetas())
+	metas := r.opts.Store.Metas(math.MinInt64, math.MaxInt64)
+	single := singleRaw(metas)
 	var errs []error
 	created := 0
-	for _, m := range r.opts.Store.Metas(math.MinInt64, math.MaxInt64) {
-		if m.Thanos.Downsample.Resolution != 0 {
+	for _, m := range metas {
+		if m.Thanos.Downsample.Resolution != 0 || !single[[2]int64{m.MinTime, m.MaxTime}] || m.IsReplica() {
 			continue
 		}
 		var missing []int64
@@ -176,6 +179,24 @@ func (r *Rollups) Once(ctx context.Context) error {
 		}
 	}
 	return errors.Join(append(errs, r.applyRawRetention(ctx))...)
+}
+
+// singleRaw returns the time ranges of the windows that hold exactly one
+// raw block. Only those are rolled up: a window of replica blocks (a
+// cluster, NodeLabel set) is rolled up once, from the block the replica
+// compaction merges them into, not once per replica.
+func singleRaw(metas []Meta) map[[2]int64]bool {
+	n := map[[2]int64]int{}
+	for _, m := range metas {
+		if m.Thanos.Downsample.Resolution == 0 {
+			n[[2]int64{m.MinTime, m.MaxTime}]++
+		}
+	}
+	out := make(map[[2]int64]bool, len(n))
+	for k, c := range n {
+		out[k] = c == 1
+	}
+	return out
 }
 
 // rolledUp returns, for each window, the resolutions it has roll-ups for.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -57,9 +58,14 @@ type ShipperOptions struct {
 	// block, and gives the bucket's blocks to retention.
 	Store *Store
 	// Now is the clock for retention; time.Now when nil.
-	Now        func() time.Time
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	Now func() time.Time
+	// ExternalLabels are written into the thanos.labels of every block the
+	// shipper seals. In a cluster they hold NodeLabel = the node's name, so
+	// that the replica blocks of one window stay apart (see Store.Metas)
+	// until CompactReplicas merges them. nil writes no labels.
+	ExternalLabels map[string]string
+	Logger         *slog.Logger
+	Registerer     prometheus.Registerer
 }
 
 // Shipper seals closed windows of the head into blocks on local disk and
@@ -117,6 +123,7 @@ func NewShipper(opts ShipperOptions) (*Shipper, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	opts.ExternalLabels = maps.Clone(opts.ExternalLabels)
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create block directory: %w", err)
 	}
@@ -175,6 +182,12 @@ func (s *Shipper) Once(ctx context.Context) error {
 // and a source that strays cannot make a bound wrap around and stop
 // sealing.
 func (s *Shipper) sealDue(ctx context.Context) error {
+	return s.sealUntil(ctx, s.opts.Source.Windows().ClosedBefore)
+}
+
+// sealUntil seals the windows from the oldest not yet sealed up to
+// endOf(the head's max time), a window boundary; see sealDue.
+func (s *Shipper) sealUntil(ctx context.Context, endOf func(maxT int64) int64) error {
 	src := s.opts.Source
 	wins := src.Windows()
 	maxT, minT := src.MaxTime(), src.MinTime()
@@ -182,7 +195,7 @@ func (s *Shipper) sealDue(ctx context.Context) error {
 		return nil
 	}
 	start := max(s.sealedBefore, wins.Start(minT))
-	end := wins.ClosedBefore(maxT)
+	end := endOf(maxT)
 	if start >= end {
 		return nil
 	}
@@ -239,7 +252,7 @@ func byWindow(series []model.ChunkSeries, wins model.Windows) []windowSeries {
 // seal writes the block of one window, to be uploaded.
 func (s *Shipper) seal(ctx context.Context, mint, maxt int64, series []model.ChunkSeries) error {
 	began := time.Now()
-	meta, err := Write(ctx, s.opts.Dir, mint, maxt, series, WriteOptions{})
+	meta, err := Write(ctx, s.opts.Dir, mint, maxt, series, WriteOptions{Labels: s.opts.ExternalLabels})
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,7 @@ type fixture struct {
 	store   *block.Store
 	clock   *clock
 	shipper *block.Shipper
+	labels  map[string]string // the shipper's external labels
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -77,7 +78,7 @@ func (f *fixture) open(t *testing.T) {
 	require.NoError(t, err)
 	sh, err := block.NewShipper(block.ShipperOptions{
 		Source: h, Bucket: f.bucket, Dir: filepath.Join(f.dir, "blocks"), Store: store,
-		Interval: time.Second, Now: f.clock.Now,
+		Interval: time.Second, Now: f.clock.Now, ExternalLabels: f.labels,
 	})
 	require.NoError(t, err)
 	f.head, f.store, f.shipper = h, store, sh

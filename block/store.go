@@ -268,7 +268,10 @@ func (s *Store) fetchMeta(ctx context.Context, id ulid.ULID) (Meta, bool, error)
 // Metas returns the known complete blocks overlapping [mint, maxt], sorted
 // by MinTime. Blocks with the same MinTime, MaxTime, resolution and external
 // labels (a window uploaded twice after a crash) count once: the lowest ULID
-// wins.
+// wins. Blocks whose external labels differ are all returned: the replica
+// blocks of one window, which differ by NodeLabel, and the block merged from
+// them (no NodeLabel) while the replicas are not yet deleted. Readers merge
+// those (MergeReplicas); they never hide one another here.
 func (s *Store) Metas(mint, maxt int64) []Meta {
 	type key struct {
 		mint, maxt, res int64

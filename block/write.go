@@ -32,6 +32,10 @@ type WriteOptions struct {
 	ULID       ulid.ULID         // zero: a new one whose time part is MinTime
 	Resolution int64             // downsampling resolution in ms; 0 = raw
 	Labels     map[string]string // Thanos external labels
+	// Sources, when set, are the blocks this one was merged from: meta.json
+	// then records compaction level 2 with these sources. nil: level 1,
+	// the block its own source.
+	Sources []ulid.ULID
 }
 
 // Write writes the block for [mint, maxt) into parent/<ULID>/ and returns its
@@ -129,12 +133,16 @@ func writeDir(ctx context.Context, dir string, id ulid.ULID, mint, maxt int64, s
 	if lbls == nil {
 		lbls = map[string]string{}
 	}
+	comp := Compaction{Level: 1, Sources: []ulid.ULID{id}}
+	if opts.Sources != nil {
+		comp = Compaction{Level: 2, Sources: slices.Clone(opts.Sources)}
+	}
 	meta := Meta{
 		ULID:       id,
 		MinTime:    mint,
 		MaxTime:    maxt,
 		Stats:      st,
-		Compaction: Compaction{Level: 1, Sources: []ulid.ULID{id}},
+		Compaction: comp,
 		Version:    MetaVersion,
 		Thanos: ThanosMeta{
 			Version:      ThanosVersion,

@@ -52,3 +52,10 @@ var (
 	// is created for now. It is transient: retrying later is safe.
 	ErrMemoryLimit = errors.New("memory limit reached")
 )
+
+// ErrRejected: a replica of the cluster refused some samples of a commit for
+// client reasons (one of the errors above that refuse a sample or a series).
+// The rest of the commit is stored; the error around it names the series and
+// the replica's reason. It is a client error, as the refusal on a single
+// node would be.
+var ErrRejected = errors.New("samples refused by a replica")

@@ -22,8 +22,10 @@ import (
 // Blocks is what the queryable needs of the sealed blocks in object
 // storage; *block.Store implements it.
 type Blocks interface {
-	// Metas returns the complete blocks overlapping [mint, maxt], each
-	// window once, sorted by MinTime.
+	// Metas returns the complete blocks overlapping [mint, maxt], sorted
+	// by MinTime: each window once per resolution and external labels, so
+	// the replica blocks of a window (differing by block.NodeLabel) are
+	// all listed, and read and merged together.
 	Metas(mint, maxt int64) []block.Meta
 	// Open makes a block readable (downloading it when needed) until
 	// release is called.
@@ -106,7 +108,7 @@ func (q *Queryable) selectBlocks(ctx context.Context, mint, maxt int64, ms []*la
 	}
 	results, err := eachWindow(ctx, q.blockConcurrency, windows(all), func(ctx context.Context, w blockWindow) (result, error) {
 		var r result
-		id, series, bad, err := q.selectWindow(ctx, w, all, mint, maxt, ms, maxRes, aggr)
+		id, series, bad, err := q.selectWindow(ctx, w, all, mint, maxt, ms, maxRes, aggr, &r.warns)
 		if err != nil {
 			return r, q.corrupt.reportFailed(err)
 		}
@@ -130,11 +132,17 @@ func (q *Queryable) selectBlocks(ctx context.Context, mint, maxt int64, ms []*la
 
 // selectWindow reads one window for selectBlocks and returns the block it
 // read. Chunks of a raw block that cannot be read are left out and returned
-// in bad.
-func (q *Queryable) selectWindow(ctx context.Context, w blockWindow, all []block.Meta, mint, maxt int64, ms []*labels.Matcher, maxRes int64, aggr string) (id ulid.ULID, series []model.ChunkSeries, bad []*block.ChunkError, err error) {
+// in bad. A window with several raw blocks (the replica blocks of a
+// cluster, see selectReplicas) is read from all of them; the chunks left
+// out then are reported in warns already.
+func (q *Queryable) selectWindow(ctx context.Context, w blockWindow, all []block.Meta, mint, maxt int64, ms []*labels.Matcher, maxRes int64, aggr string, warns *annotations.Annotations) (id ulid.ULID, series []model.ChunkSeries, bad []*block.ChunkError, err error) {
 	if rollup, ok := rollupFor(w.raw, all, maxRes); aggr != "" && maxRes > 0 && ok {
 		series, err = q.selectRollup(ctx, rollup, aggr, mint, maxt, ms)
 		return rollup.ULID, series, nil, err
+	}
+	if len(w.raws) > 1 {
+		series, err = q.selectReplicas(ctx, w.raws, mint, maxt, ms, warns)
+		return w.raw.ULID, series, nil, err
 	}
 	if w.hasRaw {
 		b, release, err := q.blocks.Open(ctx, w.raw.ULID)
@@ -151,6 +159,42 @@ func (q *Queryable) selectWindow(ctx context.Context, w blockWindow, all []block
 	finest := finestRollup(w.raw, all)
 	series, err = q.selectRollup(ctx, finest, aggr, mint, maxt, ms)
 	return finest.ULID, series, nil, err
+}
+
+// selectReplicas reads the series matching ms from every raw block of one
+// window (replica blocks differing by block.NodeLabel, and the block merged
+// from them while the replicas are not yet deleted) and merges them with
+// block.MergeReplicas: one series per label set, its samples in time order,
+// one per timestamp. Series found in one block only, or with equal chunks
+// in all, keep their chunks as stored; the others get freshly encoded XOR
+// chunks. Chunks that cannot be read are left out of their block's series,
+// each reported in warns, before the merge.
+func (q *Queryable) selectReplicas(ctx context.Context, raws []block.Meta, mint, maxt int64, ms []*labels.Matcher, warns *annotations.Annotations) ([]model.ChunkSeries, error) {
+	lists := make([][]model.ChunkSeries, 0, len(raws))
+	for _, m := range raws {
+		p, err := withBlock(ctx, q, m.ULID, func(b *block.Block) (partial, error) {
+			series, bad, err := b.SelectPartial(ctx, mint, maxt, ms...)
+			return partial{series, bad}, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, ce := range p.bad {
+			warns.Add(q.corrupt.reportUnreadable(ce))
+		}
+		lists = append(lists, q.corrupt.checkBlockChunks(p.series, m.ULID, warns))
+	}
+	merged, err := block.MergeReplicas(lists)
+	if err != nil {
+		return nil, fmt.Errorf("window [%d, %d): %w", raws[0].MinTime, raws[0].MaxTime, err)
+	}
+	return merged, nil
+}
+
+// partial is what SelectPartial returns of one block.
+type partial struct {
+	series []model.ChunkSeries
+	bad    []*block.ChunkError
 }
 
 // eachWindow calls fn for every window, at most limit at once (at least
@@ -181,11 +225,16 @@ func eachWindow[T any](ctx context.Context, limit int, ws []blockWindow, fn func
 	return out, nil
 }
 
-// blockWindow is one block window: its raw block's meta (or, when the raw block
-// is gone, any meta of the window, for its time range).
+// blockWindow is one block window: its raw block's meta (or, when the raw
+// block is gone, any meta of the window, for its time range) and, when the
+// window has several raw blocks (the replica blocks of a cluster, see
+// block.NodeLabel), all of them.
 type blockWindow struct {
 	raw    block.Meta
 	hasRaw bool
+	// raws are the window's raw blocks, a merged block (no NodeLabel)
+	// first, then by ULID; raw is raws[0]. Several only in a cluster.
+	raws []block.Meta
 }
 
 // windows returns the block windows of metas in time order.
@@ -200,12 +249,44 @@ func windows(metas []block.Meta) []blockWindow {
 			out = append(out, blockWindow{raw: m})
 			i = len(out) - 1
 		}
-		if m.Thanos.Downsample.Resolution == 0 && !out[i].hasRaw {
-			out[i] = blockWindow{raw: m, hasRaw: true}
+		if m.Thanos.Downsample.Resolution == 0 {
+			out[i].raws = append(out[i].raws, m)
 		}
+	}
+	for i := range out {
+		w := &out[i]
+		if len(w.raws) == 0 {
+			continue
+		}
+		if len(w.raws) > 1 {
+			slices.SortFunc(w.raws, func(a, b block.Meta) int {
+				return cmp.Or(cmpBool(a.IsReplica(), b.IsReplica()), a.ULID.Compare(b.ULID))
+			})
+		}
+		w.raw, w.hasRaw = w.raws[0], true
 	}
 	slices.SortFunc(out, func(a, b blockWindow) int { return cmp.Compare(a.raw.MinTime, b.raw.MinTime) })
 	return out
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}
+
+// windowBlocks returns the blocks a label question reads for window w: its
+// raw blocks, or its finest roll-up when the raw blocks are gone.
+func windowBlocks(w blockWindow, all []block.Meta) []block.Meta {
+	if w.hasRaw {
+		return w.raws
+	}
+	return []block.Meta{finestRollup(w.raw, all)}
 }
 
 // withBlock opens the block id of q's blocks for the duration of fn.

@@ -169,11 +169,20 @@ func (q *labelQuerier) labels(ctx context.Context, hints *storage.LabelHints, ms
 	if q.mint < b && q.q.blocks != nil {
 		all := q.q.blocks.Metas(q.mint, min(q.maxt, b-1))
 		lists, err := eachWindow(ctx, q.q.blockConcurrency, windows(all), func(ctx context.Context, w blockWindow) ([]string, error) {
-			id := w.raw.ULID
-			if !w.hasRaw {
-				id = finestRollup(w.raw, all).ULID
+			bs := windowBlocks(w, all)
+			if len(bs) == 1 {
+				return withBlock(ctx, q.q, bs[0].ULID, src.block)
 			}
-			return withBlock(ctx, q.q, id, src.block)
+			// Replica blocks of one window: the union of their answers.
+			var vals []string
+			for _, m := range bs {
+				v, err := withBlock(ctx, q.q, m.ULID, src.block)
+				if err != nil {
+					return nil, err
+				}
+				vals = append(vals, v...)
+			}
+			return vals, nil
 		})
 		if err != nil {
 			return nil, nil, err

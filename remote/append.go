@@ -98,11 +98,23 @@ func (h *writeHandler) countRejected(tenant string, res *appendResult) {
 }
 
 // storeError maps a store error that ends the request to its status: 503
-// when the store is closing or its WAL cannot write for now (a full disk:
-// the sender should retry elsewhere or later), 500 otherwise.
+// when the store is closing, its WAL cannot write for now (a full disk: the
+// sender should retry elsewhere or later) or a replica's memory guard
+// refused new series; 400 when a replica of the cluster refused samples
+// for client reasons (model.ErrRejected) or a window was sealed meanwhile;
+// 500 otherwise.
 func storeError(op string, err error) *httpError {
 	if errors.Is(err, model.ErrClosed) || errors.Is(err, model.ErrUnavailable) {
 		return errorf(http.StatusServiceUnavailable, "%s: store unavailable: %v", op, err)
+	}
+	if errors.Is(err, model.ErrMemoryLimit) {
+		// A replica's memory guard: transient, the sender retries.
+		return errorf(http.StatusServiceUnavailable, "%s: %v", op, err)
+	}
+	if errors.Is(err, model.ErrRejected) {
+		// Samples a replica refused for client reasons; the others of the
+		// request are stored.
+		return errorf(http.StatusBadRequest, "%s: %v", op, err)
 	}
 	if errors.Is(err, model.ErrOutOfWindow) {
 		// Samples for a window sealed while the request was in flight; the

@@ -57,7 +57,9 @@ type Appender interface {
 	// after the WAL write; only then may the request be acknowledged. It
 	// fails with model.ErrUnavailable when the store cannot write for now
 	// (nothing of the batch is kept) and model.ErrClosed once the store is
-	// closed.
+	// closed. A store that keeps copies elsewhere (a cluster) may also fail
+	// it with model.ErrRejected when a copy refused samples for client
+	// reasons (400; the rest is stored) or model.ErrMemoryLimit (503).
 	Commit() error
 	// Rollback discards everything buffered since the appender was made.
 	Rollback() error

@@ -193,7 +193,11 @@ func TestWriteStoreErrors(t *testing.T) {
 		"commit closed":   {commitErr: model.ErrClosed, code: http.StatusServiceUnavailable},
 		"WAL unavailable": {commitErr: errWrap(model.ErrUnavailable), code: http.StatusServiceUnavailable},
 		"commit failed":   {commitErr: errString, code: http.StatusInternalServerError},
-		"wrapped in call": {appendErr: errWrap(model.ErrOutOfWindow), code: http.StatusBadRequest, stored: 1},
+		// A cluster's commit: samples a replica refused, and a replica's
+		// memory guard.
+		"replica refused":      {commitErr: errWrap(model.ErrRejected), code: http.StatusBadRequest},
+		"replica memory limit": {commitErr: errWrap(model.ErrMemoryLimit), code: http.StatusServiceUnavailable},
+		"wrapped in call":      {appendErr: errWrap(model.ErrOutOfWindow), code: http.StatusBadRequest, stored: 1},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := newMemStore()
@@ -212,7 +216,11 @@ func TestWriteStoreErrors(t *testing.T) {
 				require.Equal(t, "5", w.Header().Get("Retry-After"))
 			}
 			if tc.code == http.StatusBadRequest {
-				require.Contains(t, w.Body.String(), tc.appendErr.Error())
+				want := tc.appendErr
+				if want == nil {
+					want = tc.commitErr
+				}
+				require.Contains(t, w.Body.String(), want.Error())
 			}
 		})
 	}

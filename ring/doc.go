@@ -10,9 +10,13 @@
 //		Join:       []string{"node-b:7946"},
 //		Logger:     logger,
 //	})
-//	if err := n.Start(ctx); err != nil { ... }
+//	if err := n.Start(ctx); err != nil { ... } // registered JOINING
 //	defer n.Stop()
+//	// ... once this node can take writes:
+//	if err := n.SetActive(ctx); err != nil { ... }
 //	owners, err := n.Owners(ring.Token(tenant, lset), 3)
+//	// ... before stopping, so that new writes go elsewhere:
+//	err = n.SetLeaving(ctx)
 //
 // A series' token is a hash of its tenant and sorted labels (Token); its
 // replicas are the next RF distinct instances clockwise from the token, one

@@ -28,6 +28,10 @@ const (
 	defaultTokens            = 128
 	defaultHeartbeatTimeout  = time.Minute
 	defaultReplicationFactor = 3
+
+	// leaveTimeout bounds each of the two waits of a stopping node's
+	// gossip: its last updates going out, and its leave message.
+	leaveTimeout = 3 * time.Second
 )
 
 // Options configure a Node. NodeName and ListenAddr are required.
@@ -41,6 +45,11 @@ type Options struct {
 	// AdvertiseAddr is the host:port other nodes use to reach this node's
 	// API, stored in the ring as Instance.Addr. Empty means GossipAddr.
 	AdvertiseAddr string
+	// GossipAdvertiseAddr is the host:port other nodes use to gossip with
+	// this one, when it differs from what the transport bound (a wildcard
+	// ListenAddr, NAT). Empty lets memberlist pick: the bound IP, or the
+	// first private IP of the machine for a wildcard.
+	GossipAdvertiseAddr string
 	// Join lists host:port gossip addresses of existing members. Empty
 	// makes a cluster of one that others may join.
 	Join []string
@@ -90,9 +99,10 @@ func (o *Options) setDefaults() error {
 	return nil
 }
 
-// Node is this process's member of the cluster: a memberlist KV client,
-// a lifecycler that registers it ACTIVE with its tokens and heartbeats, and
-// a ring that watches the others. It implements Ring once started.
+// Node is this process's member of the cluster: a memberlist KV client, a
+// lifecycler that registers it with its tokens and heartbeats (JOINING,
+// then ACTIVE and LEAVING: state.go), and a ring that watches the others.
+// It implements Ring once started.
 type Node struct {
 	opts Options
 
@@ -115,6 +125,11 @@ func NewNode(opts Options) (*Node, error) {
 	if _, _, err := net.SplitHostPort(opts.ListenAddr); err != nil {
 		return nil, fmt.Errorf("ring: listen address %q: %w", opts.ListenAddr, err)
 	}
+	if a := opts.GossipAdvertiseAddr; a != "" {
+		if _, err := splitPort(a); err != nil {
+			return nil, fmt.Errorf("ring: gossip advertise address %q: %w", a, err)
+		}
+	}
 	return &Node{opts: opts}, nil
 }
 
@@ -130,8 +145,9 @@ func (n *Node) Run(ctx context.Context) error {
 
 // Start binds the gossip transport, joins the members in Options.Join
 // (failing to reach them is logged and retried by memberlist, not an
-// error), registers this node ACTIVE with its tokens and starts watching
-// the ring. A Node starts once.
+// error), registers this node JOINING with its tokens and starts watching
+// the ring. The node takes writes only once SetActive has marked it
+// ACTIVE. A Node starts once.
 func (n *Node) Start(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -166,10 +182,20 @@ func (n *Node) startKV(ctx context.Context, logger slogKit) (*memberlist.KV, err
 	cfg.TCPTransport.BindAddrs = []string{host}
 	cfg.TCPTransport.BindPort = p
 	cfg.JoinMembers = n.opts.Join
+	if a := n.opts.GossipAdvertiseAddr; a != "" {
+		host, _, _ := net.SplitHostPort(a)
+		cfg.AdvertiseAddr = host
+		cfg.AdvertisePort, _ = splitPort(a) // checked by NewNode
+	}
 	cfg.Codecs = []codec.Codec{dskitring.GetCodec()}
 	// Keep LEFT tombstones as long as an instance takes to count as
 	// unhealthy, so a departed node disappears promptly.
 	cfg.LeftIngestersTimeout = max(n.opts.HeartbeatTimeout, time.Second)
+	// A node that stops gossips its departure for a few seconds at most:
+	// when its peers stop at the same time nobody is left to tell, and
+	// dskit's defaults (10s, then 20s) would hold the shutdown for 30s.
+	cfg.BroadcastTimeoutForLocalUpdatesOnShutdown = leaveTimeout
+	cfg.LeaveTimeout = leaveTimeout
 	reg := n.opts.Registerer
 	dnsProvider := dns.NewProvider(dns.GolangResolverType, 0, logger, reg)
 	kv := memberlist.NewKV(cfg, logger, dnsProvider, reg)
@@ -198,7 +224,7 @@ func (n *Node) startRing(ctx context.Context, logger slogKit) error {
 		HeartbeatTimeout: n.opts.HeartbeatTimeout,
 		NumTokens:        n.opts.Tokens,
 	}
-	var delegate dskitring.BasicLifecyclerDelegate = dskitring.NewInstanceRegisterDelegate(dskitring.ACTIVE, n.opts.Tokens)
+	var delegate dskitring.BasicLifecyclerDelegate = dskitring.NewInstanceRegisterDelegate(dskitring.JOINING, n.opts.Tokens)
 	delegate = dskitring.NewLeaveOnStoppingDelegate(delegate, logger)
 	// A node that crashed never unregisters: forget it after ten timeouts.
 	delegate = dskitring.NewAutoForgetDelegate(10*n.opts.HeartbeatTimeout, delegate, logger)
@@ -280,6 +306,19 @@ func (n *Node) gossipAddrLocked() string {
 		port = strconv.Itoa(n.kv.GetListeningPort())
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// splitPort returns the port of the host:port a.
+func splitPort(a string) (int, error) {
+	_, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return 0, err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return 0, fmt.Errorf("port %q is not a number in [0, 65535]", port)
+	}
+	return p, nil
 }
 
 // startService starts s and waits until it runs or ctx is done. The

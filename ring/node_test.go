@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -28,15 +30,19 @@ func testLogger(t *testing.T) *slog.Logger {
 // startNode starts a node on a free port of 127.0.0.1 that joins join.
 func startNode(t *testing.T, name string, join ...string) *Node {
 	t.Helper()
-	n, err := NewNode(Options{
-		NodeName:          name,
-		ListenAddr:        "127.0.0.1:0",
-		Join:              join,
-		HeartbeatTimeout:  testHeartbeatTimeout,
-		ReplicationFactor: 3,
-		Logger:            testLogger(t),
-		Registerer:        prometheus.NewPedanticRegistry(),
-	})
+	return startNodeWith(t, Options{NodeName: name, ListenAddr: "127.0.0.1:0", Join: join})
+}
+
+// startNodeWith starts a node of opts with the tests' heartbeat timeout and
+// replication factor, and marks it ACTIVE.
+func startNodeWith(t *testing.T, opts Options) *Node {
+	t.Helper()
+	name := opts.NodeName
+	opts.HeartbeatTimeout = testHeartbeatTimeout
+	opts.ReplicationFactor = 3
+	opts.Logger = testLogger(t)
+	opts.Registerer = prometheus.NewPedanticRegistry()
+	n, err := NewNode(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +52,15 @@ func startNode(t *testing.T, name string, join ...string) *Node {
 		t.Fatalf("start %s: %v", name, err)
 	}
 	t.Cleanup(func() { _ = n.Stop() })
+	if got := n.State(); got != "JOINING" {
+		t.Fatalf("%s: state after Start = %q, want JOINING", name, got)
+	}
+	if err := n.SetActive(ctx); err != nil {
+		t.Fatalf("%s: SetActive: %v", name, err)
+	}
+	if got := n.State(); got != "ACTIVE" {
+		t.Fatalf("%s: state after SetActive = %q, want ACTIVE", name, got)
+	}
 	return n
 }
 
@@ -140,10 +155,30 @@ func TestThreeNodes(t *testing.T) {
 		t.Fatalf("Owners with rf above the configured factor did not fail")
 	}
 
+	rest := []string{"node-a", "node-b"}
+	if err := c.SetLeaving(context.Background()); err != nil {
+		t.Fatalf("node-c: SetLeaving: %v", err)
+	}
+	// A LEAVING node is no longer healthy for writes: the owners of its
+	// tokens extend past it to the other two.
+	for _, n := range []*Node{a, b} {
+		eventually(t, "node-c is LEAVING", func() string {
+			if st := stateOf(n, "node-c"); st != "LEAVING" {
+				return fmt.Sprintf("%s sees node-c %q", n.Self().ID, st)
+			}
+			if h := ids(n.Healthy()); !slices.Equal(h, rest) {
+				return fmt.Sprintf("%s sees healthy %v", n.Self().ID, h)
+			}
+			return ""
+		})
+	}
+
 	if err := c.Stop(); err != nil {
 		t.Fatalf("stop node-c: %v", err)
 	}
-	rest := []string{"node-a", "node-b"}
+	if err := c.SetActive(context.Background()); err != ErrNotStarted {
+		t.Fatalf("SetActive after Stop: %v, want ErrNotStarted", err)
+	}
 	for _, n := range []*Node{a, b} {
 		eventually(t, "node-c leaves", func() string {
 			if h := ids(n.Healthy()); !slices.Equal(h, rest) {
@@ -155,6 +190,77 @@ func TestThreeNodes(t *testing.T) {
 		if _, err := n.Owners(Token("tenant", labels.FromStrings("a", "b")), 3); err != nil {
 			t.Fatalf("%s: Owners after node-c left: %v", n.Self().ID, err)
 		}
+	}
+}
+
+// stateOf returns the state n sees of the member id, "" if none.
+func stateOf(n *Node, id string) string {
+	for _, m := range n.Members() {
+		if m.ID == id {
+			return m.State
+		}
+	}
+	return ""
+}
+
+// TestJoiningTakesNoWrites checks that a started node stays JOINING, out of
+// the write replica sets, until SetActive.
+func TestJoiningTakesNoWrites(t *testing.T) {
+	a := startNode(t, "node-a")
+	startNode(t, "node-b", a.GossipAddr())
+	startNode(t, "node-c", a.GossipAddr())
+	n, err := NewNode(Options{NodeName: "node-d", ListenAddr: "127.0.0.1:0", Join: []string{a.GossipAddr()},
+		HeartbeatTimeout: testHeartbeatTimeout, ReplicationFactor: 3, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.SetActive(context.Background()); err != ErrNotStarted {
+		t.Fatalf("SetActive before Start: %v, want ErrNotStarted", err)
+	}
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Stop() })
+	eventually(t, "node-a sees node-d JOINING", func() string {
+		if st := stateOf(a, "node-d"); st != "JOINING" {
+			return fmt.Sprintf("node-d is %q", st)
+		}
+		if h := ids(a.Healthy()); len(h) != 3 {
+			return fmt.Sprintf("healthy %v", h)
+		}
+		return ""
+	})
+	for i := range 50 {
+		owners, err := a.Owners(Token("t", labels.FromStrings("i", fmt.Sprint(i))), 3)
+		if err != nil || slices.Contains(ids(owners), "node-d") {
+			t.Fatalf("Owners while node-d joins = %v, %v; want three without node-d", ids(owners), err)
+		}
+	}
+	if err := n.SetActive(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "node-a sees node-d ACTIVE", func() string {
+		return converged(a, []string{"node-a", "node-b", "node-c", "node-d"})
+	})
+}
+
+// TestGossipAdvertiseAddr checks that a node bound to every interface
+// gossips the address it is told to advertise, and others reach it there.
+func TestGossipAdvertiseAddr(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	adv := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	a := startNodeWith(t, Options{NodeName: "node-a", ListenAddr: net.JoinHostPort("0.0.0.0", strconv.Itoa(port)), GossipAdvertiseAddr: adv})
+	b := startNode(t, "node-b", adv)
+	for _, n := range []*Node{a, b} {
+		eventually(t, "converge", func() string { return converged(n, []string{"node-a", "node-b"}) })
+	}
+	if _, err := NewNode(Options{NodeName: "x", ListenAddr: "127.0.0.1:0", GossipAdvertiseAddr: "nohost"}); err == nil {
+		t.Fatalf("NewNode with a gossip advertise address without port did not fail")
 	}
 }
 

@@ -17,12 +17,12 @@ const maxErrors = 5
 // CPU time around it.
 func ingest(ctx context.Context, srv *server, w *loadgen.Workload, name string, from, to int) (phaseResult, error) {
 	p := phaseResult{Name: name, FromRound: from, ToRound: to}
-	cpu0, err := cpuTime(srv.proc.pid())
+	cpu0, err := loadgen.ProcessCPU(srv.proc.pid())
 	if err != nil {
 		return p, err
 	}
 	res, runErr := w.Run(ctx, from, to)
-	cpu1, err := cpuTime(srv.proc.pid())
+	cpu1, err := loadgen.ProcessCPU(srv.proc.pid())
 	if err != nil {
 		return p, errors.Join(runErr, err)
 	}

@@ -23,6 +23,7 @@ type blocks struct {
 	shipper *block.Shipper
 	rollups *block.Rollups // nil when roll-ups are off
 	head    *head.Head     // the shipper's source; LoadSealed fills it
+	node    string         // this cluster node's name, "" without cluster mode
 }
 
 // openBlocks opens the store over env.bucket, and readies the shipper over
@@ -38,19 +39,21 @@ func (srv *server) openBlocks(h *head.Head, env stackEnv) (*blocks, error) {
 		return nil, fmt.Errorf("block store: %w", err)
 	}
 	shipper, err := block.NewShipper(block.ShipperOptions{
-		Source:     h,
-		Bucket:     bkt,
-		Dir:        filepath.Join(env.dir, "blocks"),
-		Interval:   srv.s.BlockShipInterval,
-		Retention:  srv.s.StorageRetention,
-		Store:      store,
-		Logger:     srv.log,
-		Registerer: env.reg,
+		Source:    h,
+		Bucket:    bkt,
+		Dir:       filepath.Join(env.dir, "blocks"),
+		Interval:  srv.s.BlockShipInterval,
+		Retention: srv.s.StorageRetention,
+		Store:     store,
+		// In a cluster every replica seals its own blocks, named by node.
+		ExternalLabels: srv.cluster.blockLabels(),
+		Logger:         srv.log,
+		Registerer:     env.reg,
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("block shipper: %w", err), store.Close())
 	}
-	b := &blocks{bucket: bkt, store: store, shipper: shipper, head: h}
+	b := &blocks{bucket: bkt, store: store, shipper: shipper, head: h, node: srv.cluster.name()}
 	if srv.s.Rollups {
 		b.rollups, err = block.NewRollups(block.RollupOptions{
 			Bucket: bkt, Store: store, Dir: filepath.Join(env.dir, "rollups"),
@@ -81,7 +84,9 @@ func (b *blocks) syncOnce(ctx context.Context, log *slog.Logger) {
 // below a window once all of that window is in memory). A failure is
 // logged; those windows stay in the bucket for queries.
 func (b *blocks) loadSealed(ctx context.Context, log *slog.Logger) error {
-	if _, err := block.LoadSealed(ctx, b.store, b.head, log); err != nil && ctx.Err() == nil {
+	// In a cluster only this node's own replicas come back: the others hold
+	// series it does not own.
+	if _, err := block.LoadSealedWith(ctx, b.store, b.head, block.LoadOptions{Node: b.node, Logger: log}); err != nil && ctx.Err() == nil {
 		log.Warn("load sealed windows into the head; older data is still read from the blocks", "err", err)
 	}
 	<-ctx.Done()

@@ -65,6 +65,8 @@ type settings struct {
 	LimitsConfigFile string
 	Limits           limits.Limits
 	MemoryLimit      memoryLimit
+	// Cluster mode (cluster_config.go).
+	Cluster clusterSettings
 }
 
 // flagSet binds the settings to flags and remembers which the user gave.
@@ -97,6 +99,7 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 	flag("web.enable-admin-api", "Serve the TSDB admin endpoints (snapshot, delete_series, clean_tombstones) under /api/v1/admin/tsdb/; without it they answer 503 as Prometheus does.").
 		Default("false").BoolVar(&f.s.EnableAdminAPI)
 	f.registerLimits(flag)
+	f.registerCluster(flag)
 	flag("tenancy.enabled", "Serve many tenants: every data request names its tenant in the X-Scope-OrgID header (401 without one), and each tenant's data is kept apart on disk, in the bucket and in queries (docs/tenants.md). Off, there is one tenant and the header is ignored.").
 		Default("false").BoolVar(&f.s.TenancyEnabled)
 	flag("storage.path", "Directory for the write-ahead log and blocks.").

@@ -68,6 +68,9 @@ func (f *flagSet) applyConfig(raw []byte) error {
 		if *f.given[name] {
 			continue
 		}
+		if kv.list && !(namedValue{name, f.values[name]}).IsCumulative() {
+			return fmt.Errorf("config key %s must hold one value, not a list", kv.key)
+		}
 		if err := f.values[name].Set(kv.value); err != nil {
 			return fmt.Errorf("config key %s: %q in %s: %w", kv.key, kv.value, f.configFile, err)
 		}
@@ -76,8 +79,12 @@ func (f *flagSet) applyConfig(raw []byte) error {
 	return nil
 }
 
-// keyValue is one setting of the config file.
-type keyValue struct{ key, value string }
+// keyValue is one setting of the config file. A list's items are joined
+// with commas, for the flags that may be repeated (listValue).
+type keyValue struct {
+	key, value string
+	list       bool
+}
 
 // flattenConfig turns the file's two levels, sections of keys, into dotted
 // keys with their scalar values as text, sorted by key. A section that is
@@ -97,7 +104,18 @@ func flattenConfig(doc yaml.MapSlice) ([]keyValue, error) {
 			case yaml.MapSlice:
 				return nil, fmt.Errorf("unknown config key %q", key+"."+firstKey(v))
 			case []any:
-				return nil, fmt.Errorf("config key %s must hold one value, not a list", key)
+				if seen[key] {
+					return nil, fmt.Errorf("config key %s given twice", key)
+				}
+				seen[key] = true
+				items := make([]string, len(v))
+				for i, item := range v {
+					if _, ok := item.(yaml.MapSlice); ok || item == nil {
+						return nil, fmt.Errorf("config key %s must hold a list of values", key)
+					}
+					items[i] = fmt.Sprint(item)
+				}
+				out = append(out, keyValue{key, strings.Join(items, ","), true})
 			case nil:
 				return nil, fmt.Errorf("config key %s has no value", key)
 			default:
@@ -105,7 +123,7 @@ func flattenConfig(doc yaml.MapSlice) ([]keyValue, error) {
 					return nil, fmt.Errorf("config key %s given twice", key)
 				}
 				seen[key] = true
-				out = append(out, keyValue{key, fmt.Sprint(v)})
+				out = append(out, keyValue{key: key, value: fmt.Sprint(v)})
 			}
 		}
 	}

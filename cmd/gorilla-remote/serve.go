@@ -81,6 +81,11 @@ type server struct {
 	multi  atomic.Pointer[tenants]      // set with tenancy once the stacks are open, for /-/ready
 	limits atomic.Pointer[serverLimits] // set before the head is opened
 	ready  atomic.Bool
+	// cluster is the node's membership of a cluster, nil without
+	// --cluster.join (cluster.go); internal serves /internal/v1/ without
+	// tenancy, set once the head is open.
+	cluster  *cluster
+	internal atomic.Pointer[http.Handler]
 	// walCreate, if set, creates the WAL's files (wal.Options.CreateFile):
 	// tests inject disk faults through it.
 	walCreate func(path string) (wal.File, error)
@@ -120,6 +125,9 @@ func (srv *server) run() error {
 	if err != nil {
 		return err
 	}
+	if srv.cluster, err = newCluster(srv.s, ln.Addr(), srv.log, srv.reg); err != nil {
+		return errors.Join(err, ln.Close())
+	}
 	srv.log.Info("starting gorilla-remote", "version", srv.build.Version, "revision", srv.build.Revision,
 		"branch", srv.build.Branch, "build_date", srv.build.BuildDate, "listen", ln.Addr().String(), "storage", srv.s.StoragePath)
 	hs := newHTTPServer(srv.s, srv.routes(), srv.log)
@@ -127,8 +135,11 @@ func (srv *server) run() error {
 	var g run.Group
 	g.Add(run.SignalHandler(context.Background(), os.Interrupt, syscall.SIGTERM))
 	if err := srv.addLifecycle(&g); err != nil {
-		return err
+		return errors.Join(err, ln.Close())
 	}
+	// Before the HTTP server's: on shutdown the node turns LEAVING while
+	// the server still answers.
+	srv.cluster.add(&g)
 	g.Add(func() error {
 		err := serveHTTP(hs, ln, srv.s.WebConfigFile, srv.log)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -145,13 +156,21 @@ func (srv *server) run() error {
 	})
 	l := newLoops()
 	t := newTenants(srv)
-	g.Add(func() error { return srv.runStorage(l, t) }, func(error) {})
+	g.Add(func() error {
+		defer srv.cluster.storageDone()
+		return srv.runStorage(l, t)
+	}, func(error) {})
 	if srv.s.TenancyEnabled {
 		t.add(&g)
 	} else {
 		for _, loop := range srv.storageLoops() {
 			l.add(&g, loop.what, loop.run)
 		}
+	}
+	// The node joins JOINING before the storage opens.
+	if err := srv.cluster.start(context.Background()); err != nil {
+		srv.cluster.stop()
+		return errors.Join(err, ln.Close())
 	}
 	err = g.Run()
 	if errors.Is(err, run.ErrSignal) || errors.Is(err, errQuit) {
@@ -203,7 +222,7 @@ func newHTTPServer(s settings, h http.Handler, logger *slog.Logger) *http.Server
 // registered with reg.
 func (srv *server) writeHandler(app remote.Appendable, reg prometheus.Registerer) (http.Handler, error) {
 	write, err := remote.NewWriteHandler(app, remote.WriteOptions{
-		Registerer: reg, Logger: srv.log, MaxDecodedBytes: srv.s.MaxDecodedBytes,
+		Registerer: srv.handlerReg(reg, "public"), Logger: srv.log, MaxDecodedBytes: srv.s.MaxDecodedBytes,
 		MaxInflight: srv.s.MaxInflightWrites, Limits: srv.limits.Load().overrides,
 	})
 	if err != nil {
@@ -217,7 +236,7 @@ func (srv *server) writeHandler(app remote.Appendable, reg prometheus.Registerer
 // --web.enable-admin-api is set. The metrics go to reg.
 func (srv *server) apiHandler(id string, write http.Handler, h *head.Head, q *query.Queryable, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
 	read, err := remote.NewReadHandler(q, remote.ReadOptions{
-		Registerer: reg, Logger: srv.log, MaxSamplesPerQuery: srv.s.MaxSamplesRead,
+		Registerer: srv.handlerReg(reg, "public"), Logger: srv.log, MaxSamplesPerQuery: srv.s.MaxSamplesRead,
 		WriteTimeout: srv.s.WriteTimeout,
 	})
 	if err != nil {
@@ -285,6 +304,7 @@ func (srv *server) routes() http.Handler {
 		fmt.Fprintln(w, "gorilla-remote is Healthy.")
 	})
 	srv.handleLifecycle(mux)
+	srv.handleCluster(mux)
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if !srv.ready.Load() {
 			http.Error(w, "gorilla-remote is not ready: replaying the write-ahead log.", http.StatusServiceUnavailable)

@@ -30,6 +30,9 @@ type stack struct {
 	blocks *blocks
 	q      *query.Queryable // the head and the blocks, with the tombstones
 	api    http.Handler
+	// internal serves /internal/v1/ over the head alone; nil without
+	// cluster mode (cluster_internal.go).
+	internal http.Handler
 }
 
 // stackEnv is where a stack keeps its data and how it reports.
@@ -42,6 +45,9 @@ type stackEnv struct {
 	// write, if set, serves /api/v1/write for every stack; nil builds a
 	// remote-write handler over this stack's head.
 	write http.Handler
+	// internalWrite, if set, serves /internal/v1/push for every stack in
+	// cluster mode; nil builds one over this stack's head.
+	internalWrite http.Handler
 }
 
 // openBucket opens the bucket of --objstore.config-file, or the
@@ -111,8 +117,14 @@ func (srv *server) openStack(env stackEnv) (*stack, error) {
 	if err != nil {
 		return nil, errors.Join(err, blks.stop(), h.Close())
 	}
+	st := &stack{id: env.id, head: h, blocks: blks, q: q, api: api}
+	if srv.cluster != nil {
+		if st.internal, err = srv.openInternal(env, h, tombs); err != nil {
+			return nil, errors.Join(err, blks.stop(), h.Close())
+		}
+	}
 	blks.syncOnce(context.Background(), log)
-	return &stack{id: env.id, head: h, blocks: blks, q: q, api: api}, nil
+	return st, nil
 }
 
 // close closes the stack's blocks and head, flushing the WAL. Its loops
@@ -157,11 +169,14 @@ func (srv *server) runStorage(l *loops, t *tenants) error {
 	srv.opened.Store(st.head)
 	l.start(st.blocks)
 	srv.api.Store(&st.api)
+	srv.internal.Store(&st.internal)
 	srv.ready.Store(true)
 	srv.log.Info("ready", "startup_seconds", time.Since(start).Seconds())
+	srv.cluster.markReady()
 	<-srv.closed
 	srv.ready.Store(false)
 	l.stop()
+	srv.cluster.flush(st)
 	if err := st.close(); err != nil {
 		return err
 	}

@@ -47,7 +47,10 @@ type tenants struct {
 	opening map[string]*opening // those being opened, by one get each
 	opens   sync.WaitGroup      // the gets opening a stack
 	write   http.Handler        // the remote-write handler of every stack
-	closed  bool                // set by stop: no stack opens any more
+	// internalWrite is the /internal/v1/push handler of every stack, nil
+	// without cluster mode.
+	internalWrite http.Handler
+	closed        bool // set by stop: no stack opens any more
 
 	ctx         context.Context
 	cancel      context.CancelFunc
@@ -101,6 +104,11 @@ func (srv *server) runTenants(t *tenants, start time.Time) error {
 		return errors.Join(fmt.Errorf("federated query engine: %w", err), t.stop())
 	}
 	t.fedInflight = make(chan struct{}, max(srv.s.QueryMaxInflight, 1))
+	if srv.cluster != nil {
+		if t.internalWrite, err = srv.internalWriteHandler(t, srv.reg); err != nil {
+			return errors.Join(err, t.stop())
+		}
+	}
 	if err := t.openAll(write); err != nil {
 		return errors.Join(err, t.stop())
 	}
@@ -109,6 +117,7 @@ func (srv *server) runTenants(t *tenants, start time.Time) error {
 	srv.api.Store(&api)
 	srv.ready.Store(true)
 	srv.log.Info("ready", "startup_seconds", time.Since(start).Seconds(), "tenants", t.count())
+	srv.cluster.markReady()
 	<-srv.closed
 	srv.ready.Store(false)
 	if err := t.stop(); err != nil {
@@ -239,6 +248,8 @@ func (t *tenants) open(id string) (*stack, error) {
 		bucket: noCloseBucket{objstore.NewPrefixedBucket(t.bucket, id)},
 		reg:    prometheus.WrapRegistererWith(prometheus.Labels{"tenant": id}, srv.reg),
 		write:  t.write,
+		// Set before any stack opens, as write.
+		internalWrite: t.internalWrite,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open tenant %s: %w", id, err)
@@ -282,6 +293,7 @@ func (t *tenants) stop() error {
 	defer t.mu.Unlock()
 	var errs []error
 	for _, st := range t.stacks {
+		t.srv.cluster.flush(st) // a node leaving the cluster
 		errs = append(errs, st.close())
 	}
 	if t.bucket != nil {

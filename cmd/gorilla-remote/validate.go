@@ -66,6 +66,7 @@ func (f *flagSet) validate() error {
 	} {
 		check(name, n >= 0 && !math.IsInf(n, 1), n, "must be a finite number, not negative (0 means unlimited)")
 	}
+	errs = append(errs, f.validateCluster()...)
 	return errors.Join(sortedErrs(errs)...)
 }
 

@@ -36,6 +36,15 @@ func TestInvalidSettingsRefused(t *testing.T) {
 		{"zero ship interval", "", []string{"--block.ship-interval=0s"}, "--block.ship-interval=0s: must be positive"},
 		{"negative out-of-order window", "", []string{"--storage.out-of-order-window=-1m"}, "--storage.out-of-order-window=-1m0s: must not be negative"},
 		{"zero max decoded bytes", "", []string{"--remote-write.max-decoded-bytes=0"}, "--remote-write.max-decoded-bytes=0: must be at least 1"},
+		{"zero replication factor", "", []string{"--cluster.replication-factor=0"}, "--cluster.replication-factor=0: must be at least 1"},
+		{"zero tokens", "", []string{"--cluster.tokens=0"}, "--cluster.tokens=0: must be at least 1"},
+		{"short heartbeat timeout", "", []string{"--cluster.heartbeat-timeout=2s"}, "--cluster.heartbeat-timeout=2s: must be at least 3s"},
+		{"zero peer timeout", "", []string{"--cluster.peer-timeout=0s"}, "--cluster.peer-timeout=0s: must be positive"},
+		{"join without port", "", []string{"--cluster.join=node-a"}, "--cluster.join=node-a: must be host:port"},
+		{"gossip address without port", "", []string{"--cluster.listen-address=7946"}, "--cluster.listen-address=7946: must be host:port"},
+		{"missing peer client config", "", []string{"--cluster.client-config-file=/nonexistent.yml"}, "--cluster.client-config-file=/nonexistent.yml: "},
+		{"replication factor from the file", "cluster:\n  replication_factor: 0\n", nil, "config key cluster.replication_factor: 0 in "},
+		{"list for a single value", "storage:\n  path: [a, b]\n", nil, "config key storage.path must hold one value, not a list"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseSettingsErr(t, tc.file, tc.args...)

@@ -99,3 +99,10 @@ func (v namedValue) IsBoolFlag() bool {
 	b, ok := v.Value.(interface{ IsBoolFlag() bool })
 	return ok && b.IsBoolFlag()
 }
+
+// IsCumulative tells kingpin whether the flag may be repeated, as the
+// wrapped value says.
+func (v namedValue) IsCumulative() bool {
+	c, ok := v.Value.(interface{ IsCumulative() bool })
+	return ok && c.IsCumulative()
+}

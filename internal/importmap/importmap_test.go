@@ -28,7 +28,7 @@ var rules = map[string][]string{
 	"tenant":             {},
 	"promql":             {"query", "model", "internal/metricsreg"},
 	"query":              {"head", "block", "chunkenc", "model", "tenant"},
-	"replication":        {"ring", "wal", "model"},
+	"replication":        {"ring", "wal", "model", "tenant", "internal/metricsreg"},
 	"ring":               {"model"},
 	"block":              {"chunkenc", "model", "internal/metricsreg"},
 	"block/bucketcfg":    {},
@@ -42,6 +42,7 @@ var rules = map[string][]string{
 	// Tools and tests outside the product.
 	"bench/loadgen":       {"model"},
 	"bench/peers":         {"bench/loadgen"},
+	"bench/cluster":       {"bench/loadgen"},
 	"bench/compress":      {"chunkenc", "model"},
 	"demo":                {"bench/loadgen"},
 	"e2e":                 {everything},
