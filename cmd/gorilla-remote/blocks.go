@@ -24,6 +24,9 @@ type blocks struct {
 	rollups *block.Rollups // nil when roll-ups are off
 	head    *head.Head     // the shipper's source; LoadSealed fills it
 	node    string         // this cluster node's name, "" without cluster mode
+	// env is where the stack keeps its data and reports, for the loops
+	// that need scratch space of their own (the replica compaction).
+	env stackEnv
 }
 
 // openBlocks opens the store over env.bucket, and readies the shipper over
@@ -53,7 +56,7 @@ func (srv *server) openBlocks(h *head.Head, env stackEnv) (*blocks, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("block shipper: %w", err), store.Close())
 	}
-	b := &blocks{bucket: bkt, store: store, shipper: shipper, head: h, node: srv.cluster.name()}
+	b := &blocks{bucket: bkt, store: store, shipper: shipper, head: h, node: srv.cluster.name(), env: env}
 	if srv.s.Rollups {
 		b.rollups, err = block.NewRollups(block.RollupOptions{
 			Bucket: bkt, Store: store, Dir: filepath.Join(env.dir, "rollups"),

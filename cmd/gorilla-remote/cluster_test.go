@@ -57,6 +57,25 @@ func decodeClusterStatus(t *testing.T, d *testServer) clusterStatus {
 	return env.Data
 }
 
+// waitActive waits until d sees n members, all ACTIVE and healthy.
+func waitActive(t *testing.T, d *testServer, n int) {
+	t.Helper()
+	var st clusterStatus
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		st = decodeClusterStatus(t, d)
+		active := 0
+		for _, m := range st.Members {
+			if m.State == "ACTIVE" && m.Healthy {
+				active++
+			}
+		}
+		if len(st.Members) == n && active == n {
+			return
+		}
+	}
+	t.Fatalf("%s does not see %d ACTIVE members: %+v", st.Self, n, st.Members)
+}
+
 // TestClusterOfOne checks that a server without --cluster.join has no
 // ring, opens no gossip port, serves no internal endpoint and reports a
 // cluster of one.
@@ -222,6 +241,7 @@ func TestClusterInternalTenants(t *testing.T) {
 	d, err := startTestServer(newServer(s, slog.New(slog.DiscardHandler), prometheus.NewRegistry()))
 	require.NoError(t, err)
 	defer func() { require.NoError(t, d.stop()) }()
+	waitActive(t, d, 1) // writes need an ACTIVE replica
 	now := time.Now().UnixMilli()
 	require.Equal(t, http.StatusUnauthorized, postInternalPush(t, d, "", "tenant_metric", now).code)
 	a := postInternalPush(t, d, "team-a", "tenant_metric", now)

@@ -53,12 +53,14 @@ func TestCompactionLoopMergesOwnedWindows(t *testing.T) {
 	srv := &server{s: settings{OutOfOrderWindow: time.Hour, MaintenanceInterval: time.Minute, BlockShipInterval: 30 * time.Second},
 		log: slog.New(slog.DiscardHandler)}
 	reg := prometheus.NewRegistry()
-	loop := srv.compactionLoop(stackEnv{dir: t.TempDir(), reg: reg}, func(start int64) bool { return start == 0 })
+	loop := srv.compactionLoop(func(_ string, start int64) bool { return start == 0 })
 	require.Equal(t, "replica compaction", loop.what)
 
 	lctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- loop.run(lctx, &blocks{bucket: bkt, store: store}) }()
+	go func() {
+		done <- loop.run(lctx, &blocks{bucket: bkt, store: store, env: stackEnv{dir: t.TempDir(), reg: reg}})
+	}()
 	// The loop's first pass runs at once; wait for its merged block.
 	for {
 		if mergedBlocks(t, reg) == 1 {

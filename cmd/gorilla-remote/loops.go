@@ -83,8 +83,8 @@ type storageLoop struct {
 }
 
 // storageLoops are the background loops every stack runs: the block
-// shipper, the bucket listing, the sealed-window load and, if on, the
-// roll-ups. Each runs until ctx is done.
+// shipper, the bucket listing, the sealed-window load, if on the roll-ups
+// and in a cluster the replica compaction. Each runs until ctx is done.
 func (srv *server) storageLoops() []storageLoop {
 	ls := []storageLoop{
 		{"block shipper", func(ctx context.Context, b *blocks) error { return b.shipper.Run(ctx) }},
@@ -95,6 +95,11 @@ func (srv *server) storageLoops() []storageLoop {
 	}
 	if srv.s.Rollups {
 		ls = append(ls, storageLoop{"block roll-ups", func(ctx context.Context, b *blocks) error { return b.rollups.Run(ctx) }})
+	}
+	if srv.cluster != nil {
+		// Every replica uploads its own block of a window; the window's
+		// owner in the ring merges them into one.
+		ls = append(ls, srv.compactionLoop(srv.cluster.ownsWindow))
 	}
 	return ls
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/gorilla-remote/gorilla-remote/promql"
 	"github.com/gorilla-remote/gorilla-remote/query"
 	"github.com/gorilla-remote/gorilla-remote/remote"
+	"github.com/gorilla-remote/gorilla-remote/replication"
 	"github.com/gorilla-remote/gorilla-remote/wal"
 )
 
@@ -86,6 +87,7 @@ type server struct {
 	// tenancy, set once the head is open.
 	cluster  *cluster
 	internal atomic.Pointer[http.Handler]
+	dist     atomic.Pointer[replication.Distributor] // the replicated write path, nil without cluster mode
 	// walCreate, if set, creates the WAL's files (wal.Options.CreateFile):
 	// tests inject disk faults through it.
 	walCreate func(path string) (wal.File, error)

@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla-remote/gorilla-remote/head"
 	"github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/query"
+	"github.com/gorilla-remote/gorilla-remote/remote"
 	"github.com/gorilla-remote/gorilla-remote/tenant"
 	"github.com/gorilla-remote/gorilla-remote/wal"
 )
@@ -108,7 +109,14 @@ func (srv *server) openStack(env stackEnv) (*stack, error) {
 	}
 	q := query.NewWithBlocks(h, blks.store, query.WithLogger(log), query.WithRegisterer(env.reg), query.WithTombstones(tombs))
 	write := env.write
-	if write == nil {
+	switch {
+	case write != nil:
+	case srv.cluster != nil:
+		local := func(string) (remote.Appender, error) { return h.Appender(), nil }
+		if write, err = srv.replicatedWriteHandler(local, env.reg); err != nil {
+			return nil, errors.Join(err, blks.stop(), h.Close())
+		}
+	default:
 		if write, err = srv.writeHandler(appendable{h}, env.reg); err != nil {
 			return nil, errors.Join(err, blks.stop(), h.Close())
 		}
@@ -175,6 +183,7 @@ func (srv *server) runStorage(l *loops, t *tenants) error {
 	srv.cluster.markReady()
 	<-srv.closed
 	srv.ready.Store(false)
+	srv.closeDistributor()
 	l.stop()
 	srv.cluster.flush(st)
 	if err := st.close(); err != nil {

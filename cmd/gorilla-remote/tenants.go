@@ -91,7 +91,12 @@ func (srv *server) runTenants(t *tenants, start time.Time) error {
 		return err
 	}
 	t.bucket = bkt
-	write, err := srv.writeHandler(t, srv.reg)
+	var write http.Handler
+	if srv.cluster != nil {
+		write, err = srv.replicatedWriteHandler(t.TenantAppender, srv.reg)
+	} else {
+		write, err = srv.writeHandler(t, srv.reg)
+	}
 	if err != nil {
 		return errors.Join(err, t.stop())
 	}
@@ -120,6 +125,7 @@ func (srv *server) runTenants(t *tenants, start time.Time) error {
 	srv.cluster.markReady()
 	<-srv.closed
 	srv.ready.Store(false)
+	srv.closeDistributor()
 	if err := t.stop(); err != nil {
 		return err
 	}
