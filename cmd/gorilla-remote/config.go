@@ -52,6 +52,7 @@ type settings struct {
 	BlockSyncInterval  time.Duration
 	Rollups            bool
 	RollupInterval     time.Duration
+	CompactionInterval time.Duration
 	RawRetention       time.Duration
 	// EnableLifecycle turns on POST /-/reload and /-/quit.
 	EnableLifecycle bool
@@ -126,6 +127,8 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		Default("true").BoolVar(&f.s.Rollups)
 	flag("block.rollup-interval", "How often the bucket is checked for blocks to roll up.").
 		Default("5m").SetValue(durationValue{&f.s.RollupInterval})
+	flag("block.compaction-interval", "How often, in a cluster, the replica blocks of closed windows are merged, and merged ones deleted on the next pass.").
+		Default("5m").SetValue(durationValue{&f.s.CompactionInterval})
 	flag("storage.retention.raw", "Delete raw blocks older than this once their roll-ups exist; 0 keeps them.").
 		Default("0s").SetValue(durationValue{&f.s.RawRetention})
 	flag("head.maintenance-interval", "How often head retention and WAL checkpoints are considered.").
