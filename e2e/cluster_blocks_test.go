@@ -35,7 +35,8 @@ const nodeLabel = "gorilla_node"
 // window, and every node answers exactly as before, now from the bucket.
 func TestClusterMillionSamples(t *testing.T) {
 	c := newCluster(t, 3, clusterIPs[:3],
-		"--block.duration="+windowLen.String(), "--storage.out-of-order-window=1m", "--head.retention=1m")
+		"--block.duration="+windowLen.String(), "--storage.out-of-order-window=1m", "--head.retention=1m",
+		"--block.compaction-interval=2s")
 	c.start()
 	// All samples in one window that ended minutes ago, 100 ms apart: the
 	// whole load spans 50 s, less than the out-of-order window, so no
