@@ -1,4 +1,4 @@
-# Targets: build test test-race lint bench fuzz e2e.
+# Targets: build test test-race lint bench fuzz e2e ui ui-check.
 GO       ?= go
 PKGS     := ./...
 FUZZTIME ?= 30s
@@ -8,7 +8,7 @@ FUZZTIME ?= 30s
 BRANCH   ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 
-.PHONY: build test test-race lint bench fuzz e2e e2e-deps bench-peers bench-cluster
+.PHONY: build test test-race lint bench fuzz e2e e2e-deps bench-peers bench-cluster ui ui-check
 
 build:
 	$(GO) build -ldflags "-X main.branch=$(BRANCH) -X main.revision=$(REVISION)" -o bin/gorilla-remote ./cmd/gorilla-remote
@@ -44,9 +44,20 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzCheckChunk -fuzztime=$(FUZZTIME) ./query/
 	$(GO) test -run='^$$' -fuzz=FuzzConfigFile -fuzztime=$(FUZZTIME) ./cmd/gorilla-remote/
 	$(GO) test -run='^$$' -fuzz=FuzzOverridesFile -fuzztime=$(FUZZTIME) ./limits/
+	$(GO) test -run='^$$' -fuzz=FuzzChunkedStream -fuzztime=$(FUZZTIME) ./replication/
+
+# The web UI: installs the locked npm packages and bundles web/ui into
+# web/dist, which is committed and embedded in the binary (docs/ui.md).
+ui:
+	cd web/ui && npm ci --no-audit --no-fund --loglevel=error && ./node_modules/.bin/tsc -p . && node build.mjs
+
+# Rebuilds the UI and fails when the result differs from what is committed.
+ui-check: ui
+	@test -z "$$(git status --porcelain -- web/dist)" || \
+	  { echo "web/dist differs from a fresh 'make ui':"; git status --porcelain -- web/dist; exit 1; }
 
 # Debian's Prometheus and node_exporter, the Versity S3 Gateway and the GCS
-# emulator, for the end-to-end tests.
+# emulator, and Chromium with its driver, for the end-to-end tests.
 e2e-deps:
 	@command -v prometheus >/dev/null && command -v prometheus-node-exporter >/dev/null || \
 	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus prometheus-node-exporter; }
@@ -54,6 +65,8 @@ e2e-deps:
 	  $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 	@command -v fake-gcs-server >/dev/null || test -x "$$($(GO) env GOPATH)/bin/fake-gcs-server" || \
 	  $(GO) install github.com/fsouza/fake-gcs-server@v1.56.1
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
 
 e2e: e2e-deps
 	$(GO) test -tags e2e -count=1 -v ./e2e/

@@ -15,6 +15,13 @@
 //
 //	go test -tags e2e -count=1 -v ./e2e/
 //
+// The UI test (ui_test.go, build tag e2e) drives headless Chromium over
+// WebDriver (webdriver_test.go; Debian's chromium and chromium-driver)
+// through the built-in web UI of the real binary holding known data, and
+// saves a screenshot of the page when it fails (docs/ui.md):
+//
+//	go test -tags e2e -run UI -count=1 -v ./e2e/
+//
 // A missing capture file or external program skips a test locally and fails
 // it when the environment variable CI is "true".
 package e2e

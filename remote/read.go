@@ -16,8 +16,10 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/util/annotations"
 
 	"github.com/gorilla-remote/gorilla-remote/internal/metricsreg"
+	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
 // readHandler serves POST /api/v1/read.
@@ -240,13 +242,31 @@ func (h *readHandler) collect(ctx context.Context, q *query) (*prompb.QueryResul
 	if err := ss.Err(); err != nil {
 		return nil, fmt.Errorf("select: %w", err)
 	}
+	if err := unavailable(ss.Warnings()); err != nil {
+		return nil, err
+	}
 	return res, nil
+}
+
+// unavailable returns the first warning that wraps model.ErrUnavailable:
+// the store could not reach all of its data (in a cluster, too many nodes
+// down), and remote read must not answer silently incomplete data.
+func unavailable(ws annotations.Annotations) error {
+	for _, w := range ws {
+		if errors.Is(w, model.ErrUnavailable) {
+			return w
+		}
+	}
+	return nil
 }
 
 // queryError maps an error of query i to its answer.
 func (h *readHandler) queryError(i int, err error) *httpError {
 	if errors.Is(err, errLimit) {
 		return errorf(http.StatusBadRequest, "query %d: more than %d samples, the limit per query (MaxSamplesPerQuery)", i, h.opts.MaxSamplesPerQuery)
+	}
+	if errors.Is(err, model.ErrUnavailable) {
+		return errorf(http.StatusServiceUnavailable, "query %d: %v", i, err)
 	}
 	return errorf(http.StatusInternalServerError, "query %d: %v", i, err)
 }

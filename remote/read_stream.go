@@ -104,6 +104,11 @@ func (h *readHandler) streamQuery(ctx context.Context, fw *frameWriter, idx int6
 		if len(resp.ChunkedSeries) == 0 {
 			return nil
 		}
+		// Checked before every frame, so that a store missing data it
+		// knows of is answered 503 rather than with a short stream.
+		if err := unavailable(ss.Warnings()); err != nil {
+			return err
+		}
 		err := fw.write(resp)
 		resp.ChunkedSeries, frameBytes = resp.ChunkedSeries[:0], 0
 		return err
@@ -143,6 +148,9 @@ func (h *readHandler) streamQuery(ctx context.Context, fw *frameWriter, idx int6
 	}
 	if err := ss.Err(); err != nil {
 		return fmt.Errorf("select: %w", err)
+	}
+	if err := unavailable(ss.Warnings()); err != nil {
+		return err
 	}
 	return flush()
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/gorilla-remote/gorilla-remote/head"
 	"github.com/gorilla-remote/gorilla-remote/limits"
-	"github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/promql"
 	"github.com/gorilla-remote/gorilla-remote/query"
 	"github.com/gorilla-remote/gorilla-remote/remote"
@@ -139,21 +137,9 @@ func (t *tenants) serveInternal(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no tenant: the request must name its tenant in the "+tenant.Header+" header", http.StatusUnauthorized)
 		return
 	}
-	if err := tenant.Validate(id); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+	if st := t.stackOf(w, id); st != nil {
+		st.internal.ServeHTTP(w, r.WithContext(tenant.WithID(r.Context(), id)))
 	}
-	st, err := t.get(id)
-	if errors.Is(err, model.ErrClosed) {
-		http.Error(w, "gorilla-remote is shutting down", http.StatusServiceUnavailable)
-		return
-	}
-	if err != nil {
-		t.srv.log.Error("open tenant", "tenant", id, "err", err)
-		http.Error(w, "open the tenant's storage: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	st.internal.ServeHTTP(w, r.WithContext(tenant.WithID(r.Context(), id)))
 }
 
 // openInternal builds the internal endpoints of the stack of env over its

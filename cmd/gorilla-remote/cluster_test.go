@@ -145,13 +145,23 @@ func postInternalPush(t *testing.T, d *testServer, id, name string, ts int64) an
 // tenant id ("" sends no X-Scope-OrgID).
 func internalReadSeries(t *testing.T, d *testServer, id, name string, now int64) []*prompb.TimeSeries {
 	t.Helper()
+	a, series := remoteReadAt(t, d, internalRead, id, name, now)
+	require.Equal(t, http.StatusOK, a.code, a.body)
+	return series
+}
+
+// remoteReadAt reads series name of the last hour back over the remote
+// read endpoint at path as tenant id ("" sends no X-Scope-OrgID); the
+// series are nil unless the answer is 200.
+func remoteReadAt(t *testing.T, d *testServer, path, id, name string, now int64) (answer, []*prompb.TimeSeries) {
+	t.Helper()
 	rr := prompb.ReadRequest{Queries: []*prompb.Query{{
 		StartTimestampMs: now - time.Hour.Milliseconds(), EndTimestampMs: now + 1,
 		Matchers: []*prompb.LabelMatcher{{Type: prompb.LabelMatcher_EQ, Name: "__name__", Value: name}},
 	}}}
 	raw, err := rr.Marshal()
 	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, d.url+internalRead, bytes.NewReader(snappy.Encode(nil, raw)))
+	req, err := http.NewRequest(http.MethodPost, d.url+path, bytes.NewReader(snappy.Encode(nil, raw)))
 	require.NoError(t, err)
 	req.Header.Set("Content-Encoding", "snappy")
 	req.Header.Set("Content-Type", "application/x-protobuf")
@@ -159,13 +169,15 @@ func internalReadSeries(t *testing.T, d *testServer, id, name string, now int64)
 		req.Header.Set(tenant.Header, id)
 	}
 	a := do(t, d.client, req)
-	require.Equal(t, http.StatusOK, a.code, a.body)
+	if a.code != http.StatusOK {
+		return a, nil
+	}
 	dec, err := snappy.Decode(nil, []byte(a.body))
 	require.NoError(t, err)
 	var resp prompb.ReadResponse
 	require.NoError(t, resp.Unmarshal(dec))
 	require.Len(t, resp.Results, 1)
-	return resp.Results[0].Timeseries
+	return a, resp.Results[0].Timeseries
 }
 
 // TestClusterInternalEndpoints runs a node in cluster mode: it turns

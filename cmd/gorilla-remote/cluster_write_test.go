@@ -103,3 +103,43 @@ func TestClusterReplicatedWrite(t *testing.T) {
 	require.Contains(t, a.body, "quorum")
 	require.Empty(t, internalReadSeries(t, ds[0], "", "alone", now), "a refused write stores nothing")
 }
+
+// TestClusterReads checks the read side on three nodes with RF=1, where
+// every series lives on one node only: any node answers PromQL, the
+// series and label endpoints and remote read with the whole cluster's
+// data. (Partial answers with nodes down: replication's peer tests and
+// the end-to-end cluster tests.)
+func TestClusterReads(t *testing.T) {
+	ds := startClusterOf(t, 3, 1)
+	defer func() {
+		for _, d := range ds {
+			require.NoError(t, d.stop())
+		}
+	}()
+	now := time.Now().UnixMilli()
+	wr := &prompb.WriteRequest{}
+	for i := range 60 {
+		wr.Timeseries = append(wr.Timeseries, prompb.TimeSeries{
+			Labels:  []prompb.Label{{Name: "__name__", Value: "spread"}, {Name: "i", Value: fmt.Sprint(i)}},
+			Samples: []prompb.Sample{{Timestamp: now, Value: float64(i)}},
+		})
+	}
+	a := postWrite(t, ds[0], wr)
+	require.Equal(t, http.StatusNoContent, a.code, a.body)
+	for i, d := range ds {
+		held := len(internalReadSeries(t, d, "", "spread", now))
+		require.Less(t, held, 60, "node-%d holds every series with RF=1", i)
+		q := get(t, d, fmt.Sprintf("/api/v1/query?query=count(spread)&time=%d", now/1000+1))
+		require.Equal(t, http.StatusOK, q.code, q.body)
+		require.Contains(t, q.body, `"value":[`)
+		require.Contains(t, q.body, `"60"]`, "node-%d: %s", i, q.body)
+		require.NotContains(t, q.body, "warnings")
+		v := get(t, d, "/api/v1/label/i/values")
+		require.Equal(t, http.StatusOK, v.code)
+		require.Contains(t, v.body, `"59"`, "node-%d label values", i)
+		ra, series := remoteReadAt(t, d, "/api/v1/read", "", "spread", now)
+		require.Equal(t, http.StatusOK, ra.code, ra.body)
+		require.Len(t, series, 60, "node-%d remote read", i)
+	}
+
+}

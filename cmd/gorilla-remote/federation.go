@@ -91,7 +91,7 @@ type federation []*stack
 func (f federation) Querier(mint, maxt int64) (storage.Querier, error) {
 	qs := make([]storage.Querier, 0, len(f))
 	for _, st := range f {
-		q, err := st.q.Querier(mint, maxt)
+		q, err := st.read.Querier(mint, maxt)
 		if err != nil {
 			for _, o := range qs {
 				o.Close()

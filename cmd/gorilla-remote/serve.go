@@ -27,6 +27,7 @@ import (
 	"github.com/gorilla-remote/gorilla-remote/remote"
 	"github.com/gorilla-remote/gorilla-remote/replication"
 	"github.com/gorilla-remote/gorilla-remote/wal"
+	"github.com/gorilla-remote/gorilla-remote/web"
 )
 
 // shutdownTimeout bounds how long in-flight requests may take to finish on
@@ -236,15 +237,15 @@ func (srv *server) writeHandler(app remote.Appendable, reg prometheus.Registerer
 // apiHandler builds the data endpoints of tenant id over an open head:
 // write serves remote write, the others read q. admin is nil unless
 // --web.enable-admin-api is set. The metrics go to reg.
-func (srv *server) apiHandler(id string, write http.Handler, h *head.Head, q *query.Queryable, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
-	read, err := remote.NewReadHandler(q, remote.ReadOptions{
+func (srv *server) apiHandler(id string, write http.Handler, h *head.Head, r reads, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
+	read, err := remote.NewReadHandler(r.q, remote.ReadOptions{
 		Registerer: srv.handlerReg(reg, "public"), Logger: srv.log, MaxSamplesPerQuery: srv.s.MaxSamplesRead,
 		WriteTimeout: srv.s.WriteTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("remote-read handler: %w", err)
 	}
-	api, err := srv.queryAPI(id, h, q, admin, reg)
+	api, err := srv.queryAPI(id, h, r, admin, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +259,7 @@ func (srv *server) apiHandler(id string, write http.Handler, h *head.Head, q *qu
 // queryAPI builds the PromQL engine and the Prometheus query API of
 // tenant id. The engine takes the tenant's query samples and concurrency
 // limits as they are now; its series limit is read at each query.
-func (srv *server) queryAPI(id string, h *head.Head, q *query.Queryable, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
+func (srv *server) queryAPI(id string, h *head.Head, r reads, admin promql.Admin, reg prometheus.Registerer) (http.Handler, error) {
 	ov := srv.limits.Load().overrides
 	samples, concurrency := srv.queryLimits(ov.For(id))
 	eng, err := promql.NewEngine(promql.EngineOptions{
@@ -274,9 +275,9 @@ func (srv *server) queryAPI(id string, h *head.Head, q *query.Queryable, admin p
 	}
 	api, err := promql.NewAPI(promql.APIOptions{
 		Engine:    eng,
-		Queryable: query.LimitSeries(q, func() int { return ov.For(id).MaxQuerySeries }),
-		Metadata:  h,
-		Exemplars: h,
+		Queryable: query.LimitSeries(r.q, func() int { return ov.For(id).MaxQuerySeries }),
+		Metadata:  r.metadata,
+		Exemplars: r.exemplars,
 		Admin:     admin,
 		HeadStats: func() promql.HeadStats {
 			st := h.Stats()
@@ -339,6 +340,13 @@ func (srv *server) routes() http.Handler {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	// The built-in UI takes GET of /, its pages and /ui/assets/ only;
+	// every other path still reaches the API below.
+	if ui, err := web.New(); err != nil {
+		srv.log.Warn("the web UI is not served", "err", err)
+	} else {
+		ui.Register(mux)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		api := srv.api.Load()
 		if api == nil || !srv.ready.Load() {

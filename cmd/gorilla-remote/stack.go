@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/storage"
 	"github.com/thanos-io/objstore"
 
 	"github.com/gorilla-remote/gorilla-remote/block/bucketcfg"
@@ -30,7 +31,10 @@ type stack struct {
 	head   *head.Head
 	blocks *blocks
 	q      *query.Queryable // the head and the blocks, with the tombstones
-	api    http.Handler
+	// read is what queries read: q, merged in a cluster with the other
+	// nodes' heads (cluster_read.go).
+	read storage.SampleAndChunkQueryable
+	api  http.Handler
 	// internal serves /internal/v1/ over the head alone; nil without
 	// cluster mode (cluster_internal.go).
 	internal http.Handler
@@ -121,11 +125,15 @@ func (srv *server) openStack(env stackEnv) (*stack, error) {
 			return nil, errors.Join(err, blks.stop(), h.Close())
 		}
 	}
-	api, err := srv.apiHandler(env.id, write, h, q, srv.admin(h, blks, tombs, env.dir), env.reg)
+	r, err := srv.stackReads(env.id, h, q)
 	if err != nil {
 		return nil, errors.Join(err, blks.stop(), h.Close())
 	}
-	st := &stack{id: env.id, head: h, blocks: blks, q: q, api: api}
+	api, err := srv.apiHandler(env.id, write, h, r, srv.admin(h, blks, tombs, env.dir), env.reg)
+	if err != nil {
+		return nil, errors.Join(err, blks.stop(), h.Close())
+	}
+	st := &stack{id: env.id, head: h, blocks: blks, q: q, read: r.q, api: api}
 	if srv.cluster != nil {
 		if st.internal, err = srv.openInternal(env, h, tombs); err != nil {
 			return nil, errors.Join(err, blks.stop(), h.Close())

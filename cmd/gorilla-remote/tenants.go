@@ -338,21 +338,30 @@ func (t *tenants) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t.serveFederated(w, r, id)
 		return
 	}
+	if st := t.stackOf(w, id); st != nil {
+		st.api.ServeHTTP(w, r.WithContext(tenant.WithID(r.Context(), id)))
+	}
+}
+
+// stackOf returns the stack of tenant id, opening it if needed, or nil
+// after answering why not: 400 for an invalid id, 503 while shutting
+// down, 500 when its storage does not open.
+func (t *tenants) stackOf(w http.ResponseWriter, id string) *stack {
 	if err := tenant.Validate(id); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return nil
 	}
 	st, err := t.get(id)
 	if errors.Is(err, model.ErrClosed) {
 		http.Error(w, "gorilla-remote is shutting down", http.StatusServiceUnavailable)
-		return
+		return nil
 	}
 	if err != nil {
 		t.srv.log.Error("open tenant", "tenant", id, "err", err)
 		http.Error(w, "open the tenant's storage: "+err.Error(), http.StatusInternalServerError)
-		return
+		return nil
 	}
-	st.api.ServeHTTP(w, r.WithContext(tenant.WithID(r.Context(), id)))
+	return st
 }
 
 // noCloseBucket is a tenant's view of the shared bucket: closing a stack

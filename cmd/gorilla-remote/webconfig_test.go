@@ -94,6 +94,9 @@ func startSecured(t *testing.T, webConfig, scheme string, pool *x509.CertPool) *
 // configuration's basic auth.
 var guarded = []struct{ method, path string }{
 	{http.MethodGet, "/-/healthy"},
+	{http.MethodGet, "/"},
+	{http.MethodGet, "/query"},
+	{http.MethodGet, "/status"},
 	{http.MethodGet, "/-/ready"},
 	{http.MethodGet, "/metrics"},
 	{http.MethodGet, "/debug/pprof/"},

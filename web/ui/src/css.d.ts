@@ -1,0 +1,2 @@
+// esbuild bundles the imported stylesheets; they export nothing.
+declare module "*.css";
