@@ -270,6 +270,30 @@ func (c *testCluster) waitMembers(viewers, members []*clusterNode) {
 	}
 }
 
+// waitUnhealthy waits until viewer counts every node of gone unhealthy
+// (or no longer lists it).
+func (c *testCluster) waitUnhealthy(viewer *clusterNode, gone ...*clusterNode) {
+	c.t.Helper()
+	var last string
+	err := poll(10*clusterHeartbeat, 200*time.Millisecond, func() bool {
+		st, err := viewer.status()
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		last = st.describe()
+		for _, m := range st.Members {
+			for _, g := range gone {
+				if m.Name == g.name && m.Healthy {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	require.NoError(c.t, err, "%s still sees one of %s healthy; last view: %s", viewer.name, names(gone), last)
+}
+
 // names lists the nodes' names.
 func names(nodes []*clusterNode) []string {
 	out := make([]string, len(nodes))

@@ -151,7 +151,11 @@ func TestClusterPartition(t *testing.T) {
 	require.NoError(t, ipCmd("link", "set", partHostVeth, "down"))
 	down := time.Now()
 	t.Logf("cut %s off at %d of %d requests", n3.name, major.done.Load(), major.total())
-	time.Sleep(3 * clusterHeartbeat)
+	c.waitUnhealthy(c.nodes[0], n3)
+	c.waitUnhealthy(c.nodes[1], n3)
+	c.waitUnhealthy(n3, c.nodes[0], c.nodes[1])
+	t.Logf("both sides see the other unhealthy %v after the cut", time.Since(down).Round(time.Millisecond))
+	time.Sleep(clusterHeartbeat) // writes go on against the settled views
 	up := time.Now()
 	require.NoError(t, ipCmd("link", "set", partHostVeth, "up"))
 	c.waitMembers(c.nodes, c.nodes)
