@@ -44,6 +44,9 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzCheckChunk -fuzztime=$(FUZZTIME) ./query/
 	$(GO) test -run='^$$' -fuzz=FuzzConfigFile -fuzztime=$(FUZZTIME) ./cmd/gorilla-remote/
 	$(GO) test -run='^$$' -fuzz=FuzzOverridesFile -fuzztime=$(FUZZTIME) ./limits/
+	$(GO) test -run='^$$' -fuzz=FuzzQueueRecord -fuzztime=$(FUZZTIME) ./replication/
+	$(GO) test -run='^$$' -fuzz=FuzzCountSamples -fuzztime=$(FUZZTIME) ./replication/
+	$(GO) test -run='^$$' -fuzz=FuzzRegionsConfig -fuzztime=$(FUZZTIME) ./cmd/gorilla-remote/
 	$(GO) test -run='^$$' -fuzz=FuzzChunkedStream -fuzztime=$(FUZZTIME) ./replication/
 
 # The web UI: installs the locked npm packages and bundles web/ui into

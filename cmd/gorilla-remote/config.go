@@ -66,6 +66,10 @@ type settings struct {
 	LimitsConfigFile string
 	Limits           limits.Limits
 	MemoryLimit      memoryLimit
+	// Cross-region replication (regions.go): this region's name and the
+	// remote regions of the config file's replication.regions.
+	Region  string
+	Regions []regionConfig
 	// Cluster mode (cluster_config.go).
 	Cluster clusterSettings
 }
@@ -103,6 +107,8 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 	f.registerCluster(flag)
 	flag("tenancy.enabled", "Serve many tenants: every data request names its tenant in the X-Scope-OrgID header (401 without one), and each tenant's data is kept apart on disk, in the bucket and in queries (docs/tenants.md). Off, there is one tenant and the header is ignored.").
 		Default("false").BoolVar(&f.s.TenancyEnabled)
+	flag("replication.region", "This region's name, sent with every write forwarded to the regions of the config file's replication.regions (docs/replication.md).").
+		StringVar(&f.s.Region)
 	flag("storage.path", "Directory for the write-ahead log and blocks.").
 		Default("data").StringVar(&f.s.StoragePath)
 	flag("storage.out-of-order-window", "How far behind the newest sample of its series a sample may be and still be accepted.").

@@ -52,6 +52,10 @@ func (f *flagSet) applyConfig(raw []byte) error {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return fmt.Errorf("parse config file %s: %w", f.configFile, err)
 	}
+	doc, err := f.takeRegions(doc)
+	if err != nil {
+		return err
+	}
 	vals, err := flattenConfig(doc)
 	if err != nil {
 		return fmt.Errorf("%w in %s", err, f.configFile)

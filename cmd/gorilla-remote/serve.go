@@ -89,6 +89,8 @@ type server struct {
 	cluster  *cluster
 	internal atomic.Pointer[http.Handler]
 	dist     atomic.Pointer[replication.Distributor] // the replicated write path, nil without cluster mode
+	// regions forwards the writes to the other regions; nil without them.
+	regions *replication.Forwarder
 	// walCreate, if set, creates the WAL's files (wal.Options.CreateFile):
 	// tests inject disk faults through it.
 	walCreate func(path string) (wal.File, error)
@@ -124,6 +126,12 @@ func (srv *server) run() error {
 	if err := registerBuildInfo(srv.reg, srv.build); err != nil {
 		return err
 	}
+	var g run.Group
+	closeRegions, err := srv.addRegions(&g)
+	if err != nil {
+		return err
+	}
+	defer closeRegions()
 	ln, err := listen(srv.s)
 	if err != nil {
 		return err
@@ -135,7 +143,6 @@ func (srv *server) run() error {
 		"branch", srv.build.Branch, "build_date", srv.build.BuildDate, "listen", ln.Addr().String(), "storage", srv.s.StoragePath)
 	hs := newHTTPServer(srv.s, srv.routes(), srv.log)
 
-	var g run.Group
 	g.Add(run.SignalHandler(context.Background(), os.Interrupt, syscall.SIGTERM))
 	if err := srv.addLifecycle(&g); err != nil {
 		return errors.Join(err, ln.Close())
@@ -250,7 +257,7 @@ func (srv *server) apiHandler(id string, write http.Handler, h *head.Head, r rea
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/write", write)
+	mux.Handle("/api/v1/write", srv.replicate(write))
 	mux.Handle("/api/v1/read", read)
 	mux.Handle("/api/v1/", api)
 	return mux, nil
@@ -307,6 +314,7 @@ func (srv *server) routes() http.Handler {
 		fmt.Fprintln(w, "gorilla-remote is Healthy.")
 	})
 	srv.handleLifecycle(mux)
+	mux.Handle("/api/v1/status/replication", srv.replicationStatus())
 	srv.handleCluster(mux)
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if !srv.ready.Load() {
