@@ -28,14 +28,31 @@ type outcome struct {
 	err       error
 }
 
+// bufferedRing is a ring that looks owners up into reused buffers, as
+// ring.Node does; placement prefers it to Owners when the ring has it.
+type bufferedRing interface {
+	OwnersInto(token uint32, rf int, buf *ring.OwnersBuffer) ([]ring.Instance, error)
+}
+
+// owners returns the replicas of token, through buf when the ring can use
+// it; the slice is valid until the next call with buf.
+func (d *Distributor) owners(token uint32, buf *ring.OwnersBuffer) ([]ring.Instance, error) {
+	if br, ok := d.opts.Ring.(bufferedRing); ok {
+		return br.OwnersInto(token, d.opts.ReplicationFactor, buf)
+	}
+	return d.opts.Ring.Owners(token, d.opts.ReplicationFactor)
+}
+
 // placement maps every series of a to its replicas and groups them into
 // one batch per replica. It fails with model.ErrUnavailable when a series
 // has fewer healthy replicas than the quorum, before anything is sent.
-func (d *Distributor) placement(a *appender) (map[string]*batch, []int, error) {
-	batches := map[string]*batch{}
+// A write has a handful of replicas, so they are found by a linear scan.
+func (d *Distributor) placement(a *appender) ([]*batch, []int, error) {
+	var batches []*batch
+	var buf ring.OwnersBuffer
 	replicas := make([]int, len(a.list))
 	for i := range a.list {
-		owners, err := d.opts.Ring.Owners(a.list[i].token, d.opts.ReplicationFactor)
+		owners, err := d.owners(a.list[i].token, &buf)
 		if err == nil && len(owners) < d.quorum {
 			err = fmt.Errorf("%d healthy replicas, the write quorum is %d", len(owners), d.quorum)
 		}
@@ -45,15 +62,24 @@ func (d *Distributor) placement(a *appender) (map[string]*batch, []int, error) {
 		}
 		replicas[i] = len(owners)
 		for _, o := range owners {
-			b := batches[o.ID]
+			b := findBatch(batches, o.ID)
 			if b == nil {
-				b = &batch{to: o}
-				batches[o.ID] = b
+				b = &batch{to: o, series: make([]int, 0, len(a.list))}
+				batches = append(batches, b)
 			}
 			b.series = append(b.series, i)
 		}
 	}
 	return batches, replicas, nil
+}
+
+func findBatch(batches []*batch, id string) *batch {
+	for _, b := range batches {
+		if b.to.ID == id {
+			return b
+		}
+	}
+	return nil
 }
 
 // commit sends every batch of a to its replica at once, the local one
@@ -67,21 +93,24 @@ func (d *Distributor) commit(a *appender) error {
 	}
 	self := d.opts.Ring.Self().ID
 	results := make(chan outcome, len(batches)) // never blocks a late push
-	for id, b := range batches {
-		if id == self {
-			continue
+	pushed := make([]*batch, 0, len(batches))
+	for _, b := range batches {
+		if b.to.ID != self {
+			pushed = append(pushed, b)
 		}
+	}
+	for i, y := range bodies(a, pushed) {
 		d.inflight.Add(1)
 		go func() {
 			defer d.inflight.Done()
-			results <- d.push(a, b)
+			results <- d.push(a, pushed[i], y)
 		}()
 	}
 	t := newTally(replicas, d.quorum)
 	pending := len(batches)
-	if b, ok := batches[self]; ok || len(a.metadata) > 0 {
+	if b := findBatch(batches, self); b != nil || len(a.metadata) > 0 {
 		res := d.appendLocal(a, b)
-		if ok {
+		if b != nil {
 			pending--
 			t.add(res)
 		}

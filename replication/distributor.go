@@ -108,19 +108,20 @@ func (d *Distributor) Close() {
 
 // Appender returns an appender for a write of tenant.Anonymous.
 func (d *Distributor) Appender() Appender {
-	return &appender{d: d, tenant: tenant.Anonymous, series: map[uint64][]int{}}
+	return &appender{d: d, tenant: tenant.Anonymous, series: map[uint32]int{}}
 }
 
 // TenantAppender returns an appender for a write of tenant id. It does not
 // fail: each replica opens the tenant's store when the samples arrive.
 func (d *Distributor) TenantAppender(id string) (Appender, error) {
-	return &appender{d: d, tenant: id, series: map[uint64][]int{}}, nil
+	return &appender{d: d, tenant: id, series: map[uint32]int{}}, nil
 }
 
 // pendingSeries is one series of a write, with what it carries.
 type pendingSeries struct {
 	lset      labels.Labels // owned copy
 	token     uint32
+	next      int // index+1 of the next entry of the same token, 0 for none
 	samples   []sample
 	exemplars []model.Exemplar
 }
@@ -135,11 +136,31 @@ type appender struct {
 	d      *Distributor
 	tenant string
 	list   []pendingSeries
-	// series finds the entry of a label set by its hash (collisions chain
-	// in the slice), for callers that pass no ref.
-	series   map[uint64][]int
+	// series finds the entry of a label set by its token, which hashes
+	// the labels already: the index+1 of the first entry of the token,
+	// other label sets of the same token chained through next. For
+	// callers that pass no ref.
+	series   map[uint32]int
 	metadata map[string]model.Metadata
 	done     bool
+	// room is where the first sample of new series goes: most series of
+	// a write carry one sample, so they share blocks instead of an
+	// allocation each (firstRoom).
+	room []sample
+}
+
+// roomBlock is the number of series whose first sample shares a block.
+const roomBlock = 256
+
+// firstRoom returns an empty slice with room for exactly one sample, cut
+// from a shared block; a second sample moves the series' samples out.
+func (a *appender) firstRoom() []sample {
+	if len(a.room) == 0 {
+		a.room = make([]sample, roomBlock)
+	}
+	s := a.room[0:0:1]
+	a.room = a.room[1:]
+	return s
 }
 
 // lookup returns the index of lset's entry, adding one when needed. ref,
@@ -151,17 +172,16 @@ func (a *appender) lookup(ref model.SeriesRef, lset labels.Labels) (int, error) 
 	if lset.IsEmpty() {
 		return 0, fmt.Errorf("series %s: %w", lset, model.ErrInvalidLabels)
 	}
-	h := lset.Hash()
-	for _, i := range a.series[h] {
-		if labels.Equal(a.list[i].lset, lset) {
-			return i, nil
+	token := ring.Token(a.tenant, lset)
+	first := a.series[token]
+	for i := first; i != 0; i = a.list[i-1].next {
+		if labels.Equal(a.list[i-1].lset, lset) {
+			return i - 1, nil
 		}
 	}
-	owned := lset.Copy()
-	a.list = append(a.list, pendingSeries{lset: owned, token: ring.Token(a.tenant, owned)})
-	i := len(a.list) - 1
-	a.series[h] = append(a.series[h], i)
-	return i, nil
+	a.list = append(a.list, pendingSeries{lset: lset.Copy(), token: token, next: first, samples: a.firstRoom()})
+	a.series[token] = len(a.list)
+	return len(a.list) - 1, nil
 }
 
 // Append implements Appender: it buffers the sample and returns the
@@ -200,7 +220,7 @@ func (a *appender) UpdateMetadata(family string, m model.Metadata) error {
 // Rollback implements Appender.
 func (a *appender) Rollback() error {
 	a.done = true
-	a.list, a.series, a.metadata = nil, nil, nil
+	a.list, a.series, a.metadata, a.room = nil, nil, nil, nil
 	return nil
 }
 

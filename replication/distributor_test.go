@@ -55,7 +55,7 @@ func (a headAppendable) Appender() remote.Appender { return a.h.Appender() }
 
 // startCluster starts n members joined in one ring of replication factor 3
 // and waits until each sees all of them ACTIVE.
-func startCluster(t *testing.T, n int) []*member {
+func startCluster(t testing.TB, n int) []*member {
 	t.Helper()
 	ms := make([]*member, n)
 	var join []string
@@ -120,7 +120,7 @@ func startCluster(t *testing.T, n int) []*member {
 }
 
 // distributor returns the distributor of m with replication factor rf.
-func distributor(t *testing.T, m *member, rf int, tenancy bool) *replication.Distributor {
+func distributor(t testing.TB, m *member, rf int, tenancy bool) *replication.Distributor {
 	t.Helper()
 	d, err := replication.NewDistributor(replication.DistributorOptions{
 		Ring: m.node, ReplicationFactor: rf, Tenancy: tenancy, Timeout: testWait,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -58,6 +59,14 @@ type PeerOptions struct {
 	Logger *slog.Logger
 	// Now is the clock that judges heartbeats; nil means time.Now.
 	Now func() time.Time
+	// ReadQuorum asks only as many peers as a read quorum needs when every
+	// node holds every series (the ring's members, down ones included,
+	// are no more than ReplicationFactor, and this node is one of them):
+	// R = N - W + 1 nodes of the N members with the write quorum W =
+	// ReplicationFactor/2+1, this node included, so that they overlap
+	// every write quorum. A peer that fails is replaced by one not asked
+	// yet. Off, or with more members, every peer is asked.
+	ReadQuorum bool
 }
 
 func (o PeerOptions) withDefaults() PeerOptions {
@@ -139,8 +148,9 @@ func (p *PeerQueryable) ChunkQuerier(mint, maxt int64) (storage.ChunkQuerier, er
 }
 
 // peers returns the members to ask, the IDs of those already known to be
-// down and the number of nodes holding data, Self included.
-func (p *PeerQueryable) peers() (ask []ring.Instance, down []string, total int) {
+// down, the number of nodes holding data, Self included, and whether Self
+// is one of them.
+func (p *PeerQueryable) peers() (ask []ring.Instance, down []string, total int, selfHolds bool) {
 	self := p.opts.Ring.Self().ID
 	now := p.opts.Now()
 	for _, m := range p.opts.Ring.Members() {
@@ -149,6 +159,7 @@ func (p *PeerQueryable) peers() (ask []ring.Instance, down []string, total int) 
 		}
 		total++
 		if m.ID == self {
+			selfHolds = true
 			continue
 		}
 		fresh := m.Healthy || (m.State == "LEAVING" && now.Sub(m.LastHeartbeat) <= p.opts.HeartbeatTimeout)
@@ -158,16 +169,55 @@ func (p *PeerQueryable) peers() (ask []ring.Instance, down []string, total int) 
 		}
 		ask = append(ask, m.Instance)
 	}
-	return ask, down, max(total, 1)
+	return ask, down, max(total, 1), selfHolds
 }
 
-// fanOut calls fn for every peer at once (one goroutine per peer: the
-// fan-out is bounded by the size of the cluster), each under its own
-// timeout, and
-// returns the answers of those that succeeded (in ring order) and the
-// warnings: a *PartialResultError when too many nodes were down.
+// fanOut calls fn for the peers (one goroutine per peer: the fan-out is
+// bounded by the size of the cluster), each under its own timeout, and
+// returns the answers of those that succeeded and the warnings: a
+// *PartialResultError when too many nodes were down. It asks every peer,
+// or with ReadQuorum only the peers a read quorum needs (readQuorum),
+// replacing each that fails by another until none is left.
 func fanOut[T any](ctx context.Context, p *PeerQueryable, what string, fn func(ctx context.Context, base string) (T, error)) ([]T, annotations.Annotations) {
-	ask, down, total := p.peers()
+	ask, down, total, selfHolds := p.peers()
+	need := p.readQuorum(total, selfHolds, len(ask))
+	if need < len(ask) {
+		// Spread the reads over the peers.
+		off := rand.IntN(len(ask))
+		ask = append(ask[off:len(ask):len(ask)], ask[:off]...)
+	}
+	var out []T
+	for next := 0; len(out) < need && next < len(ask); {
+		k := min(need-len(out), len(ask)-next)
+		got, failed := askPeers(ctx, p, what, ask[next:next+k], fn)
+		out = append(out, got...)
+		down = append(down, failed...)
+		next += k
+	}
+	var annos annotations.Annotations
+	if len(down) > p.opts.ReplicationFactor/2 {
+		slices.Sort(down)
+		annos.Add(&PartialResultError{Down: down, Total: total})
+	}
+	return out, annos
+}
+
+// readQuorum returns how many of the fresh peers a read must hear from:
+// all of them, unless ReadQuorum is set and every member is a replica of
+// every series. Then a sample acknowledged by W = ReplicationFactor/2+1
+// of the total members is on one of any total-W+1 of them.
+func (p *PeerQueryable) readQuorum(total int, selfHolds bool, fresh int) int {
+	if !p.opts.ReadQuorum || !selfHolds || total > p.opts.ReplicationFactor {
+		return fresh
+	}
+	w := min(p.opts.ReplicationFactor/2+1, total)
+	return min(fresh, total-w) // total-w+1 nodes, Self being one
+}
+
+// askPeers calls fn for every instance of ask at once and returns the
+// answers of those that succeeded, in the order of ask, and the IDs of
+// those that failed.
+func askPeers[T any](ctx context.Context, p *PeerQueryable, what string, ask []ring.Instance, fn func(ctx context.Context, base string) (T, error)) ([]T, []string) {
 	got := make([]T, len(ask))
 	failed := make([]bool, len(ask))
 	var wg sync.WaitGroup
@@ -186,6 +236,7 @@ func fanOut[T any](ctx context.Context, p *PeerQueryable, what string, fn func(c
 	}
 	wg.Wait()
 	var out []T
+	var down []string
 	for i, in := range ask {
 		if failed[i] {
 			down = append(down, in.ID)
@@ -193,12 +244,7 @@ func fanOut[T any](ctx context.Context, p *PeerQueryable, what string, fn func(c
 		}
 		out = append(out, got[i])
 	}
-	var annos annotations.Annotations
-	if len(down) > p.opts.ReplicationFactor/2 {
-		slices.Sort(down)
-		annos.Add(&PartialResultError{Down: down, Total: total})
-	}
-	return out, annos
+	return out, down
 }
 
 // setTenant sets the tenant header of an internal request.

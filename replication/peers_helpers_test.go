@@ -40,6 +40,8 @@ type testNode struct {
 	ring *ring.Node
 	// hang makes the server hold every request until the client gives up.
 	hang *atomic.Bool
+	// requests counts the requests the server received.
+	requests *atomic.Int64
 }
 
 // internalAPI serves the internal API over h alone: remote read at
@@ -91,8 +93,9 @@ func startReadCluster(t *testing.T, n int) []*testNode {
 			t.Fatalf("open head: %v", err)
 		}
 		t.Cleanup(func() { _ = h.Close() })
-		hang, api := new(atomic.Bool), internalAPI(t, h)
+		hang, requests, api := new(atomic.Bool), new(atomic.Int64), internalAPI(t, h)
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
 			if hang.Load() {
 				// The server notices the client going away only once the
 				// body is read.
@@ -134,7 +137,7 @@ func startReadCluster(t *testing.T, n int) []*testNode {
 		if err != nil {
 			t.Fatalf("start %s: %v", id, err)
 		}
-		nodes[i] = &testNode{id: id, head: h, srv: srv, ring: rn, hang: hang}
+		nodes[i] = &testNode{id: id, head: h, srv: srv, ring: rn, hang: hang, requests: requests}
 	}
 	deadline := time.Now().Add(clusterWait)
 	for len(nodes[0].ring.Healthy()) != n {

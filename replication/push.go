@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/golang/snappy"
 	commonmodel "github.com/prometheus/common/model"
@@ -42,23 +44,31 @@ var encoders = sync.Pool{New: func() any { return &encoder{syms: writev2.NewSymb
 
 // encode renders the series of b as one snappy-compressed remote write 2.0
 // request into e.comp. Metadata of the write is attached to the series of
-// its family's name.
+// its family's name. The series, their label references and their samples
+// reuse the slices of the encoder's previous requests.
 func (e *encoder) encode(a *appender, b *batch) ([]byte, error) {
 	e.syms.Reset()
-	ts := e.req.Timeseries[:0]
-	for _, i := range b.series {
+	ts := e.req.Timeseries
+	if cap(ts) < len(b.series) {
+		ts = make([]writev2.TimeSeries, len(b.series))
+	}
+	ts = ts[:len(b.series)]
+	for k, i := range b.series {
 		s := &a.list[i]
-		e.lrefs = e.syms.SymbolizeLabels(s.lset, e.lrefs[:0])
-		series := writev2.TimeSeries{LabelsRefs: append([]uint32(nil), e.lrefs...)}
-		series.Samples = make([]writev2.Sample, len(s.samples))
-		for j, smp := range s.samples {
-			series.Samples[j] = writev2.Sample{Timestamp: smp.t, Value: smp.v}
+		series := &ts[k]
+		series.LabelsRefs = e.syms.SymbolizeLabels(s.lset, series.LabelsRefs[:0])
+		smps := series.Samples[:0]
+		for _, smp := range s.samples {
+			smps = append(smps, writev2.Sample{Timestamp: smp.t, Value: smp.v})
 		}
+		series.Samples = smps
+		series.Exemplars = series.Exemplars[:0]
 		for _, ex := range s.exemplars {
 			series.Exemplars = append(series.Exemplars, writev2.Exemplar{
 				LabelsRefs: e.syms.SymbolizeLabels(ex.Labels, nil), Value: ex.V, Timestamp: ex.T,
 			})
 		}
+		series.Metadata = writev2.Metadata{}
 		if m, ok := a.metadata[s.lset.Get(labels.MetricName)]; ok {
 			series.Metadata = writev2.Metadata{
 				Type:    writev2.FromMetadataType(commonmodel.MetricType(m.Type)),
@@ -66,7 +76,6 @@ func (e *encoder) encode(a *appender, b *batch) ([]byte, error) {
 				UnitRef: e.syms.Symbolize(m.Unit),
 			}
 		}
-		ts = append(ts, series)
 	}
 	e.req.Timeseries = ts
 	e.req.Symbols = e.syms.Symbols()
@@ -79,19 +88,64 @@ func (e *encoder) encode(a *appender, b *batch) ([]byte, error) {
 		return nil, fmt.Errorf("encode push: %w", err)
 	}
 	e.comp = snappy.Encode(e.comp[:cap(e.comp)], e.raw[size-n:size])
-	clear(e.req.Timeseries) // the pooled encoder keeps no samples alive
 	return e.comp, nil
 }
 
-// push sends batch b of a to its replica and reports how it answered: a
-// 2xx stored it, a 400 naming a refused series stored all but the samples
-// it refused, anything else — 5xx, 429, another 4xx, no answer within the
-// timeout — failed.
-func (d *Distributor) push(a *appender, b *batch) outcome {
+// body is the encoded request of one or more batches that carry the same
+// series: with nodes <= RF every peer gets every series, and the request
+// is encoded once for all of them. The first push that needs it encodes
+// it; the last one done returns the encoder to the pool.
+type body struct {
+	once  sync.Once
+	enc   *encoder
+	data  []byte
+	err   error
+	users atomic.Int32
+}
+
+// bodies gives each batch of a to be pushed its body, shared by the
+// batches whose series are the same.
+func bodies(a *appender, pushed []*batch) []*body {
+	out := make([]*body, len(pushed))
+	for i, b := range pushed {
+		for j := range i {
+			if slices.Equal(pushed[j].series, b.series) {
+				out[i] = out[j]
+				break
+			}
+		}
+		if out[i] == nil {
+			out[i] = &body{}
+		}
+		out[i].users.Add(1)
+	}
+	return out
+}
+
+// get returns the encoded request of b, encoding it on first use.
+func (y *body) get(a *appender, b *batch) ([]byte, error) {
+	y.once.Do(func() {
+		y.enc = encoders.Get().(*encoder)
+		y.data, y.err = y.enc.encode(a, b)
+	})
+	return y.data, y.err
+}
+
+// release ends one push's use of the body.
+func (y *body) release() {
+	if y.users.Add(-1) == 0 && y.enc != nil {
+		encoders.Put(y.enc)
+	}
+}
+
+// push sends batch b of a, encoded as y, to its replica and reports how
+// it answered: a 2xx stored it, a 400 naming a refused series stored all
+// but the samples it refused, anything else — 5xx, 429, another 4xx, no
+// answer within the timeout — failed.
+func (d *Distributor) push(a *appender, b *batch, y *body) outcome {
 	res := outcome{replica: b.to.ID, series: b.series}
-	e := encoders.Get().(*encoder)
-	defer encoders.Put(e)
-	body, err := e.encode(a, b)
+	defer y.release()
+	data, err := y.get(a, b)
 	if err != nil {
 		res.err = err
 		return res
@@ -99,7 +153,7 @@ func (d *Distributor) push(a *appender, b *batch) outcome {
 	ctx, cancel := context.WithTimeout(context.Background(), d.opts.Timeout)
 	defer cancel()
 	url := d.opts.Scheme + "://" + b.to.Addr + PushPath
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(data))
 	if err != nil {
 		res.err = fmt.Errorf("push to %s: %w", b.to.ID, err)
 		return res

@@ -15,6 +15,9 @@
 //	// ... once this node can take writes:
 //	if err := n.SetActive(ctx); err != nil { ... }
 //	owners, err := n.Owners(ring.Token(tenant, lset), 3)
+//	// ... or, for every series of a write, without allocating:
+//	var buf ring.OwnersBuffer
+//	owners, err = n.OwnersInto(token, 3, &buf) // valid until the next call
 //	// ... before stopping, so that new writes go elsewhere:
 //	err = n.SetLeaving(ctx)
 //

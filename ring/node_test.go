@@ -20,7 +20,7 @@ const (
 	testWait             = 30 * time.Second
 )
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() && os.Getenv("RING_TEST_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -28,14 +28,14 @@ func testLogger(t *testing.T) *slog.Logger {
 }
 
 // startNode starts a node on a free port of 127.0.0.1 that joins join.
-func startNode(t *testing.T, name string, join ...string) *Node {
+func startNode(t testing.TB, name string, join ...string) *Node {
 	t.Helper()
 	return startNodeWith(t, Options{NodeName: name, ListenAddr: "127.0.0.1:0", Join: join})
 }
 
 // startNodeWith starts a node of opts with the tests' heartbeat timeout and
 // replication factor, and marks it ACTIVE.
-func startNodeWith(t *testing.T, opts Options) *Node {
+func startNodeWith(t testing.TB, opts Options) *Node {
 	t.Helper()
 	name := opts.NodeName
 	opts.HeartbeatTimeout = testHeartbeatTimeout
@@ -66,7 +66,7 @@ func startNodeWith(t *testing.T, opts Options) *Node {
 
 // eventually polls cond until it returns "" or the deadline passes, then
 // fails with the last reason.
-func eventually(t *testing.T, what string, cond func() string) {
+func eventually(t testing.TB, what string, cond func() string) {
 	t.Helper()
 	deadline := time.Now().Add(testWait)
 	for {

@@ -11,19 +11,22 @@ import (
 //
 // The value is part of the cluster protocol: every node of a cluster must
 // compute the same token, so changing this function needs a migration.
-// The separators are bytes that valid UTF-8 label names and values never
-// contain, so ("a","bc") and ("ab","c") hash differently.
+// The hashed bytes are tenant, 0xff, then name, 0xfe, value, 0xff for
+// each label; the separators are bytes that valid UTF-8 label names and
+// values never contain, so ("a","bc") and ("ab","c") hash differently.
 func Token(tenant string, lset labels.Labels) uint32 {
-	const sep = "\xff"
-	d := xxhash.New()
-	_, _ = d.WriteString(tenant)
-	_, _ = d.WriteString(sep)
+	// One pass of xxhash over the bytes gathered in a buffer gives the
+	// streaming digest's value at a fraction of its cost per label; the
+	// buffer stays on the stack for label sets up to its size.
+	var stack [512]byte
+	b := append(stack[:0], tenant...)
+	b = append(b, 0xff)
 	lset.Range(func(l labels.Label) {
-		_, _ = d.WriteString(l.Name)
-		_, _ = d.WriteString("\xfe")
-		_, _ = d.WriteString(l.Value)
-		_, _ = d.WriteString(sep)
+		b = append(b, l.Name...)
+		b = append(b, 0xfe)
+		b = append(b, l.Value...)
+		b = append(b, 0xff)
 	})
-	h := d.Sum64()
+	h := xxhash.Sum64(b)
 	return uint32(h>>32) ^ uint32(h)
 }

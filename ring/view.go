@@ -27,6 +27,23 @@ func (n *Node) watched() *dskitring.Ring {
 // extended past instances that are not ACTIVE, and the default replication
 // strategy drops the unhealthy ones and checks the quorum.
 func (n *Node) Owners(token uint32, rf int) ([]Instance, error) {
+	var buf OwnersBuffer
+	return n.OwnersInto(token, rf, &buf)
+}
+
+// OwnersBuffer holds what OwnersInto needs between calls, so that looking
+// up the replicas of every series of a write allocates nothing once the
+// buffers have grown. The zero value is ready to use; a buffer serves one
+// goroutine at a time.
+type OwnersBuffer struct {
+	descs []dskitring.InstanceDesc
+	hosts []string
+	out   []Instance
+}
+
+// OwnersInto is Owners with the buffers of buf: the same answer, in a
+// slice that stays valid only until the next call with buf.
+func (n *Node) OwnersInto(token uint32, rf int, buf *OwnersBuffer) ([]Instance, error) {
 	if rf <= 0 {
 		rf = n.opts.ReplicationFactor
 	}
@@ -37,9 +54,14 @@ func (n *Node) Owners(token uint32, rf int) ([]Instance, error) {
 	if r == nil {
 		return nil, ErrEmptyRing
 	}
+	if buf.hosts == nil {
+		// dskit appends the instances it examined here and never hands
+		// the slice back: it must be large enough from the start.
+		buf.hosts = make([]string, 0, 4*n.opts.ReplicationFactor)
+	}
 	// dskit resolves the configured factor; a smaller rf keeps the first
 	// rf of that set, which are the first rf clockwise.
-	set, err := r.Get(token, dskitring.Write, nil, nil, nil)
+	set, err := r.Get(token, dskitring.Write, buf.descs[:0], buf.hosts[:0], nil)
 	switch {
 	case errors.Is(err, dskitring.ErrEmptyRing):
 		return nil, ErrEmptyRing
@@ -47,13 +69,17 @@ func (n *Node) Owners(token uint32, rf int) ([]Instance, error) {
 		return nil, fmt.Errorf("%w: token %d: %w", ErrNoQuorum, token, err)
 	}
 	descs := set.Instances
+	if cap(descs) > cap(buf.descs) {
+		buf.descs = descs[:0] // grown by dskit: keep the larger one
+	}
 	if rf < n.opts.ReplicationFactor && len(descs) > rf {
 		descs = descs[:rf]
 	}
-	out := make([]Instance, 0, len(descs))
+	out := buf.out[:0]
 	for _, d := range descs {
 		out = append(out, instanceOf(d))
 	}
+	buf.out = out
 	return out, nil
 }
 

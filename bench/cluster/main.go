@@ -40,6 +40,7 @@ type options struct {
 	queryRuns int
 	heartbeat time.Duration
 	keep      bool
+	profile   time.Duration
 }
 
 func parseFlags(args []string) (options, error) {
@@ -57,11 +58,15 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.queryRuns, "query-runs", 5, "runs of each query; the median is reported")
 	fs.DurationVar(&o.heartbeat, "heartbeat-timeout", 10*time.Second, "the cluster's --cluster.heartbeat-timeout")
 	fs.BoolVar(&o.keep, "keep", false, "keep --dir (the nodes' data and logs) at the end")
+	fs.DurationVar(&o.profile, "cpuprofile", 0, "save a CPU profile of every node over the first this long of the measured phase, as <node>.cpu.pprof beside its log (0: none; use with --keep or --dir)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if o.binary == "" {
 		return o, fmt.Errorf("--binary is required")
+	}
+	if o.profile != 0 && o.profile < time.Second {
+		return o, fmt.Errorf("--cpuprofile %s: at least 1s (profiles have second resolution)", o.profile)
 	}
 	if o.nodes < 1 || o.rf < 1 || o.rf > o.nodes {
 		return o, fmt.Errorf("need 1 <= --rf (%d) <= --nodes (%d)", o.rf, o.nodes)

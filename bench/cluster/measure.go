@@ -47,6 +47,7 @@ func measureSetup(ctx context.Context, o options, bin string, s setup, log *slog
 	if err != nil {
 		return r, err
 	}
+	profiled := startProfiles(ctx, nodes, dir, o.profile)
 	res, runErr := w.Run(ctx, o.warmup, o.warmup+o.rounds)
 	cpu1, err := cpu(nodes)
 	if err != nil {
@@ -60,6 +61,9 @@ func measureSetup(ctx context.Context, o options, bin string, s setup, log *slog
 		r.CPUPerMSample = r.CPUSeconds / (float64(r.Samples) / 1e6)
 	}
 	r.Errors = res.Errors
+	if err := profiled(); err != nil {
+		log.Warn("cpu profile", "setup", s.name, "err", err)
+	}
 	if runErr != nil {
 		return r, fmt.Errorf("load: %w", runErr)
 	}

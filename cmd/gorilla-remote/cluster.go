@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"github.com/gorilla-remote/gorilla-remote/block"
+	"github.com/gorilla-remote/gorilla-remote/replication"
 	"github.com/gorilla-remote/gorilla-remote/ring"
 )
 
@@ -92,9 +93,11 @@ func newCluster(s settings, web net.Addr, logger *slog.Logger, reg prometheus.Re
 // peerClient builds the client of requests to peers from the Prometheus
 // HTTP client configuration at path ("" for a plain client), and the
 // scheme peers are dialled with: https when the file has a tls_config.
+// Both keep enough idle connections per peer for the pushes and reads of
+// concurrent requests (the Prometheus client's transport keeps 1000).
 func peerClient(path string) (*http.Client, string, error) {
 	if path == "" {
-		return &http.Client{}, "http", nil
+		return replication.NewPeerClient(), "http", nil
 	}
 	cfg, raw, err := promconfig.LoadHTTPConfigFile(path)
 	if err != nil {

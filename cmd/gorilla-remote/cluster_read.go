@@ -38,6 +38,9 @@ func (srv *server) stackReads(id string, h *head.Head, q *query.Queryable) (read
 		ReplicationFactor: srv.cluster.rf(),
 		HeartbeatTimeout:  srv.s.Cluster.HeartbeatTimeout,
 		Logger:            srv.log.With("component", "peer-reads"),
+		// Writes reach a quorum of replicas, so when every node holds
+		// every series a quorum of reads sees all of them (docs/cluster.md).
+		ReadQuorum: true,
 	}
 	if srv.s.TenancyEnabled {
 		opts.Tenant = id
