@@ -225,11 +225,14 @@ func (g *loadGen) snapshot() []reqRecord {
 }
 
 // ackedSamples counts the samples of acknowledged requests.
-func (g *loadGen) ackedSamples() int {
+func (g *loadGen) ackedSamples() int { return g.samplesWith(acked) }
+
+// samplesWith counts the samples whose request had one of the outcomes.
+func (g *loadGen) samplesWith(outcomes ...uint32) int {
 	n := 0
 	for s := range g.plan.series {
 		for r := range g.plan.rounds {
-			if g.outcome(s, r) == acked {
+			if slices.Contains(outcomes, g.outcome(s, r)) {
 				n++
 			}
 		}
