@@ -29,6 +29,8 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 
 fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzDense -fuzztime=$(FUZZTIME) ./chunkenc/
+	$(GO) test -run='^$$' -fuzz=FuzzDenseChunk -fuzztime=$(FUZZTIME) ./block/
 	$(GO) test -run='^$$' -fuzz=FuzzIterator -fuzztime=$(FUZZTIME) ./chunkenc/
 	$(GO) test -run='^$$' -fuzz=FuzzRoundTrip -fuzztime=$(FUZZTIME) ./chunkenc/
 	$(GO) test -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME) ./wal/
@@ -68,6 +70,12 @@ e2e-deps:
 	  $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 	@command -v fake-gcs-server >/dev/null || test -x "$$($(GO) env GOPATH)/bin/fake-gcs-server" || \
 	  $(GO) install github.com/fsouza/fake-gcs-server@v1.56.1
+	@# Prometheus 3.16 and its promtool read the xor2 blocks (e2e/encoding_test.go);
+	@# they go to a directory of their own, apart from Debian's 2.42 on PATH.
+	@test -x "$$($(GO) env GOPATH)/prometheus-3.16/bin/prometheus" || \
+	  GOBIN="$$($(GO) env GOPATH)/prometheus-3.16/bin" $(GO) install github.com/prometheus/prometheus/cmd/prometheus@v0.316.0
+	@test -x "$$($(GO) env GOPATH)/prometheus-3.16/bin/promtool" || \
+	  GOBIN="$$($(GO) env GOPATH)/prometheus-3.16/bin" $(GO) install github.com/prometheus/prometheus/cmd/promtool@v0.316.0
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
 

@@ -64,8 +64,11 @@ type ShipperOptions struct {
 	// that the replica blocks of one window stay apart (see Store.Metas)
 	// until CompactReplicas merges them. nil writes no labels.
 	ExternalLabels map[string]string
-	Logger         *slog.Logger
-	Registerer     prometheus.Registerer
+	// Encoding is how the blocks it writes store their chunks; "" is
+	// EncodingXOR.
+	Encoding   ChunkEncoding
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
 // Shipper seals closed windows of the head into blocks on local disk and
@@ -252,7 +255,7 @@ func byWindow(series []model.ChunkSeries, wins model.Windows) []windowSeries {
 // seal writes the block of one window, to be uploaded.
 func (s *Shipper) seal(ctx context.Context, mint, maxt int64, series []model.ChunkSeries) error {
 	began := time.Now()
-	meta, err := Write(ctx, s.opts.Dir, mint, maxt, series, WriteOptions{Labels: s.opts.ExternalLabels})
+	meta, err := Write(ctx, s.opts.Dir, mint, maxt, series, WriteOptions{Labels: s.opts.ExternalLabels, Encoding: s.opts.Encoding})
 	if err != nil {
 		return err
 	}

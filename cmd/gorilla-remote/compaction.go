@@ -31,6 +31,7 @@ func (srv *server) compactionLoop(owner func(tenant string, windowStart int64) b
 				return compactionClosedBefore(time.Now(), srv.s.OutOfOrderWindow, srv.s.MaintenanceInterval, srv.s.BlockShipInterval)
 			},
 			Interval:   srv.s.CompactionInterval,
+			Encoding:   block.ChunkEncoding(srv.s.ChunkEncoding),
 			Logger:     srv.log,
 			Registerer: b.env.reg,
 		})

@@ -54,6 +54,9 @@ type settings struct {
 	RollupInterval     time.Duration
 	CompactionInterval time.Duration
 	RawRetention       time.Duration
+	// ChunkEncoding is how sealed, rolled-up and merged blocks store their
+	// chunks: xor, xor2 or dense (docs/format/block.md).
+	ChunkEncoding string
 	// EnableLifecycle turns on POST /-/reload and /-/quit.
 	EnableLifecycle bool
 	// ConfigFile is --config.file, "" for none (set by resolve).
@@ -135,6 +138,8 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		Default("5m").SetValue(durationValue{&f.s.RollupInterval})
 	flag("block.compaction-interval", "How often, in a cluster, the replica blocks of closed windows are merged, and merged ones deleted on the next pass.").
 		Default("5m").SetValue(durationValue{&f.s.CompactionInterval})
+	flag("block.chunk-encoding", "How sealed blocks, roll-ups and merged blocks store chunks: xor (readable by every Prometheus tool), xor2 (Prometheus 3.16's encoding, readable by Prometheus 3.16 and later) or dense (ours, smallest, readable by gorilla-remote only; docs/format/dense.md).").
+		Default("xor").EnumVar(&f.s.ChunkEncoding, "xor", "xor2", "dense")
 	flag("storage.retention.raw", "Delete raw blocks older than this once their roll-ups exist; 0 keeps them.").
 		Default("0s").SetValue(durationValue{&f.s.RawRetention})
 	flag("head.maintenance-interval", "How often head retention and WAL checkpoints are considered.").
