@@ -54,8 +54,9 @@ type CompactOptions struct {
 // their external labels minus NodeLabel and their sources, and uploads it
 // (meta.json last); the next pass, finding that block holding the sources
 // of all the others, deletes them (each meta.json first). Readers merge a
-// window's raw blocks too, so queries answer the same before, while and
-// after a window is compacted.
+// window's raw blocks too, or read the merged block alone once it holds
+// them all (Covering), so queries answer the same before, while and after
+// a window is compacted.
 //
 // A crash at any step is safe: the blocks merged are deleted only once the
 // merged block is complete in the bucket and listed by a later pass; a
@@ -183,7 +184,7 @@ func replicaGroups(metas []Meta, closedBefore int64, owner func(int64) bool) [][
 // query that listed the replicas does not find them gone. It reports
 // whether it changed the bucket.
 func (c *Compactor) compact(ctx context.Context, g []Meta) (bool, error) {
-	if keep, ok := covering(g); ok {
+	if keep, ok := Covering(g); ok {
 		return c.deleteMerged(ctx, keep, g)
 	}
 	began := time.Now()
@@ -221,9 +222,12 @@ func (c *Compactor) compact(ctx context.Context, g []Meta) (bool, error) {
 	return true, nil
 }
 
-// covering returns the first block of g without NodeLabel whose sources
-// include the sources of every other block of g.
-func covering(g []Meta) (Meta, bool) {
+// Covering returns the first block of g without NodeLabel whose sources
+// include the sources of every other block of g, and whether there is
+// one. g holds the raw blocks of one window. Such a block holds every
+// sample of the others: a reader needs only it, and the compaction
+// deletes the others.
+func Covering(g []Meta) (Meta, bool) {
 	for _, m := range g {
 		if m.IsReplica() {
 			continue

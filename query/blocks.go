@@ -258,7 +258,12 @@ func windows(metas []block.Meta) []blockWindow {
 		if len(w.raws) == 0 {
 			continue
 		}
-		if len(w.raws) > 1 {
+		if keep, ok := block.Covering(w.raws); ok && len(w.raws) > 1 {
+			// The merged block answers alone: the replica compaction
+			// deletes the blocks it holds on its next pass, maybe before
+			// this store lists them as gone.
+			w.raws = []block.Meta{keep}
+		} else if len(w.raws) > 1 {
 			slices.SortFunc(w.raws, func(a, b block.Meta) int {
 				return cmp.Or(cmpBool(a.IsReplica(), b.IsReplica()), a.ULID.Compare(b.ULID))
 			})

@@ -127,6 +127,13 @@ func newReplicaBucket(t *testing.T) *replicaBucket {
 	t.Helper()
 	bkt, err := filesystem.NewBucket(t.TempDir())
 	require.NoError(t, err)
+	return newReplicaReader(t, bkt)
+}
+
+// newReplicaReader is another node over the bucket bkt: a store and a
+// queryable of its own.
+func newReplicaReader(t *testing.T, bkt objstore.Bucket) *replicaBucket {
+	t.Helper()
 	h, err := head.Open(head.Options{Dir: t.TempDir(), MaintenanceInterval: -1, Stripes: 4})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = h.Close() })
@@ -279,6 +286,35 @@ func TestCompactReplicasKeepsAnswers(t *testing.T) {
 	require.Equal(t, 2.0, counterValue(t, reg, "gorilla_compaction_blocks_merged_total"))
 	require.Equal(t, 6.0, counterValue(t, reg, "gorilla_compaction_replicas_deleted_total"))
 	require.Equal(t, 0.0, counterValue(t, reg, "gorilla_compaction_failures_total"))
+}
+
+// TestMergedBlockAnswersAlone: a node whose store lists a merged block
+// beside the replicas it holds answers from the merged block alone, so
+// it still answers, the same, once the compaction's next pass deleted
+// the replicas and before its store synced again.
+func TestMergedBlockAnswersAlone(t *testing.T) {
+	ctx := context.Background()
+	set := replicaSet()
+	one := newReplicaBucket(t)
+	one.upload(t, union(set), nil)
+	want := one.answer(t)
+
+	r := newReplicaBucket(t)
+	r.uploadReplicas(t, set, "a", "b", "c")
+	c, err := block.NewCompactor(block.CompactOptions{
+		Bucket: r.bkt, Store: r.store, Dir: t.TempDir(), Registerer: prometheus.NewRegistry(),
+		ClosedBefore: func() int64 { return replicaWindow + window },
+	})
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Once(ctx))
+	other := newReplicaReader(t, r.bkt)
+	require.NoError(t, other.store.Sync(ctx))
+	require.Len(t, other.store.AllMetas(), 4, "the other node lists the merged block and the replicas")
+	require.NoError(t, c.Once(ctx))
+	requireCompacted(t, r.store, 3)
+	require.Len(t, other.store.AllMetas(), 4, "the other node has not synced since")
+	requireSameAnswer(t, want, other.answer(t))
 }
 
 // requireCompacted checks that the bucket holds one raw block of the

@@ -226,8 +226,9 @@ func (n *Node) startRing(ctx context.Context, logger slogKit) error {
 	}
 	var delegate dskitring.BasicLifecyclerDelegate = dskitring.NewInstanceRegisterDelegate(dskitring.JOINING, n.opts.Tokens)
 	delegate = dskitring.NewLeaveOnStoppingDelegate(delegate, logger)
-	// A node that crashed never unregisters: forget it after ten timeouts.
-	delegate = dskitring.NewAutoForgetDelegate(10*n.opts.HeartbeatTimeout, delegate, logger)
+	// A node that crashed never unregisters: forget it after ten timeouts
+	// (unless this node itself just woke from a pause, see wakeForget).
+	delegate = newWakeForget(delegate, 10*n.opts.HeartbeatTimeout, n.opts.HeartbeatTimeout, logger)
 	lc, err := dskitring.NewBasicLifecycler(lcCfg, ringName, ringKey, client, delegate, logger, reg)
 	if err != nil {
 		return fmt.Errorf("ring: lifecycler: %w", err)

@@ -19,7 +19,7 @@ import (
 // window (block.Compactor, docs/format/block.md). Its scratch directory
 // is <stack dir>/compaction; its metrics (gorilla_compaction_*) go to the
 // stack's registerer and are unregistered when the loop ends. It runs
-// every five minutes, the compactor's default.
+// every --block.compaction-interval.
 func (srv *server) compactionLoop(owner func(tenant string, windowStart int64) bool) storageLoop {
 	return storageLoop{what: "replica compaction", run: func(ctx context.Context, b *blocks) error {
 		c, err := block.NewCompactor(block.CompactOptions{
@@ -30,6 +30,7 @@ func (srv *server) compactionLoop(owner func(tenant string, windowStart int64) b
 			ClosedBefore: func() int64 {
 				return compactionClosedBefore(time.Now(), srv.s.OutOfOrderWindow, srv.s.MaintenanceInterval, srv.s.BlockShipInterval)
 			},
+			Interval:   srv.s.CompactionInterval,
 			Encoding:   block.ChunkEncoding(srv.s.ChunkEncoding),
 			Logger:     srv.log,
 			Registerer: b.env.reg,

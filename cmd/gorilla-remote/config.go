@@ -52,6 +52,7 @@ type settings struct {
 	BlockSyncInterval  time.Duration
 	Rollups            bool
 	RollupInterval     time.Duration
+	CompactionInterval time.Duration
 	RawRetention       time.Duration
 	// ChunkEncoding is how sealed, rolled-up and merged blocks store their
 	// chunks: xor, xor2 or dense (docs/format/block.md).
@@ -138,6 +139,8 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		Default("true").BoolVar(&f.s.Rollups)
 	flag("block.rollup-interval", "How often the bucket is checked for blocks to roll up.").
 		Default("5m").SetValue(durationValue{&f.s.RollupInterval})
+	flag("block.compaction-interval", "How often, in a cluster, the replica blocks of closed windows are merged, and merged ones deleted on the next pass.").
+		Default("5m").SetValue(durationValue{&f.s.CompactionInterval})
 	flag("block.chunk-encoding", "How sealed blocks, roll-ups and merged blocks store chunks: xor (readable by every Prometheus tool), xor2 (Prometheus 3.16's encoding, readable by Prometheus 3.16 and later) or dense (ours, smallest, readable by gorilla-remote only; docs/format/dense.md).").
 		Default("xor").EnumVar(&f.s.ChunkEncoding, "xor", "xor2", "dense")
 	flag("storage.retention.raw", "Delete raw blocks older than this once their roll-ups exist; 0 keeps them.").

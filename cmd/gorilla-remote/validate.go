@@ -32,8 +32,9 @@ func (f *flagSet) validate() error {
 		"must be a positive whole number of 5m (the finest roll-up resolution)")
 	for name, d := range map[string]time.Duration{
 		"block.ship-interval": s.BlockShipInterval, "block.sync-interval": s.BlockSyncInterval,
-		"block.rollup-interval": s.RollupInterval, "head.maintenance-interval": s.MaintenanceInterval,
-		"query.lookback-delta": s.LookbackDelta, "query.timeout": s.QueryTimeout,
+		"block.rollup-interval": s.RollupInterval, "block.compaction-interval": s.CompactionInterval,
+		"head.maintenance-interval": s.MaintenanceInterval, "query.lookback-delta": s.LookbackDelta,
+		"query.timeout": s.QueryTimeout,
 	} {
 		check(name, d > 0, d, "must be positive")
 	}
