@@ -59,3 +59,9 @@ var (
 // the replica's reason. It is a client error, as the refusal on a single
 // node would be.
 var ErrRejected = errors.New("samples refused by a replica")
+
+// ErrNoQuorum: a write of the cluster could not reach its write quorum (too
+// few healthy replicas, or too many failed), so it is not acknowledged;
+// retrying later is safe. It is the cluster's counterpart of ErrUnavailable:
+// both are answered 503 with Retry-After.
+var ErrNoQuorum = errors.New("no write quorum")

@@ -102,13 +102,17 @@ func (h *writeHandler) countRejected(tenant string, res *appendResult) {
 
 // storeError maps a store error that ends the request to its status: 503
 // when the store is closing, its WAL cannot write for now (a full disk: the
-// sender should retry elsewhere or later) or a replica's memory guard
-// refused new series; 400 when a replica of the cluster refused samples
+// sender should retry elsewhere or later), a cluster write has no quorum
+// (model.ErrNoQuorum) or a replica's memory guard refused new series; 400 when a replica of the cluster refused samples
 // for client reasons (model.ErrRejected) or a window was sealed meanwhile;
 // 500 otherwise.
 func storeError(op string, err error) *httpError {
 	if errors.Is(err, model.ErrClosed) || errors.Is(err, model.ErrUnavailable) {
 		return errorf(http.StatusServiceUnavailable, "%s: store unavailable: %v", op, err)
+	}
+	if errors.Is(err, model.ErrNoQuorum) {
+		// A cluster write without its quorum: the sender retries.
+		return errorf(http.StatusServiceUnavailable, "%s: %v", op, err)
 	}
 	if errors.Is(err, model.ErrMemoryLimit) {
 		// A replica's memory guard: transient, the sender retries.

@@ -67,7 +67,8 @@ type Appender interface {
 	// (nothing of the batch is kept) and model.ErrClosed once the store is
 	// closed. A store that keeps copies elsewhere (a cluster) may also fail
 	// it with model.ErrRejected when a copy refused samples for client
-	// reasons (400; the rest is stored) or model.ErrMemoryLimit (503).
+	// reasons (400; the rest is stored), model.ErrNoQuorum when too few
+	// copies could be written (503) or model.ErrMemoryLimit (503).
 	Commit() error
 	// Rollback discards everything buffered since the appender was made.
 	Rollback() error

@@ -198,6 +198,7 @@ func TestWriteStoreErrors(t *testing.T) {
 		// memory guard.
 		"replica refused":      {commitErr: errWrap(model.ErrRejected), code: http.StatusBadRequest},
 		"replica memory limit": {commitErr: errWrap(model.ErrMemoryLimit), code: http.StatusServiceUnavailable},
+		"no write quorum":      {commitErr: errWrap(model.ErrNoQuorum), code: http.StatusServiceUnavailable},
 		"wrapped in call":      {appendErr: errWrap(model.ErrOutOfWindow), code: http.StatusBadRequest, stored: 1},
 	} {
 		t.Run(name, func(t *testing.T) {

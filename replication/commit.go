@@ -44,7 +44,7 @@ func (d *Distributor) owners(token uint32, buf *ring.OwnersBuffer) ([]ring.Insta
 }
 
 // placement maps every series of a to its replicas and groups them into
-// one batch per replica. It fails with model.ErrUnavailable when a series
+// one batch per replica. It fails with model.ErrNoQuorum when a series
 // has fewer healthy replicas than the quorum, before anything is sent.
 // A write has a handful of replicas, so they are found by a linear scan.
 func (d *Distributor) placement(a *appender) ([]*batch, []int, error) {
@@ -58,7 +58,7 @@ func (d *Distributor) placement(a *appender) ([]*batch, []int, error) {
 		}
 		if err != nil {
 			d.metrics.noQuorum.Inc()
-			return nil, nil, fmt.Errorf("%w: series %s: no write quorum: %w", model.ErrUnavailable, a.list[i].lset, err)
+			return nil, nil, fmt.Errorf("%w: series %s: %w", model.ErrNoQuorum, a.list[i].lset, err)
 		}
 		replicas[i] = len(owners)
 		for _, o := range owners {
@@ -85,7 +85,7 @@ func findBatch(batches []*batch, id string) *batch {
 // commit sends every batch of a to its replica at once, the local one
 // appended in this goroutine, and returns as soon as each series has a
 // write quorum of replicas (nil, or model.ErrRejected for samples refused
-// as invalid) or one series can no longer reach it (model.ErrUnavailable).
+// as invalid) or one series can no longer reach it (model.ErrNoQuorum).
 func (d *Distributor) commit(a *appender) error {
 	batches, replicas, err := d.placement(a)
 	if err != nil {
@@ -182,7 +182,7 @@ func (t *tally) result(a *appender) error {
 			cause = errors.New("no answer")
 		}
 		return fmt.Errorf("%w: series %s stored on %d of %d replicas, the write quorum is %d: replica %s: %w",
-			model.ErrUnavailable, a.list[i].lset, t.ok[i], t.replicas[i], t.quorum, t.failedOn, cause)
+			model.ErrNoQuorum, a.list[i].lset, t.ok[i], t.replicas[i], t.quorum, t.failedOn, cause)
 	}
 	switch {
 	case t.transient:

@@ -280,8 +280,8 @@ func TestDistributor(t *testing.T) {
 		fail(t, ms[2], http.StatusInternalServerError)
 		d := distributor(t, ms[0], 3, false)
 		err := write(d.Appender(), "two_down", 5, 5, linear)
-		if !errors.Is(err, model.ErrUnavailable) {
-			t.Fatalf("commit with two of three replicas failing: %v, want model.ErrUnavailable", err)
+		if !errors.Is(err, model.ErrNoQuorum) {
+			t.Fatalf("commit with two of three replicas failing: %v, want model.ErrNoQuorum", err)
 		}
 	})
 	t.Run("a replica that cannot decode is not counted", func(t *testing.T) {
@@ -289,8 +289,8 @@ func TestDistributor(t *testing.T) {
 		fail(t, ms[2], http.StatusUnsupportedMediaType)
 		d := distributor(t, ms[0], 3, false)
 		err := write(d.Appender(), "undecoded", 5, 5, linear)
-		if !errors.Is(err, model.ErrUnavailable) {
-			t.Fatalf("commit with two replicas answering 400/415 without a refused series: %v, want model.ErrUnavailable", err)
+		if !errors.Is(err, model.ErrNoQuorum) {
+			t.Fatalf("commit with two replicas answering 400/415 without a refused series: %v, want model.ErrNoQuorum", err)
 		}
 	})
 	t.Run("a slow replica does not hold the commit", func(t *testing.T) {

@@ -20,7 +20,7 @@
 // write quorum of its replicas, W = RF/2+1 of the replication factor RF;
 // slower replicas finish in the background within the peer timeout. A
 // series whose quorum cannot be reached (too few healthy replicas, or too
-// many failed) fails the commit with model.ErrUnavailable, which the
+// many failed) fails the commit with model.ErrNoQuorum, which the
 // remote-write handler answers with 503 and Retry-After: the sender
 // retries, and a retry stores each sample once (the head accepts the same
 // sample again silently). Samples a replica refuses as invalid (too old, a

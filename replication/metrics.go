@@ -61,7 +61,7 @@ func (m *metrics) observe(err error, d time.Duration) {
 	switch {
 	case err == nil:
 		m.commits.WithLabelValues("ok").Inc()
-	case errors.Is(err, model.ErrUnavailable):
+	case errors.Is(err, model.ErrNoQuorum):
 		m.commits.WithLabelValues("unavailable").Inc()
 	default:
 		m.commits.WithLabelValues("rejected").Inc()
