@@ -22,6 +22,21 @@
 //
 //	go test -tags e2e -run UI -count=1 -v ./e2e/
 //
+// The cluster tests (cluster_*_test.go, build tag e2e) run three or four
+// real processes of the binary on 127.0.0.11-14 with one shared bucket
+// and check, under load, that every acknowledged sample is read back bit
+// for bit through every node, nothing unsent is stored and no sample is
+// answered twice: a million samples and the replica blocks merged into
+// one, kill -9 of one node and of two, SIGSTOP for 60 s, a node joining and
+// one leaving, and a network partition made with a network namespace
+// (ip netns, as root; docs/cluster.md):
+//
+//	go test -tags e2e -run Cluster -count=1 -v ./e2e/
+//
+// The region tests (regions_test.go) forward between two real processes
+// (docs/replication.md); the encoding and histogram tests use Prometheus
+// 3.16 from $(go env GOPATH)/prometheus-3.16/bin (make e2e-deps).
+//
 // A missing capture file or external program skips a test locally and fails
 // it when the environment variable CI is "true".
 package e2e
