@@ -346,7 +346,13 @@ func TestForwarderBackoffHonoursRetryAfter(t *testing.T) {
 					t.Fatalf("waited %v after Retry-After: 7, want at least 7s (all: %v)", d, waits)
 				}
 			}
-			if st := f.Status()[0]; st.Retried != 3 || st.Sent != 1 {
+			// B stores the request before the forwarder reads its answer:
+			// the status counts the send a moment after B holds the data.
+			st := f.Status()[0]
+			for deadline := time.Now().Add(10 * time.Second); st.Sent == 0 && time.Now().Before(deadline); st = f.Status()[0] {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if st.Retried != 3 || st.Sent != 1 {
 				t.Fatalf("status = %+v, want 3 retried and 1 sent", st)
 			}
 		})
