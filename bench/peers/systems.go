@@ -15,7 +15,16 @@ const (
 	gorilla    = "gorilla-remote"
 	prometheus = "prometheus"
 	victoria   = "victoria-metrics"
+	// gorillaFsync is gorilla-remote with --wal.fsync=always: every write
+	// is fsynced before it is acknowledged, so it also survives power loss.
+	gorillaFsync = "gorilla-fsync"
 )
+
+// binaries says which executable runs each system; a bare name is looked up
+// in PATH.
+type binaries struct {
+	gorilla, prometheus, victoria string
+}
 
 // system says how to run one time-series database for the benchmark.
 type system struct {
@@ -44,21 +53,27 @@ type server struct {
 
 func (s *server) url(path string) string { return "http://" + s.addr + path }
 
-func systems(gorillaBin string) []*system {
+func systems(bins binaries) []*system {
+	gorillaArgs := func(extra ...string) func(addr, dataDir, _ string) ([]string, error) {
+		return func(addr, dataDir, _ string) ([]string, error) {
+			return append([]string{"--web.listen-address=" + addr, "--storage.path=" + dataDir}, extra...), nil
+		}
+	}
 	return []*system{
 		{
-			name: gorilla, bin: gorillaBin, readyPath: "/-/ready",
-			args: func(addr, dataDir, _ string) ([]string, error) {
-				return []string{"--web.listen-address=" + addr, "--storage.path=" + dataDir}, nil
-			},
-			seal: sealGorilla,
+			name: gorilla, bin: bins.gorilla, readyPath: "/-/ready",
+			args: gorillaArgs(), seal: sealGorilla,
 		},
 		{
-			name: prometheus, bin: "prometheus", readyPath: "/-/ready",
+			name: gorillaFsync, bin: bins.gorilla, readyPath: "/-/ready",
+			args: gorillaArgs("--wal.fsync=always"), seal: sealGorilla,
+		},
+		{
+			name: prometheus, bin: bins.prometheus, readyPath: "/-/ready",
 			args: prometheusArgs, seal: sealPrometheus,
 		},
 		{
-			name: victoria, bin: "victoria-metrics", readyPath: "/health",
+			name: victoria, bin: bins.victoria, readyPath: "/health",
 			args: func(addr, dataDir, _ string) ([]string, error) {
 				return []string{
 					"-httpListenAddr=" + addr, "-storageDataPath=" + dataDir,
