@@ -72,6 +72,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.longRun.enabled, "long-run", false, "also run the long-run phase: a full head of back-dated samples against gorilla-remote and Prometheus (see --long-run-series and --long-run-span)")
 	fs.IntVar(&o.longRun.series, "long-run-series", 100000, "active series of the long-run phase")
 	fs.DurationVar(&o.longRun.span, "long-run-span", 26*time.Hour, "time span of the samples of the long-run phase, ending now")
+	fs.DurationVar(&o.longRun.settle, "long-run-settle", time.Minute, "wait after the long run's last write before its memory is read (sealing, uploads, head compaction)")
 	fs.IntVar(&o.longRun.roundsPerBatch, "long-run-batch", 20, "rounds encoded at a time in the long-run phase (memory of the load generator: about 5 MB per 1000 series per round)")
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", 5*time.Minute, "longest wait for a server to become ready, after a restart too")
 	fs.StringVar(&o.out, "out", "bench-peers.json", "where to write the JSON report")
@@ -94,6 +95,9 @@ func parseFlags(args []string) (options, error) {
 	var err error
 	if o.scales, err = parseScales(*scales); err != nil {
 		return o, err
+	}
+	if o.longRun.enabled && (o.longRun.series <= 0 || o.longRun.roundsPerBatch <= 0 || o.longRun.span < 2*o.interval) {
+		return o, errors.New("long run: need --long-run-series > 0, --long-run-batch > 0 and --long-run-span of two intervals or more")
 	}
 	o.systems = strings.Split(*systemsFlag, ",")
 	for _, s := range o.systems {
@@ -244,6 +248,9 @@ func run(o options, log *slog.Logger) error {
 		s := h.runLoad(ctx, l)
 		computeRatios(&s, fs)
 		rep.Scales = append(rep.Scales, s)
+	}
+	if o.longRun.enabled && ctx.Err() == nil {
+		rep.LongRun = h.runLongRun(ctx)
 	}
 	rep.Targets = evaluateTargets(rep.Scales)
 	rep.Seconds = time.Since(rep.Started).Seconds()

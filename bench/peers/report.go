@@ -166,6 +166,7 @@ func printReport(w io.Writer, rep *report, fs []figure) {
 			}
 		}
 	}
+	printLongRun(w, rep.LongRun)
 	if len(rep.Targets) > 0 {
 		fmt.Fprintln(w, "\nTargets (ratios gorilla-remote / peer, from this run):")
 	}

@@ -135,26 +135,38 @@ func sealGorilla(ctx context.Context, c *apiClient, s *server) (diskResult, erro
 	if err != nil {
 		return diskResult{}, err
 	}
-	var st struct {
-		Data struct {
-			HeadStats struct {
-				NumSamples     int64   `json:"numSamples"`
-				ChunkCount     int64   `json:"chunkCount"`
-				BytesPerSample float64 `json:"bytesPerSample"`
-			} `json:"headStats"`
-		} `json:"data"`
-	}
-	if err := c.getJSON(ctx, s.url("/api/v1/status/tsdb"), &st); err != nil {
+	st, err := gorillaHeadStats(ctx, c, s)
+	if err != nil {
 		return diskResult{}, err
 	}
 	return diskResult{
 		Bytes: n, What: "storage dir (WAL + checkpoints)", WALBytes: n,
 		Detail: map[string]int64{
-			"head_samples": st.Data.HeadStats.NumSamples,
-			"head_chunks":  st.Data.HeadStats.ChunkCount,
+			"head_samples": st.NumSamples,
+			"head_chunks":  st.ChunkCount,
 		},
-		MemBytesPerSample: st.Data.HeadStats.BytesPerSample,
+		MemBytesPerSample: st.BytesPerSample,
 	}, nil
+}
+
+// headStats is the part of gorilla-remote's headStats the benchmark reads.
+type headStats struct {
+	NumSamples     int64   `json:"numSamples"`
+	ChunkCount     int64   `json:"chunkCount"`
+	BytesPerSample float64 `json:"bytesPerSample"`
+}
+
+// gorillaHeadStats reads headStats of /api/v1/status/tsdb.
+func gorillaHeadStats(ctx context.Context, c *apiClient, s *server) (headStats, error) {
+	var st struct {
+		Data struct {
+			HeadStats headStats `json:"headStats"`
+		} `json:"data"`
+	}
+	if err := c.getJSON(ctx, s.url("/api/v1/status/tsdb"), &st); err != nil {
+		return headStats{}, err
+	}
+	return st.Data.HeadStats, nil
 }
 
 // sealPrometheus snapshots the head into a block and measures the block; it
