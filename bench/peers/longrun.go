@@ -238,18 +238,19 @@ func countBlocks(dir string) (int, error) {
 var longRunRows = []struct {
 	label string
 	value func(r *longRunResult) float64
+	count bool // printed as an integer, with no ratio
 }{
-	{"samples acknowledged", func(r *longRunResult) float64 { return float64(r.Samples) }},
-	{"failed requests", func(r *longRunResult) float64 { return float64(r.Failed) }},
-	{"ingest (samples/s)", func(r *longRunResult) float64 { return r.SamplesPerSec }},
-	{"server CPU s / M samples", func(r *longRunResult) float64 { return r.CPUPerMSample }},
-	{"peak RSS (MiB)", func(r *longRunResult) float64 { return float64(r.PeakRSSBytes) / (1 << 20) }},
-	{"RSS at full retention (MiB)", func(r *longRunResult) float64 { return float64(r.RSSBytes) / (1 << 20) }},
-	{"RSS bytes / series", func(r *longRunResult) float64 { return r.RSSPerSeries }},
-	{"RSS bytes / sample held", func(r *longRunResult) float64 { return r.RSSPerSample }},
-	{"head chunk bytes / sample", func(r *longRunResult) float64 { return positive(r.MemBytesPerSample) }},
-	{"disk bytes / sample (all files)", func(r *longRunResult) float64 { return float64(r.DiskBytes) / float64(max(r.Samples, 1)) }},
-	{"blocks written", func(r *longRunResult) float64 { return float64(r.Blocks) }},
+	{"samples acknowledged", func(r *longRunResult) float64 { return float64(r.Samples) }, true},
+	{"failed requests", func(r *longRunResult) float64 { return float64(r.Failed) }, true},
+	{"ingest (samples/s)", func(r *longRunResult) float64 { return r.SamplesPerSec }, false},
+	{"server CPU s / M samples", func(r *longRunResult) float64 { return r.CPUPerMSample }, false},
+	{"peak RSS (MiB)", func(r *longRunResult) float64 { return float64(r.PeakRSSBytes) / (1 << 20) }, false},
+	{"RSS at full retention (MiB)", func(r *longRunResult) float64 { return float64(r.RSSBytes) / (1 << 20) }, false},
+	{"RSS bytes / series", func(r *longRunResult) float64 { return r.RSSPerSeries }, false},
+	{"RSS bytes / sample held", func(r *longRunResult) float64 { return r.RSSPerSample }, false},
+	{"head chunk bytes / sample", func(r *longRunResult) float64 { return positive(r.MemBytesPerSample) }, false},
+	{"disk bytes / sample (all files)", func(r *longRunResult) float64 { return float64(r.DiskBytes) / float64(max(r.Samples, 1)) }, false},
+	{"blocks written", func(r *longRunResult) float64 { return float64(r.Blocks) }, true},
 }
 
 // printLongRun writes the long-run table: a column per system and the
@@ -276,9 +277,15 @@ func printLongRun(w io.Writer, rs []longRunResult) {
 	for _, row := range longRunRows {
 		cells := []string{row.label}
 		for i := range rs {
-			cells = append(cells, formatNum(row.value(&rs[i])))
+			if row.count {
+				cells = append(cells, fmt.Sprintf("%.0f", row.value(&rs[i])))
+			} else {
+				cells = append(cells, formatNum(row.value(&rs[i])))
+			}
 		}
-		if gr != nil && prom != nil {
+		if row.count && gr != nil && prom != nil {
+			cells = append(cells, "-")
+		} else if gr != nil && prom != nil {
 			r := ratio(row.value(gr), row.value(prom))
 			cells = append(cells, formatRatio(r, !math.IsInf(r, 0)))
 		}
