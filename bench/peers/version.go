@@ -30,7 +30,7 @@ func binaryVersion(ctx context.Context, bin, pkg string) string {
 	}
 	if info, err := buildinfo.ReadFile(path); err == nil {
 		if v := moduleRelease(info.Main.Path, info.Main.Version); v != "" {
-			return fmt.Sprintf("%s (go install %s@%s, %s)", v, info.Main.Path, info.Main.Version, info.GoVersion)
+			return fmt.Sprintf("%s (go install %s@%s, %s)", v, info.Path, info.Main.Version, info.GoVersion)
 		}
 	}
 	owner, err := exec.CommandContext(ctx, "dpkg-query", "-S", path).Output()
