@@ -114,9 +114,13 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// parseScales reads "100kx20,1Mx6" into loads.
+// parseScales reads "100kx20,1Mx6" into loads; "" is no load (with
+// --skip-replay and --long-run, a run of the long-run phase alone).
 func parseScales(s string) ([]load, error) {
 	var out []load
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
 	for part := range strings.SplitSeq(s, ",") {
 		series, rounds, ok := strings.Cut(strings.TrimSpace(part), "x")
 		if !ok {

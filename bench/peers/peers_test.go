@@ -145,7 +145,10 @@ func TestParseScales(t *testing.T) {
 			t.Errorf("scale %d: got %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	for _, bad := range []string{"100k", "x20", "100kx1", "-5x3", "1Gx3"} {
+	if got, err := parseScales(" "); err != nil || len(got) != 0 {
+		t.Errorf("parseScales(\" \") = %v, %v; want no loads", got, err)
+	}
+	for _, bad := range []string{"100k", "x20", "100kx1", "-5x3", "1Gx3", "100kx20,"} {
 		if _, err := parseScales(bad); err == nil {
 			t.Errorf("parseScales(%q): no error", bad)
 		}
