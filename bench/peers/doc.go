@@ -1,7 +1,7 @@
 // Command peers runs gorilla-remote, Prometheus and VictoriaMetrics side by
 // side under the same remote-write load and reports how they compare:
 //
-//	go run ./bench/peers            # the full run, about 15 minutes on 2 cores
+//	go run ./bench/peers            # the full run, about 8 minutes on 2 cores
 //	go run ./bench/peers --quick    # a smoke run
 //	make bench-peers-latest         # against Prometheus 3.16 and VictoriaMetrics 1.151
 //	go run ./bench/peers --long-run # also fill a full head (26 h of samples)
