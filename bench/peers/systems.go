@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -203,11 +204,27 @@ func sealPrometheus(ctx context.Context, c *apiClient, s *server) (diskResult, e
 // force_flush are lost to a kill -9 within 3s and kept after 6s).
 const vmPersistDelay = 6 * time.Second
 
-// sealVictoria flushes the buffered rows, waits until the parts are written to
-// disk and their size no longer changes, and measures the data directory.
+// sealVictoria flushes the buffered rows and writes every in-memory part to
+// disk, then measures the data directory. A snapshot forces the parts to
+// disk in every version (1.151 no longer writes them within vmPersistDelay
+// of force_flush); it is deleted before the directory is measured, so its
+// hard links are not counted.
 func sealVictoria(ctx context.Context, c *apiClient, s *server) (diskResult, error) {
 	if err := c.get(ctx, s.url("/internal/force_flush")); err != nil {
 		return diskResult{}, fmt.Errorf("force_flush: %w", err)
+	}
+	var snap struct {
+		Status   string `json:"status"`
+		Snapshot string `json:"snapshot"`
+	}
+	if err := c.getJSON(ctx, s.url("/snapshot/create"), &snap); err != nil {
+		return diskResult{}, fmt.Errorf("snapshot: %w", err)
+	}
+	if snap.Snapshot == "" {
+		return diskResult{}, fmt.Errorf("snapshot: no name in the answer (status %q)", snap.Status)
+	}
+	if err := c.get(ctx, s.url("/snapshot/delete?snapshot="+url.QueryEscape(snap.Snapshot))); err != nil {
+		return diskResult{}, fmt.Errorf("delete snapshot %s: %w", snap.Snapshot, err)
 	}
 	if err := sleep(ctx, vmPersistDelay); err != nil {
 		return diskResult{}, err
@@ -216,13 +233,18 @@ func sealVictoria(ctx context.Context, c *apiClient, s *server) (diskResult, err
 	if err != nil {
 		return diskResult{}, err
 	}
-	data, err := dirSize(filepath.Join(s.dataDir, "data"))
-	if err != nil {
-		return diskResult{}, err
+	// 1.79 keeps its index in DIR/indexdb, 1.151 in DIR/data/indexdb.
+	var index int64
+	for _, d := range []string{filepath.Join(s.dataDir, "indexdb"), filepath.Join(s.dataDir, "data", "indexdb")} {
+		if _, err := os.Stat(d); err == nil {
+			if index, err = dirSize(d); err != nil {
+				return diskResult{}, err
+			}
+		}
 	}
 	return diskResult{
-		Bytes: n, What: "storage dir after force_flush (data + indexdb)",
-		Detail: map[string]int64{"data_dir": data, "indexdb_dir": n - data},
+		Bytes: n, What: "storage dir after force_flush and a snapshot (data + indexdb)",
+		Detail: map[string]int64{"data_dir": n - index, "indexdb_dir": index},
 	}, nil
 }
 
