@@ -1,4 +1,4 @@
-# Targets: build test test-race lint bench fuzz e2e ui ui-check.
+# Targets: build test test-race lint bench fuzz e2e ui ui-check compliance.
 GO       ?= go
 PKGS     := ./...
 FUZZTIME ?= 30s
@@ -8,7 +8,7 @@ FUZZTIME ?= 30s
 BRANCH   ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 
-.PHONY: build test test-race lint bench fuzz e2e e2e-deps bench-peers bench-peers-latest peers-latest bench-cluster ui ui-check
+.PHONY: build test test-race lint bench fuzz e2e e2e-deps bench-peers bench-peers-latest peers-latest bench-cluster ui ui-check compliance
 
 build:
 	$(GO) build -ldflags "-X main.branch=$(BRANCH) -X main.revision=$(REVISION)" -o bin/gorilla-remote ./cmd/gorilla-remote
@@ -29,16 +29,20 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 
 fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzDense -fuzztime=$(FUZZTIME) ./chunkenc/
+	$(GO) test -run='^$$' -fuzz=FuzzDenseChunk -fuzztime=$(FUZZTIME) ./block/
 	$(GO) test -run='^$$' -fuzz=FuzzIterator -fuzztime=$(FUZZTIME) ./chunkenc/
 	$(GO) test -run='^$$' -fuzz=FuzzRoundTrip -fuzztime=$(FUZZTIME) ./chunkenc/
 	$(GO) test -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME) ./wal/
 	$(GO) test -run='^$$' -fuzz=FuzzResync -fuzztime=$(FUZZTIME) ./wal/
 	$(GO) test -run='^$$' -fuzz=FuzzRecords -fuzztime=$(FUZZTIME) ./head/
+	$(GO) test -run='^$$' -fuzz=FuzzHistogramRecords -fuzztime=$(FUZZTIME) ./head/
 	$(GO) test -run='^$$' -fuzz=FuzzValidate -fuzztime=$(FUZZTIME) ./tenant/
 	$(GO) test -run='^$$' -fuzz=FuzzTombstones -fuzztime=$(FUZZTIME) ./query/
 	$(GO) test -run='^$$' -fuzz=FuzzMergeReplicas -fuzztime=$(FUZZTIME) ./block/
 	$(GO) test -run='^$$' -fuzz=FuzzWriteDecode -fuzztime=$(FUZZTIME) ./remote/
 	$(GO) test -run='^$$' -fuzz=FuzzReadRequestDecode -fuzztime=$(FUZZTIME) ./remote/
+	$(GO) test -run='^$$' -fuzz=FuzzOTLPDecode -fuzztime=$(FUZZTIME) ./remote/
 	$(GO) test -run='^$$' -fuzz=FuzzDepthBound -fuzztime=$(FUZZTIME) ./promql/
 	$(GO) test -run='^$$' -fuzz=FuzzTimestamps -fuzztime=$(FUZZTIME) ./query/
 	$(GO) test -run='^$$' -fuzz=FuzzCheckChunk -fuzztime=$(FUZZTIME) ./query/
@@ -68,6 +72,13 @@ e2e-deps:
 	  $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 	@command -v fake-gcs-server >/dev/null || test -x "$$($(GO) env GOPATH)/bin/fake-gcs-server" || \
 	  $(GO) install github.com/fsouza/fake-gcs-server@v1.56.1
+	@# Prometheus 3.16 and its promtool read the xor2 blocks (e2e/encoding_test.go)
+	@# and send native histograms (e2e/histograms_test.go); they go to a directory of
+	@# their own, apart from Debian's 2.42 on PATH.
+	@test -x "$$($(GO) env GOPATH)/prometheus-3.16/bin/prometheus" || \
+	  GOBIN="$$($(GO) env GOPATH)/prometheus-3.16/bin" $(GO) install github.com/prometheus/prometheus/cmd/prometheus@v0.316.0
+	@test -x "$$($(GO) env GOPATH)/prometheus-3.16/bin/promtool" || \
+	  GOBIN="$$($(GO) env GOPATH)/prometheus-3.16/bin" $(GO) install github.com/prometheus/prometheus/cmd/promtool@v0.316.0
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
 
@@ -102,3 +113,11 @@ BENCH_CLUSTER_FLAGS ?=
 bench-cluster:
 	$(GO) build -o bin/gorilla-remote ./cmd/gorilla-remote
 	$(GO) run ./bench/cluster --binary bin/gorilla-remote $(BENCH_CLUSTER_FLAGS)
+
+# The prometheus/compliance suites against a Prometheus 3.16 reference
+# (docs/compliance.md): the PromQL tester after DATA_WAIT of data (15m by
+# default), the remote-write receiver suite and the comparison of every one
+# of its answers with Prometheus's. Needs COMPLIANCE_DIR and DEMO_DIR,
+# checkouts of prometheus/compliance and juliusv/prometheus_demo_service.
+compliance:
+	bash scripts/compliance/run.sh all

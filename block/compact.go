@@ -37,7 +37,11 @@ type CompactOptions struct {
 	// replica is still sealing it. Required.
 	ClosedBefore func() int64
 	// Interval is how often Run calls Once. Default 5m.
-	Interval   time.Duration
+	Interval time.Duration
+	// Encoding is how merged blocks store their chunks. "" keeps the
+	// encoding of the window's replica blocks (the newest encoding among
+	// them when they differ, e.g. during a change of the setting).
+	Encoding   ChunkEncoding
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
@@ -201,6 +205,7 @@ func (c *Compactor) compact(ctx context.Context, g []Meta) (bool, error) {
 	slices.SortFunc(sources, func(a, b ulid.ULID) int { return a.Compare(b) })
 	meta, err := Write(ctx, c.opts.Dir, mint, maxt, merged, WriteOptions{
 		Labels: withoutNode(g[0].Thanos.Labels), Sources: slices.Compact(sources),
+		Encoding: c.mergedEncoding(g),
 	})
 	if err != nil {
 		return false, fmt.Errorf("merge window [%d, %d): %w", mint, maxt, err)
@@ -271,4 +276,19 @@ func (c *Compactor) read(ctx context.Context, m Meta) ([]model.ChunkSeries, erro
 		return nil, fmt.Errorf("read block %s: %w", m.ULID, err)
 	}
 	return series, nil
+}
+
+// mergedEncoding is the encoding of the block merged from the replica
+// blocks g: the configured one, else that of the newest block of g.
+func (c *Compactor) mergedEncoding(g []Meta) ChunkEncoding {
+	if c.opts.Encoding != "" {
+		return c.opts.Encoding
+	}
+	newest := g[0]
+	for _, m := range g[1:] {
+		if m.ULID.Compare(newest.ULID) > 0 {
+			newest = m
+		}
+	}
+	return newest.ChunkEncoding()
 }

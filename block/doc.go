@@ -5,9 +5,10 @@
 //
 //	01J.../
 //	├── chunks/
-//	│   ├── 000001     XOR chunks as stored, each framed as
+//	│   ├── 000001     chunks (XOR, XOR2 or dense), each framed as
 //	│   └── 000002     uvarint len | encoding byte | data | crc32c
 //	├── index          Prometheus index v2: symbols, series, postings
+//	├── dense.dict     dense blocks only, when it pays: the zstd dictionary
 //	└── meta.json      time range, stats, compaction and the Thanos section
 //
 // Writing a window and uploading it:
@@ -27,7 +28,10 @@
 //		release()
 //	}
 //
-// Blocks are byte-for-byte Prometheus blocks: promtool, Prometheus and the
-// Thanos tools read them. Chunks are written exactly as the head sealed them,
-// which may be up to 65535 samples and the whole window per chunk.
+// With the default encoding (WriteOptions.Encoding, EncodingXOR) blocks are
+// byte-for-byte Prometheus blocks: promtool, Prometheus and the Thanos tools
+// read them, and chunks are written exactly as the head sealed them, which
+// may be up to 65535 samples and the whole window per chunk. EncodingXOR2
+// blocks are read by Prometheus 3.16 and later; EncodingDense blocks by this
+// package only. Select returns XOR chunks whatever the block stores.
 package block

@@ -39,14 +39,34 @@ type Meta struct {
 	Compaction Compaction `json:"compaction"`
 	Version    int        `json:"version"`
 	Thanos     ThanosMeta `json:"thanos"`
+	// Gorilla is present when the block stores its chunks in another
+	// encoding than XOR; Prometheus and Thanos ignore it.
+	Gorilla *GorillaMeta `json:"gorilla,omitempty"`
+}
+
+// GorillaMeta is the "gorilla" section of meta.json.
+type GorillaMeta struct {
+	// ChunkEncoding is how the chunks are stored: xor2 or dense.
+	ChunkEncoding ChunkEncoding `json:"chunk_encoding"`
+}
+
+// ChunkEncoding returns how the block stores its chunks.
+func (m Meta) ChunkEncoding() ChunkEncoding {
+	if m.Gorilla == nil || m.Gorilla.ChunkEncoding == "" {
+		return EncodingXOR
+	}
+	return m.Gorilla.ChunkEncoding
 }
 
 // Stats counts what the block holds.
 type Stats struct {
 	NumSamples      uint64 `json:"numSamples,omitempty"`
 	NumFloatSamples uint64 `json:"numFloatSamples,omitempty"`
-	NumSeries       uint64 `json:"numSeries,omitempty"`
-	NumChunks       uint64 `json:"numChunks,omitempty"`
+	// NumHistogramSamples counts the native histogram samples, which
+	// NumSamples includes.
+	NumHistogramSamples uint64 `json:"numHistogramSamples,omitempty"`
+	NumSeries           uint64 `json:"numSeries,omitempty"`
+	NumChunks           uint64 `json:"numChunks,omitempty"`
 }
 
 // Compaction records how the block came to be. Blocks written from the head
@@ -117,6 +137,9 @@ func parseMeta(b []byte) (Meta, error) {
 	}
 	if m.Version != MetaVersion {
 		return Meta{}, fmt.Errorf("meta.json of %s: version %d, want %d", m.ULID, m.Version, MetaVersion)
+	}
+	if _, err := ParseChunkEncoding(string(m.ChunkEncoding())); err != nil {
+		return Meta{}, fmt.Errorf("meta.json of %s: %w", m.ULID, err)
 	}
 	if m.MaxTime < m.MinTime {
 		return Meta{}, fmt.Errorf("meta.json of %s: maxTime %d before minTime %d", m.ULID, m.MaxTime, m.MinTime)

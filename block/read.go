@@ -34,6 +34,10 @@ type Block struct {
 	closed bool
 	ir     *index.Reader
 	cr     *chunks.Reader
+
+	zstdOnce sync.Once // opens zstd on the first compressed dense chunk
+	zstd     *zstdCodec
+	zstdErr  error
 }
 
 // Open opens the block in dir.
@@ -46,7 +50,7 @@ func Open(dir string) (*Block, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open index of %s: %w", dir, err)
 	}
-	cr, err := chunks.NewDirReader(filepath.Join(dir, ChunksDirname), nil)
+	cr, err := chunks.NewDirReader(filepath.Join(dir, ChunksDirname), segmentPool{chunkenc.NewPool()})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open chunks of %s: %w", dir, err), ir.Close())
 	}
@@ -75,7 +79,44 @@ func (b *Block) Close() error {
 		return nil
 	}
 	b.closed = true
+	if b.zstd != nil {
+		b.zstd.Close()
+	}
 	return errors.Join(b.ir.Close(), b.cr.Close())
+}
+
+// codec returns the block's zstd decoder, opening it on first use.
+func (b *Block) codec() (*zstdCodec, error) {
+	b.zstdOnce.Do(func() {
+		dict, err := readDict(b.dir)
+		if err != nil {
+			b.zstdErr = err
+			return
+		}
+		b.zstd, b.zstdErr = newZstdCodec(dict)
+	})
+	return b.zstd, b.zstdErr
+}
+
+// segmentPool is the Prometheus chunk pool plus the dense encoding, whose
+// bytes it hands on as they are.
+type segmentPool struct{ chunkenc.Pool }
+
+func (p segmentPool) Get(e chunkenc.Encoding, b []byte) (chunkenc.Chunk, error) {
+	if e == EncDense {
+		if len(b) < denseHeaderSize {
+			return nil, fmt.Errorf("dense chunk of %d bytes", len(b))
+		}
+		return segmentChunk{enc: EncDense, data: b}, nil
+	}
+	return p.Pool.Get(e, b)
+}
+
+func (p segmentPool) Put(c chunkenc.Chunk) error {
+	if c.Encoding() == EncDense {
+		return nil
+	}
+	return p.Pool.Put(c)
 }
 
 // ChunkError reports a chunk of a block that could not be read: its
@@ -138,14 +179,14 @@ func (b *Block) sel(ctx context.Context, mint, maxt int64, bad *[]*ChunkError, m
 		if err := b.ir.Series(p.At(), &sb, &metas); err != nil {
 			return nil, fmt.Errorf("read series %d of %s: %w", p.At(), b.meta.ULID, err)
 		}
-		cs, cerr := b.chunksIn(metas, mint, maxt, sb.Labels(), bad)
+		cs, hs, cerr := b.chunksIn(metas, mint, maxt, sb.Labels(), bad)
 		if cerr != nil {
 			return nil, cerr
 		}
-		if len(cs) == 0 {
+		if len(cs) == 0 && len(hs) == 0 {
 			continue
 		}
-		out = append(out, model.ChunkSeries{Labels: cloneLabels(sb.Labels()), Chunks: cs})
+		out = append(out, model.ChunkSeries{Labels: cloneLabels(sb.Labels()), Chunks: cs, Histograms: hs})
 	}
 	if err := p.Err(); err != nil {
 		return nil, fmt.Errorf("postings of %s: %w", b.meta.ULID, err)
@@ -153,32 +194,42 @@ func (b *Block) sel(ctx context.Context, mint, maxt int64, bad *[]*ChunkError, m
 	return out, nil
 }
 
-// chunksIn copies out the chunks of metas overlapping [mint, maxt]. A chunk
-// that cannot be read is a *ChunkError: returned, or appended to bad when
-// bad is set.
-func (b *Block) chunksIn(metas []chunks.Meta, mint, maxt int64, lset labels.Labels, bad *[]*ChunkError) ([]model.Chunk, error) {
-	var out []model.Chunk
+// chunksIn copies out the chunks of metas overlapping [mint, maxt]: float
+// chunks as XOR whatever the block's encoding, native histogram chunks
+// apart, as stored. A chunk that cannot be read is a *ChunkError: returned,
+// or appended to bad when bad is set.
+func (b *Block) chunksIn(metas []chunks.Meta, mint, maxt int64, lset labels.Labels, bad *[]*ChunkError) ([]model.Chunk, []model.HistogramChunk, error) {
+	var (
+		out   []model.Chunk
+		hists []model.HistogramChunk
+	)
 	for _, m := range metas {
 		if !m.OverlapsClosedInterval(mint, maxt) {
 			continue
 		}
+		var data []byte
 		c, _, err := b.cr.ChunkOrIterable(m)
-		if err == nil && c.Encoding() != chunkenc.EncXOR {
-			err = fmt.Errorf("chunk %d has encoding %s, not XOR", m.Ref, c.Encoding())
+		if err == nil && isHistEncoding(c.Encoding()) {
+			hists = append(hists, model.HistogramChunk{
+				MinT: m.MinTime, MaxT: m.MaxTime, Float: c.Encoding() == chunkenc.EncFloatHistogram,
+				Data: append([]byte(nil), c.Bytes()...),
+			})
+			continue
+		}
+		if err == nil {
+			data, err = toXOR(c, b.codec)
 		}
 		if err != nil {
 			ce := &ChunkError{Block: b.meta.ULID.String(), Series: cloneLabels(lset), MinT: m.MinTime, MaxT: m.MaxTime, Err: err}
 			if bad == nil {
-				return nil, ce
+				return nil, nil, ce
 			}
 			*bad = append(*bad, ce)
 			continue
 		}
-		data := make([]byte, len(c.Bytes()))
-		copy(data, c.Bytes())
 		out = append(out, model.Chunk{MinT: m.MinTime, MaxT: m.MaxTime, Data: data})
 	}
-	return out, nil
+	return out, hists, nil
 }
 
 // LabelNames returns the sorted label names of the series matching ms (all

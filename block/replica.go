@@ -81,7 +81,8 @@ func MergeReplicas(lists [][]model.ChunkSeries) ([]model.ChunkSeries, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(s.Chunks) > 0 {
+		s.Histograms = mostHistograms(same)
+		if len(s.Chunks) > 0 || len(s.Histograms) > 0 {
 			out = append(out, s)
 		}
 	}
@@ -91,6 +92,13 @@ func MergeReplicas(lists [][]model.ChunkSeries) ([]model.ChunkSeries, error) {
 func mergeSeries(reps []model.ChunkSeries) (model.ChunkSeries, error) {
 	if len(reps) == 1 || allEqual(reps) {
 		return reps[0], nil
+	}
+	if nonEmpty := withChunks(reps); len(nonEmpty) < 2 {
+		// One replica holds floats, the others histograms only.
+		if len(nonEmpty) == 1 {
+			return nonEmpty[0], nil
+		}
+		return model.ChunkSeries{Labels: reps[0].Labels}, nil
 	}
 	its := make([]*chunkSamples, len(reps))
 	for i, r := range reps {

@@ -41,7 +41,10 @@ type RollupOptions struct {
 	// Interval is how often Run calls Once. Default 5m.
 	Interval time.Duration
 	// Now is the clock for RawRetention; time.Now when nil.
-	Now        func() time.Time
+	Now func() time.Time
+	// Encoding is how roll-up blocks store their chunks; "" is
+	// EncodingXOR. The raw blocks rolled up may use any encoding.
+	Encoding   ChunkEncoding
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
@@ -257,7 +260,7 @@ func (r *Rollups) writeRollup(ctx context.Context, raw Meta, series []model.Chun
 	if err != nil {
 		return Meta{}, err
 	}
-	m, err := Write(ctx, r.opts.Dir, raw.MinTime, raw.MaxTime, out, WriteOptions{Resolution: res, Labels: raw.Thanos.Labels})
+	m, err := Write(ctx, r.opts.Dir, raw.MinTime, raw.MaxTime, out, WriteOptions{Resolution: res, Labels: raw.Thanos.Labels, Encoding: r.opts.Encoding})
 	if err != nil {
 		return Meta{}, err
 	}

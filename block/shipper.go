@@ -18,6 +18,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/thanos-io/objstore"
 
 	"github.com/gorilla-remote/gorilla-remote/model"
@@ -64,8 +65,11 @@ type ShipperOptions struct {
 	// that the replica blocks of one window stay apart (see Store.Metas)
 	// until CompactReplicas merges them. nil writes no labels.
 	ExternalLabels map[string]string
-	Logger         *slog.Logger
-	Registerer     prometheus.Registerer
+	// Encoding is how the blocks it writes store their chunks; "" is
+	// EncodingXOR.
+	Encoding   ChunkEncoding
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
 // Shipper seals closed windows of the head into blocks on local disk and
@@ -224,7 +228,8 @@ type windowSeries struct {
 }
 
 // byWindow splits series (sorted by labels) by the window of their chunks,
-// which never cross a window boundary; each window's list stays sorted.
+// float and histogram ones, which never cross a window boundary; each
+// window's list stays sorted.
 func byWindow(series []model.ChunkSeries, wins model.Windows) []windowSeries {
 	index := map[int64]int{}
 	var out []windowSeries
@@ -244,6 +249,28 @@ func byWindow(series []model.ChunkSeries, wins model.Windows) []windowSeries {
 			out[k].series = append(out[k].series, model.ChunkSeries{Labels: s.Labels, Chunks: s.Chunks[i:j]})
 			i = j
 		}
+		for i := 0; i < len(s.Histograms); {
+			w := wins.Start(s.Histograms[i].MinT)
+			j := i + 1
+			for j < len(s.Histograms) && wins.Start(s.Histograms[j].MinT) == w {
+				j++
+			}
+			k, ok := index[w]
+			if !ok {
+				k = len(out)
+				index[w] = k
+				out = append(out, windowSeries{start: w})
+			}
+			// The series' float chunks of the window, if any, are its last
+			// entry there: series come in label order.
+			ws := out[k].series
+			if n := len(ws); n > 0 && labels.Equal(ws[n-1].Labels, s.Labels) {
+				ws[n-1].Histograms = s.Histograms[i:j]
+			} else {
+				out[k].series = append(ws, model.ChunkSeries{Labels: s.Labels, Histograms: s.Histograms[i:j]})
+			}
+			i = j
+		}
 	}
 	slices.SortFunc(out, func(a, b windowSeries) int { return cmp.Compare(a.start, b.start) })
 	return out
@@ -252,7 +279,7 @@ func byWindow(series []model.ChunkSeries, wins model.Windows) []windowSeries {
 // seal writes the block of one window, to be uploaded.
 func (s *Shipper) seal(ctx context.Context, mint, maxt int64, series []model.ChunkSeries) error {
 	began := time.Now()
-	meta, err := Write(ctx, s.opts.Dir, mint, maxt, series, WriteOptions{Labels: s.opts.ExternalLabels})
+	meta, err := Write(ctx, s.opts.Dir, mint, maxt, series, WriteOptions{Labels: s.opts.ExternalLabels, Encoding: s.opts.Encoding})
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,10 @@ type WriteOptions struct {
 	// then records compaction level 2 with these sources. nil: level 1,
 	// the block its own source.
 	Sources []ulid.ULID
+	// Encoding is how the chunks are stored; "" is EncodingXOR. Write
+	// always takes XOR chunks and re-encodes them; meta.json records a
+	// non-XOR encoding in its "gorilla" section.
+	Encoding ChunkEncoding
 }
 
 // Write writes the block for [mint, maxt) into parent/<ULID>/ and returns its
@@ -45,8 +49,9 @@ type WriteOptions struct {
 // series must be sorted by labels without duplicates, the chunks of a series
 // in time order without overlap, every chunk inside [mint, maxt); otherwise
 // Write fails before touching the disk. Chunks are written byte for byte as
-// given. Series without chunks are skipped. A cancelled ctx stops the
-// write and leaves nothing behind.
+// given when opts.Encoding is XOR, re-encoded otherwise (losslessly, every
+// float64 bit kept). Series without chunks are skipped. A cancelled ctx
+// stops the write and leaves nothing behind.
 func Write(ctx context.Context, parent string, mint, maxt int64, series []model.ChunkSeries, opts WriteOptions) (Meta, error) {
 	if maxt <= mint {
 		return Meta{}, fmt.Errorf("write block: empty range [%d, %d)", mint, maxt)
@@ -88,7 +93,7 @@ func checkSeries(mint, maxt int64, series []model.ChunkSeries) (Stats, error) {
 	var st Stats
 	var prev labels.Labels
 	for i, s := range series {
-		if len(s.Chunks) == 0 {
+		if len(s.Chunks) == 0 && len(s.Histograms) == 0 {
 			continue
 		}
 		if s.Labels.IsEmpty() {
@@ -114,17 +119,22 @@ func checkSeries(mint, maxt int64, series []model.ChunkSeries) (Stats, error) {
 			st.NumSamples += uint64(binary.BigEndian.Uint16(c.Data))
 			st.NumChunks++
 		}
+		if err := checkHistChunks(s, mint, maxt, &st); err != nil {
+			return st, err
+		}
 		st.NumSeries++
 	}
-	st.NumFloatSamples = st.NumSamples
+	st.NumFloatSamples = st.NumSamples - st.NumHistogramSamples
 	return st, nil
 }
 
 // writeDir writes chunks, index and meta.json into dir.
 func writeDir(ctx context.Context, dir string, id ulid.ULID, mint, maxt int64, series []model.ChunkSeries, st Stats, opts WriteOptions) (Meta, error) {
-	if err := writeData(ctx, dir, series); err != nil {
+	nchunks, err := writeData(ctx, dir, series, opts.Encoding)
+	if err != nil {
 		return Meta{}, err
 	}
+	st.NumChunks = nchunks
 	files, segs, err := listFiles(dir)
 	if err != nil {
 		return Meta{}, err
@@ -153,17 +163,31 @@ func writeDir(ctx context.Context, dir string, id ulid.ULID, mint, maxt int64, s
 			Files:        append(files, File{RelPath: MetaFilename}),
 		},
 	}
+	if opts.Encoding != "" && opts.Encoding != EncodingXOR {
+		meta.Gorilla = &GorillaMeta{ChunkEncoding: opts.Encoding}
+	}
 	if err := writeMetaFile(dir, meta); err != nil {
 		return Meta{}, err
 	}
 	return meta, nil
 }
 
-// writeData writes the chunk segments and the index.
-func writeData(ctx context.Context, dir string, series []model.ChunkSeries) (err error) {
+// writeData writes the chunk segments and the index, and returns the
+// number of chunks written (xor2 cuts chunks shorter than the input's).
+func writeData(ctx context.Context, dir string, series []model.ChunkSeries, enc ChunkEncoding) (n uint64, err error) {
+	se, err := newSegmentEncoder(enc, series)
+	if err != nil {
+		return 0, err
+	}
+	defer se.Close()
+	if se.dict != nil {
+		if err := writeFileSync(filepath.Join(dir, DictFilename), se.dict); err != nil {
+			return 0, fmt.Errorf("write dense dictionary: %w", err)
+		}
+	}
 	cw, err := chunks.NewWriter(filepath.Join(dir, ChunksDirname))
 	if err != nil {
-		return fmt.Errorf("create chunks writer: %w", err)
+		return 0, fmt.Errorf("create chunks writer: %w", err)
 	}
 	defer func() {
 		if cerr := cw.Close(); cerr != nil && err == nil {
@@ -172,7 +196,7 @@ func writeData(ctx context.Context, dir string, series []model.ChunkSeries) (err
 	}()
 	iw, err := index.NewWriter(ctx, filepath.Join(dir, IndexFilename))
 	if err != nil {
-		return fmt.Errorf("create index writer: %w", err)
+		return 0, fmt.Errorf("create index writer: %w", err)
 	}
 	defer func() {
 		if cerr := iw.Close(); cerr != nil && err == nil {
@@ -181,7 +205,7 @@ func writeData(ctx context.Context, dir string, series []model.ChunkSeries) (err
 	}()
 	for _, sym := range symbols(series) {
 		if err := iw.AddSymbol(sym); err != nil {
-			return fmt.Errorf("add symbol: %w", err)
+			return 0, fmt.Errorf("add symbol: %w", err)
 		}
 	}
 	var metas []chunks.Meta
@@ -189,25 +213,31 @@ func writeData(ctx context.Context, dir string, series []model.ChunkSeries) (err
 	for i, s := range series {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
-				return err
+				return 0, err
 			}
 		}
-		if len(s.Chunks) == 0 {
+		if len(s.Chunks) == 0 && len(s.Histograms) == 0 {
 			continue
 		}
 		metas = metas[:0]
 		for _, c := range s.Chunks {
-			metas = append(metas, chunks.Meta{Chunk: storedChunk(c.Data), MinTime: c.MinT, MaxTime: c.MaxT})
+			if metas, err = se.encode(metas, c); err != nil {
+				return 0, fmt.Errorf("encode chunk [%d, %d] of %s: %w", c.MinT, c.MaxT, s.Labels, err)
+			}
 		}
+		if metas, err = appendHistMetas(metas, s); err != nil {
+			return 0, fmt.Errorf("series %s: %w", s.Labels, err)
+		}
+		n += uint64(len(metas))
 		if err := cw.WriteChunks(metas...); err != nil {
-			return fmt.Errorf("write chunks of %s: %w", s.Labels, err)
+			return 0, fmt.Errorf("write chunks of %s: %w", s.Labels, err)
 		}
 		ref++
 		if err := iw.AddSeries(ref, s.Labels, metas...); err != nil {
-			return fmt.Errorf("add series %s: %w", s.Labels, err)
+			return 0, fmt.Errorf("add series %s: %w", s.Labels, err)
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // symbols returns every label name and value of the non-empty series,
@@ -215,7 +245,7 @@ func writeData(ctx context.Context, dir string, series []model.ChunkSeries) (err
 func symbols(series []model.ChunkSeries) []string {
 	set := map[string]struct{}{}
 	for _, s := range series {
-		if len(s.Chunks) == 0 {
+		if len(s.Chunks) == 0 && len(s.Histograms) == 0 {
 			continue
 		}
 		s.Labels.Range(func(l labels.Label) {
@@ -254,6 +284,9 @@ func listFiles(dir string) ([]File, []string, error) {
 		return nil, nil, fmt.Errorf("stat index: %w", err)
 	}
 	files = append(files, File{RelPath: IndexFilename, SizeBytes: fi.Size()})
+	if fi, err := os.Stat(filepath.Join(dir, DictFilename)); err == nil {
+		files = append(files, File{RelPath: DictFilename, SizeBytes: fi.Size()})
+	}
 	return files, segs, nil
 }
 

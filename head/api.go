@@ -55,8 +55,8 @@ func (h *Head) Latest(lset labels.Labels) (model.Sample, bool) {
 type SeriesInfo struct {
 	Ref        model.SeriesRef
 	Labels     labels.Labels
-	Samples    int // in chunks and in the out-of-order buffer
-	Chunks     int
+	Samples    int   // in chunks (native histograms included) and in the out-of-order buffer
+	Chunks     int   // float and native histogram chunks
 	ChunkBytes int   // bytes of encoded chunk data
 	MinTime    int64 // oldest sample
 	MaxTime    int64 // newest sample
@@ -88,6 +88,15 @@ func (s *memSeries) addTo(info *SeriesInfo) {
 		info.MaxTime = max(info.MaxTime, c.maxt)
 	}
 	info.Chunks += len(s.chunks)
+	if s.hist != nil {
+		for _, c := range s.hist.chunks {
+			info.Samples += c.chunk.NumSamples()
+			info.ChunkBytes += len(c.chunk.Bytes())
+			info.MinTime = min(info.MinTime, c.mint)
+			info.MaxTime = max(info.MaxTime, c.maxt)
+		}
+		info.Chunks += len(s.hist.chunks)
+	}
 	info.Samples += len(s.ooo)
 	if len(s.ooo) > 0 {
 		info.MinTime = min(info.MinTime, s.ooo[0].T)

@@ -30,6 +30,8 @@ type Appender struct {
 type appendBufs struct {
 	created   []*memSeries // series this appender created (for the WAL)
 	samples   []pendingSample
+	hists     []pendingHist
+	histRecs  []histRecord
 	exemplars []exemplarRecord
 	meta      []metadataRecord
 	buf       []byte
@@ -166,6 +168,9 @@ func (a *Appender) reset() {
 	b.ooo.reset()
 	clear(b.created)
 	clear(b.samples)
+	clear(b.hists)
+	clear(b.histRecs)
+	b.hists, b.histRecs = b.hists[:0], b.histRecs[:0]
 	clear(b.exemplars)
 	clear(b.series)
 	b.created, b.samples, b.exemplars = b.created[:0], b.samples[:0], b.exemplars[:0]
@@ -188,7 +193,7 @@ func (a *Appender) Commit() error {
 		return nil
 	}
 	defer a.reset()
-	if len(a.samples) == 0 && len(a.exemplars) == 0 && len(a.meta) == 0 && len(a.created) == 0 {
+	if len(a.samples) == 0 && len(a.hists) == 0 && len(a.exemplars) == 0 && len(a.meta) == 0 && len(a.created) == 0 {
 		return nil
 	}
 	h := a.h
@@ -198,7 +203,8 @@ func (a *Appender) Commit() error {
 		return model.ErrClosed
 	}
 	a.resolveRemoved()
-	sealed := a.dropSealed()
+	a.resolveRemovedHists()
+	sealed := a.dropSealed() + a.dropSealedHists()
 	recs := a.encode()
 	if err := h.wal.Log(recs...); err != nil {
 		return walWriteError(err)
@@ -256,6 +262,7 @@ func (a *Appender) encode() [][]byte {
 			a.series = append(a.series, seriesRecord{Ref: s.ref, Labels: a.h.syms.labels(s.lset, &a.scratch)})
 		}
 	}
+	a.series = a.unloggedHistSeries(a.series)
 	a.buf = a.buf[:0]
 	var recs [][]byte
 	start := 0
@@ -274,6 +281,12 @@ func (a *Appender) encode() [][]byte {
 		}
 		a.buf = encodeSamples(a.buf, a.recs)
 		add()
+	}
+	for _, typ := range []byte{recHistograms, recFloatHistograms} {
+		if a.collectHists(typ) > 0 {
+			a.buf = encodeHistograms(a.buf, typ, a.histRecs)
+			add()
+		}
 	}
 	if len(a.exemplars) > 0 {
 		a.buf = encodeExemplars(a.buf, a.exemplars)
@@ -341,6 +354,9 @@ func (a *Appender) apply() {
 		}
 		s.mu.Unlock()
 	}
+	ha, hmin, hmax := a.applyHists(&o)
+	appended += ha
+	minT, maxT = min(minT, hmin), max(maxT, hmax)
 	r := a.ooo.apply(&o)
 	appended += r.appended
 	minT = min(minT, r.minT)

@@ -74,6 +74,7 @@ type checkpointWriter struct {
 	skipped        int // chunks left out
 	sr             []seriesRecord
 	cr             []chunkRecord
+	hr             []histChunkRecord
 	or             []sampleRecord
 	er             []exemplarRecord
 	pendingBytes   int
@@ -135,6 +136,7 @@ func (cw *checkpointWriter) add(s *memSeries) {
 		cw.chunks++
 		cw.pendingBytes += len(data)
 	}
+	cw.addHists(s)
 	for _, smp := range s.ooo {
 		if smp.T < cw.uploadedBefore {
 			continue // merged into the uploaded block when it was sealed
@@ -160,6 +162,7 @@ func (cw *checkpointWriter) flush(log func(rec []byte) error) error {
 	parts := []part{
 		{len(cw.sr), func(b []byte) []byte { return encodeSeries(b, cw.sr) }},
 		{len(cw.cr), func(b []byte) []byte { return encodeChunkRecord(b, cw.cr) }},
+		{len(cw.hr), func(b []byte) []byte { return encodeHistChunks(b, cw.hr) }},
 		{len(cw.or), func(b []byte) []byte { return encodeSamples(b, cw.or) }},
 		{len(cw.er), func(b []byte) []byte { return encodeExemplars(b, cw.er) }},
 	}
@@ -173,6 +176,28 @@ func (cw *checkpointWriter) flush(log func(rec []byte) error) error {
 		}
 	}
 	cw.sr, cw.cr, cw.or, cw.er = cw.sr[:0], cw.cr[:0], cw.or[:0], cw.er[:0]
+	clear(cw.hr)
+	cw.hr = cw.hr[:0]
 	cw.pendingBytes = 0
 	return nil
+}
+
+// addHists snapshots the histogram chunks of one series: every one in
+// memory, uploaded windows included. After a restart LoadSealed brings back
+// the float chunks of uploaded windows only, and the head then answers for
+// those windows, so their histograms must come from the checkpoint.
+// The caller holds s.mu.
+func (cw *checkpointWriter) addHists(s *memSeries) {
+	if s.hist == nil {
+		return
+	}
+	for _, c := range s.hist.chunks {
+		data := c.chunk.Bytes()
+		if c.app != nil {
+			data = append([]byte(nil), data...)
+		}
+		cw.hr = append(cw.hr, histChunkRecord{Ref: s.ref, MinT: c.mint, MaxT: c.maxt, Encoding: c.chunk.Encoding(), Data: data})
+		cw.chunks++
+		cw.pendingBytes += len(data)
+	}
 }

@@ -19,6 +19,7 @@ type Series struct {
 	Labels labels.Labels
 	chunks []ChunkMeta
 	ooo    []model.Sample
+	hist   []HistChunk
 	mint   int64
 	maxt   int64
 	win    model.Windows // the head's, for Chunks
@@ -75,7 +76,8 @@ func (s *memSeries) snapshot(mint, maxt int64, win model.Windows) *Series {
 	if lo < hi {
 		snap.ooo = append([]model.Sample(nil), s.ooo[lo:hi]...)
 	}
-	if len(snap.chunks) == 0 && len(snap.ooo) == 0 {
+	snap.hist = s.hist.snapshot(mint, maxt)
+	if len(snap.chunks) == 0 && len(snap.ooo) == 0 && len(snap.hist) == 0 {
 		return nil
 	}
 	return snap

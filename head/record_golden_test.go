@@ -54,7 +54,7 @@ func goldenRecords() map[string]goldenRecord {
 		{Ref: 1, E: model.Exemplar{Labels: labels.FromStrings("trace_id", "4bf92f35"), T: 1_700_000_000_000, V: 0.25}},
 		{Ref: 2, E: model.Exemplar{Labels: labels.EmptyLabels(), T: -5, V: math.Inf(1)}},
 	}
-	return map[string]goldenRecord{
+	out := map[string]goldenRecord{
 		"series": {recSeries, func() []byte { return encodeSeries(nil, series) }, func(t *testing.T, rec []byte) {
 			var b labels.ScratchBuilder
 			got, err := decodeSeries(rec, nil, &b)
@@ -104,6 +104,10 @@ func goldenRecords() map[string]goldenRecord {
 			}
 		}},
 	}
+	for name, g := range histGoldenRecords() {
+		out[name] = g
+	}
+	return out
 }
 
 // TestGoldenRecords pins the exact bytes of one record of each type in

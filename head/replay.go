@@ -28,13 +28,15 @@ type replayer struct {
 	ooo      oooBatch // out-of-order samples of the record being appended inline
 	scratch  labels.ScratchBuilder
 
-	series    []seriesRecord
-	samples   []sampleRecord
-	chunks    []chunkRecord
-	meta      []metadataRecord
-	exemplars []exemplarRecord
-	newSeries []int        // indexes into series of refs not seen before
-	created   []*memSeries // their series, as createSeries made them
+	series     []seriesRecord
+	samples    []sampleRecord
+	chunks     []chunkRecord
+	meta       []metadataRecord
+	exemplars  []exemplarRecord
+	hists      []histRecord
+	histChunks []histChunkRecord
+	newSeries  []int        // indexes into series of refs not seen before
+	created    []*memSeries // their series, as createSeries made them
 
 	records, nSeries, nSamples, nChunks, unknownRefs int
 	outOfRange                                       outOfRange
@@ -131,6 +133,16 @@ func (r *replayer) apply(rec []byte) error {
 		r.chunks, err = decodeChunkRecord(rec, r.chunks[:0])
 		if err == nil {
 			err = r.applyChunks()
+		}
+	case recHistograms, recFloatHistograms:
+		r.settle()
+		r.hists, err = decodeHistograms(rec, r.hists[:0])
+		r.applyHists()
+	case recHistChunks:
+		r.settle()
+		r.histChunks, err = decodeHistChunks(rec, r.histChunks[:0])
+		if err == nil {
+			err = r.applyHistChunks()
 		}
 	case recMetadata:
 		r.meta, err = decodeMetadata(rec, r.meta[:0])

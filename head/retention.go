@@ -49,6 +49,9 @@ func (s *memSeries) releaseBefore(mint int64) {
 	if n > 0 {
 		s.chunks = append(s.chunks[:0:0], s.chunks[n:]...)
 	}
+	if s.hist != nil {
+		s.hist.releaseBefore(mint)
+	}
 	n = 0
 	for n < len(s.ooo) && s.ooo[n].T < mint {
 		n++
@@ -58,7 +61,9 @@ func (s *memSeries) releaseBefore(mint int64) {
 	}
 }
 
-func (s *memSeries) isEmpty() bool { return len(s.chunks) == 0 && len(s.ooo) == 0 }
+func (s *memSeries) isEmpty() bool {
+	return len(s.chunks) == 0 && len(s.ooo) == 0 && (s.hist == nil || len(s.hist.chunks) == 0)
+}
 
 // dropSeries removes empty series from the maps and the index. Commits are
 // held off meanwhile, so a commit either sees a series removed (and creates

@@ -34,6 +34,7 @@ type memSeries struct {
 	// are dropped by retention.
 	lastAppend int64         // guarded by mu
 	exemplars  *exemplarRing // guarded by mu; nil until the first exemplar
+	hist       *histSeries   // guarded by mu; nil until the first native histogram
 	// createdBy is the id of the appender batch that created the series;
 	// until the series is logged, that batch's commit writes its record.
 	createdBy uint64 // guarded by mu

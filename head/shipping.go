@@ -67,8 +67,8 @@ func (h *Head) SetShipped(t int64) {
 func (h *Head) ShippedBefore() int64 { return h.shippedBefore.Load() }
 
 // WindowSeries returns every series with samples in [mint, maxt] and its
-// chunks that lie wholly inside it, out-of-order samples merged in, sorted
-// by labels. Chunks never cross a block window, so for a whole window this
+// chunks (float and native histogram ones) that lie wholly inside it,
+// out-of-order samples merged in, sorted by labels. Chunks never cross a block window, so for a whole window this
 // is all of its data. Chunk bytes are shared with the head and must not be
 // modified.
 func (h *Head) WindowSeries(ctx context.Context, mint, maxt int64) ([]model.ChunkSeries, error) {
@@ -98,8 +98,14 @@ func (h *Head) WindowSeries(ctx context.Context, mint, maxt int64) ([]model.Chun
 				chunks = append(chunks, c)
 			}
 		}
-		if len(chunks) > 0 {
-			out = append(out, model.ChunkSeries{Labels: h.syms.labels(refs[i].lset, &b), Chunks: chunks})
+		var hists []model.HistogramChunk
+		for _, c := range snap.hist {
+			if c.MinT >= mint && c.MaxT <= maxt {
+				hists = append(hists, c.model())
+			}
+		}
+		if len(chunks) > 0 || len(hists) > 0 {
+			out = append(out, model.ChunkSeries{Labels: h.syms.labels(refs[i].lset, &b), Chunks: chunks, Histograms: hists})
 		}
 	}
 	slices.SortFunc(out, func(a, b model.ChunkSeries) int { return labels.Compare(a.Labels, b.Labels) })

@@ -22,10 +22,21 @@ type Chunk struct {
 	Data       []byte
 }
 
-// ChunkSeries is a series with its chunks in time order.
+// HistogramChunk is one native histogram chunk as stored: the Prometheus
+// histogram chunk encoding (integer counts), or with Float the float
+// histogram one, with the time range of its samples, both ends inclusive.
+type HistogramChunk struct {
+	MinT, MaxT int64
+	Float      bool
+	Data       []byte
+}
+
+// ChunkSeries is a series with its chunks in time order: its float samples
+// in Chunks, its native histograms, if any, in Histograms.
 type ChunkSeries struct {
-	Labels labels.Labels
-	Chunks []Chunk
+	Labels     labels.Labels
+	Chunks     []Chunk
+	Histograms []HistogramChunk
 }
 
 // SeriesExemplars are the exemplars kept for one series, oldest first.

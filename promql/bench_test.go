@@ -138,7 +138,7 @@ func BenchmarkRangeQuery(b *testing.B) {
 // BenchmarkBlocksQuery runs a range query over 24 hours held only in
 // blocks (twelve 2h windows of 1,000 series every 15s, in a filesystem
 // bucket), with a cold cache (every block downloaded by the query) and a
-// warm one.
+// warm one, for each chunk encoding of the blocks.
 //
 //	go test -run='^$' -bench=BlocksQuery -benchtime=5x ./promql/
 func BenchmarkBlocksQuery(b *testing.B) {
@@ -159,13 +159,21 @@ func BenchmarkBlocksQuery(b *testing.B) {
 		}
 	}
 	require.NoError(b, app.Commit())
+	for _, enc := range []block.ChunkEncoding{block.EncodingXOR, block.EncodingXOR2, block.EncodingDense} {
+		b.Run(string(enc), func(b *testing.B) { benchBlocksQuery(b, h, enc, windows, bd, end) })
+	}
+}
+
+// benchBlocksQuery seals h's windows into blocks of encoding enc and runs
+// the query of BenchmarkBlocksQuery over them.
+func benchBlocksQuery(b *testing.B, h *head.Head, enc block.ChunkEncoding, windows int, bd, end int64) {
 	bkt, err := filesystem.NewBucket(b.TempDir())
 	require.NoError(b, err)
 	staging := b.TempDir()
 	for w := range int64(windows) {
 		ss, err := h.WindowSeries(context.Background(), w*bd, (w+1)*bd-1)
 		require.NoError(b, err)
-		meta, err := block.Write(context.Background(), staging, w*bd, (w+1)*bd, ss, block.WriteOptions{})
+		meta, err := block.Write(context.Background(), staging, w*bd, (w+1)*bd, ss, block.WriteOptions{Encoding: enc})
 		require.NoError(b, err)
 		require.NoError(b, block.Upload(context.Background(), bkt, filepath.Join(staging, meta.ULID.String())))
 	}

@@ -324,6 +324,7 @@ func mergeChunkSeries(lists [][]model.ChunkSeries) []model.ChunkSeries {
 			default:
 				s := out[i]
 				s.Chunks = append(s.Chunks[:len(s.Chunks):len(s.Chunks)], next[j].Chunks...)
+				s.Histograms = append(s.Histograms[:len(s.Histograms):len(s.Histograms)], next[j].Histograms...)
 				merged = append(merged, s)
 				i++
 				j++

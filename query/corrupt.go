@@ -124,7 +124,7 @@ func (c *corruptChunks) checkBlockChunks(series []model.ChunkSeries, id ulid.ULI
 		if bad {
 			s.Chunks = kept
 		}
-		if len(s.Chunks) > 0 {
+		if len(s.Chunks) > 0 || len(s.Histograms) > 0 {
 			out = append(out, s)
 		}
 	}

@@ -242,6 +242,7 @@ func (q *chunkQuerier) Select(ctx context.Context, _ bool, hints *storage.Select
 type part struct {
 	labels       labels.Labels
 	block        []model.Chunk
+	blockHist    []model.HistogramChunk // native histogram chunks of the blocks
 	bmint, bmaxt int64
 	head         *head.Series
 	deleted      []interval // by tombstones, sorted; see maskParts
@@ -287,7 +288,7 @@ func (q *Queryable) selectParts(ctx context.Context, mint, maxt int64, ms []*lab
 		}
 		p := part{bmint: mint, bmaxt: min(maxt, b-1)}
 		if c <= 0 {
-			p.labels, p.block = bs[i].Labels, bs[i].Chunks
+			p.labels, p.block, p.blockHist = bs[i].Labels, bs[i].Chunks, bs[i].Histograms
 			i++
 		}
 		if c >= 0 {

@@ -50,7 +50,10 @@ func (s *sampleSeries) Iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
 
 // iterator is Iterator without the tombstones.
 func (s *sampleSeries) iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
-	if s.p.block == nil {
+	if s.p.block == nil && s.p.blockHist == nil {
+		if len(s.p.head.HistChunks()) > 0 {
+			return s.headIterator()
+		}
 		if it, ok := reuse.(*floatIterator); ok {
 			*it = floatIterator{it: s.p.head.Iterator(it.it), lset: s.p.labels, corrupt: s.corrupt}
 			return it
@@ -64,11 +67,33 @@ func (s *sampleSeries) iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
 			return s.corrupt.report("block", lset, fmt.Sprintf("[%d, %d]", c.MinT, c.MaxT), err)
 		}
 	}
-	if s.p.head == nil {
-		return bi
+	var blocks pchunkenc.Iterator = bi
+	if len(s.p.blockHist) > 0 {
+		blocks = newMergeIterator(bi, head.NewHistIterator(blockHistChunks(s.p.blockHist), s.p.bmint, s.p.bmaxt))
 	}
-	head := &floatIterator{it: s.p.head.Iterator(nil), lset: s.p.labels, corrupt: s.corrupt}
-	return &concatIterator{its: []pchunkenc.Iterator{bi, head}}
+	if s.p.head == nil {
+		return blocks
+	}
+	return &concatIterator{its: []pchunkenc.Iterator{blocks, s.headIterator()}}
+}
+
+// blockHistChunks converts block histogram chunks for the head's iterator.
+func blockHistChunks(cs []model.HistogramChunk) []head.HistChunk {
+	out := make([]head.HistChunk, len(cs))
+	for i, c := range cs {
+		out[i] = head.FromModel(c)
+	}
+	return out
+}
+
+// headIterator walks the head part of the series: its floats, merged with
+// its native histograms when it has any.
+func (s *sampleSeries) headIterator() pchunkenc.Iterator {
+	floats := &floatIterator{it: s.p.head.Iterator(nil), lset: s.p.labels, corrupt: s.corrupt}
+	if len(s.p.head.HistChunks()) == 0 {
+		return floats
+	}
+	return newMergeIterator(floats, s.p.head.HistIterator())
 }
 
 // floatIterator adapts a head series iterator to the engine's iterator.
@@ -164,20 +189,49 @@ func (c *chunkSeries) Iterator(chunks.Iterator) chunks.Iterator {
 	if err != nil {
 		return &chunkIterator{err: fmt.Errorf("series %s: %w", c.p.labels, err)}
 	}
-	return &chunkIterator{metas: metas, i: -1}
+	it := &chunkIterator{metas: metas, i: -1}
+	hist := blockHistChunks(c.p.blockHist)
+	if c.p.head != nil {
+		hist = append(hist, c.p.head.HistChunks()...)
+	}
+	if it.hist, err = maskHistChunks(hist, c.p.deleted); err != nil {
+		return &chunkIterator{err: fmt.Errorf("series %s: %w", c.p.labels, err)}
+	}
+	return it
 }
 
 // chunkIterator yields the stored chunks as XOR chunks of the Prometheus
 // format: the bytes are identical, so they are wrapped, not re-encoded.
+// The head's native histogram chunks follow, in their Prometheus
+// encodings, as stored.
 type chunkIterator struct {
 	metas []head.ChunkMeta
+	hist  []head.HistChunk
 	i     int
+	cur   chunks.Meta
 	err   error // set instead of metas when the chunks could not be read
 }
 
-func (c *chunkIterator) Next() bool { c.i++; return c.i < len(c.metas) }
-func (c *chunkIterator) Err() error { return c.err }
-func (c *chunkIterator) At() chunks.Meta {
-	m := c.metas[c.i]
-	return chunks.Meta{Chunk: newXORChunk(m.Data), MinTime: m.MinT, MaxTime: m.MaxT}
+func (c *chunkIterator) Next() bool {
+	c.i++
+	if c.i < len(c.metas) {
+		m := c.metas[c.i]
+		c.cur = chunks.Meta{Chunk: newXORChunk(m.Data), MinTime: m.MinT, MaxTime: m.MaxT}
+		return true
+	}
+	k := c.i - len(c.metas)
+	if c.err != nil || k >= len(c.hist) {
+		return false
+	}
+	m := c.hist[k]
+	chk, err := m.Chunk()
+	if err != nil {
+		c.err = fmt.Errorf("histogram chunk [%d, %d]: %w", m.MinT, m.MaxT, err)
+		return false
+	}
+	c.cur = chunks.Meta{Chunk: chk, MinTime: m.MinT, MaxTime: m.MaxT}
+	return true
 }
+
+func (c *chunkIterator) Err() error      { return c.err }
+func (c *chunkIterator) At() chunks.Meta { return c.cur }

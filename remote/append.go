@@ -15,9 +15,12 @@ import (
 
 // appendResult counts what one request stored and refused.
 type appendResult struct {
-	samples   int // float samples appended (0 when the commit failed)
-	exemplars int // exemplars appended (0 when the commit failed)
-	rejected  int // samples refused for client reasons, histograms included
+	samples int // float samples appended (0 when the commit failed)
+	// histograms counts the native histogram samples appended (0 when the
+	// commit failed).
+	histograms int
+	exemplars  int // exemplars appended (0 when the commit failed)
+	rejected   int // samples refused for client reasons, histograms included
 	// reasons counts rejected samples by reason, for the metrics.
 	reasons map[string]int
 	// examples holds the first refused series of each reason, for the log.
@@ -70,7 +73,7 @@ func (h *writeHandler) store(st *writeState) (appendResult, *httpError) {
 	if err := app.Commit(); err != nil {
 		return appendResult{}, storeError("commit", err)
 	}
-	h.metrics.samplesIngested.Add(float64(res.samples))
+	h.metrics.samplesIngested.Add(float64(res.samples + res.histograms))
 	h.metrics.exemplarsIngested.Add(float64(res.exemplars))
 	h.countRejected(st.tenant, &res)
 	switch {
@@ -168,19 +171,33 @@ func (h *writeHandler) appendBatch(app Appender, st *writeState, res *appendResu
 			res.reject(ls, reasonInvalidSymbol, "symbol reference out of range", nSamples+s.histograms)
 			continue
 		}
+		if s.refused != "" {
+			res.reject(ls, s.refused, refusalMessage(s.refused), nSamples+s.histograms)
+			continue
+		}
+		if nSamples == 0 && s.histograms == 0 && b.rw2 {
+			// As Prometheus: remote write 2.0 carries metadata and exemplars
+			// inside a series, and one without samples is a sender's bug.
+			res.reject(ls, reasonNoSamples, "series holds no sample or histogram", 1)
+			continue
+		}
 		if serr := validateLabels(ls, &st.limits); serr != nil {
 			res.reject(ls, serr.reason, serr.msg, nSamples+s.histograms)
 			continue
 		}
-		// Native histograms are not stored yet; the floats beside them are.
-		res.reject(ls, reasonNativeHistogram, "native histograms are not supported", s.histograms)
-		if nSamples == 0 && s.exemplarsTo == s.exemplarsFrom {
+		if nSamples == 0 && s.histograms == 0 && s.exemplarsTo == s.exemplarsFrom {
 			continue
 		}
 		lset := overwriteLabels(&st.builder, ls, &st.lset)
 		ref, err := h.appendSamples(app, s, b.samples[s.samplesFrom:s.samplesTo], ls, lset, maxT, res)
 		if err != nil {
 			return err
+		}
+		if s.histograms > 0 {
+			hists := b.hists[s.histsFrom : s.histsFrom+s.histograms]
+			if ref, err = h.appendHistograms(app, ref, hists, ls, lset, maxT, res); err != nil {
+				return err
+			}
 		}
 		if err := h.appendExemplars(app, st, s, ref, lset, res); err != nil {
 			return err

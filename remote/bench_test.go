@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
@@ -46,6 +47,10 @@ func (a *benchAppender) Append(ref model.SeriesRef, lset labels.Labels, _ int64,
 	ref = model.SeriesRef(len(a.s.series) + 1)
 	a.s.series[h] = ref
 	return ref, nil
+}
+
+func (a *benchAppender) AppendHistogram(ref model.SeriesRef, lset labels.Labels, t int64, _ *histogram.Histogram, _ *histogram.FloatHistogram) (model.SeriesRef, error) {
+	return a.Append(ref, lset, t, 0)
 }
 
 func (a *benchAppender) AppendExemplar(ref model.SeriesRef, _ labels.Labels, _ model.Exemplar) (model.SeriesRef, error) {

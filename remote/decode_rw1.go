@@ -3,6 +3,7 @@ package remote
 import (
 	"fmt"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/prompb"
 )
 
@@ -49,18 +50,31 @@ type exemplarRef struct {
 	v                    float64
 }
 
+// histRef is one native histogram sample: exactly one of h and fh is set.
+// It is decoded into fresh memory (not aliasing the body), since the store
+// keeps it.
+type histRef struct {
+	t  int64
+	h  *histogram.Histogram
+	fh *histogram.FloatHistogram
+}
+
 // seriesRef is one decoded series: ranges into the request's flat slices.
 type seriesRef struct {
 	labelsFrom, labelsTo       int
 	samplesFrom, samplesTo     int
 	exemplarsFrom, exemplarsTo int
-	histograms                 int
+	// The series' histograms are hists[histsFrom : histsFrom+histograms].
+	histsFrom, histograms int
 	// Remote write 2.0 only: the series' created timestamp (0 = unknown),
 	// its metadata, and whether a symbol reference was out of range.
 	ct        int64
 	meta      metadataRef
 	hasMeta   bool
 	badSymbol bool
+	// refused, if set, is the reason every sample of the series is
+	// refused, decided while an OTLP request was converted.
+	refused string
 }
 
 // metadataRef is one metadata entry; its strings alias the body.
@@ -74,26 +88,31 @@ type metadataRef struct {
 // aliases the decompressed body. The flat slices are reused from request to
 // request, so decoding allocates nothing once they have grown.
 type writeBatch struct {
+	rw2       bool // the batch came from a remote-write 2.0 request
 	series    []seriesRef
 	labels    []labelRef
 	samples   []sampleRef
 	exemplars []exemplarRef
 	exLabels  []labelRef
 	metadata  []metadataRef
+	hists     []histRef
 
-	// histogram is scratch space used only to validate histogram messages
-	// exactly as the generated code does; their content is not kept.
+	// histogram is scratch space histogram messages are decoded into, with
+	// the generated code, before conversion into hists.
 	histogram prompb.Histogram
 }
 
 // reset empties r, keeping the capacity of its slices.
 func (r *writeBatch) reset() {
+	r.rw2 = false
 	r.series = r.series[:0]
 	r.labels = r.labels[:0]
 	r.samples = r.samples[:0]
 	r.exemplars = r.exemplars[:0]
 	r.exLabels = r.exLabels[:0]
 	r.metadata = r.metadata[:0]
+	clear(r.hists) // the store owns the histograms: drop our pointers
+	r.hists = r.hists[:0]
 }
 
 // decodeRW1 parses buf, a serialized prometheus.WriteRequest, into r. It accepts
@@ -151,7 +170,7 @@ func (r *writeBatch) decodeSeries(buf []byte) error {
 	// Each kind goes to its own flat slice, and only this series appends to
 	// them while it is decoded, so its labels, samples and exemplars are
 	// contiguous ranges even when the sender interleaves the fields.
-	s := seriesRef{labelsFrom: len(r.labels), samplesFrom: len(r.samples), exemplarsFrom: len(r.exemplars)}
+	s := seriesRef{labelsFrom: len(r.labels), samplesFrom: len(r.samples), exemplarsFrom: len(r.exemplars), histsFrom: len(r.hists)}
 	p := protoReader{buf: buf}
 	for !p.done() {
 		field, wire, err := p.tag()
@@ -194,6 +213,13 @@ func (r *writeBatch) decodeSeriesField(s *seriesRef, field int32, msg []byte) er
 		if err := r.histogram.Unmarshal(msg); err != nil {
 			return err
 		}
+		hr := histRef{t: r.histogram.Timestamp}
+		if r.histogram.IsFloatHistogram() {
+			hr.fh = r.histogram.ToFloatHistogram()
+		} else {
+			hr.h = r.histogram.ToIntHistogram()
+		}
+		r.hists = append(r.hists, hr)
 		s.histograms++
 	case rw1TSSamples:
 		smp, err := decodeSample(msg)

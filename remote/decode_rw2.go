@@ -13,6 +13,10 @@ import (
 // fields; both forms are honoured.
 const rw2CreatedTimestampField = 6
 
+// reasonNoSamples refuses a remote-write 2.0 series with neither samples
+// nor histograms (only metadata or exemplars), as Prometheus does.
+const reasonNoSamples = "no_samples"
+
 // checkRW2 refuses a decoded remote-write 2.0 request that the spec
 // forbids or that cannot be what the sender meant; size is the length of
 // the decoded body.
@@ -38,6 +42,7 @@ func checkRW2(req *writev2.Request, size int) error {
 // with badSymbol set so that its samples are counted as rejected.
 func (r *writeBatch) fromRW2(req *writev2.Request) {
 	r.reset()
+	r.rw2 = true
 	syms := req.Symbols
 	for i := range req.Timeseries {
 		ts := &req.Timeseries[i]
@@ -57,7 +62,19 @@ func (r *writeBatch) fromRW2(req *writev2.Request) {
 			r.exemplars = append(r.exemplars, ex)
 		}
 		s.exemplarsTo = len(r.exemplars)
-		s.histograms = len(ts.Histograms)
+		s.histsFrom, s.histograms = len(r.hists), len(ts.Histograms)
+		for j := range ts.Histograms {
+			hp := &ts.Histograms[j]
+			// The request's memory may be reused for the next one: the
+			// store gets copies.
+			hr := histRef{t: hp.Timestamp}
+			if hp.IsFloatHistogram() {
+				hr.fh = hp.ToFloatHistogram().Copy()
+			} else {
+				hr.h = hp.ToIntHistogram().Copy()
+			}
+			r.hists = append(r.hists, hr)
+		}
 		s.ct = createdTimestamp(ts.XXX_unrecognized)
 		help, okH := symbol(syms, ts.Metadata.HelpRef)
 		unit, okU := symbol(syms, ts.Metadata.UnitRef)

@@ -1,11 +1,13 @@
 package remote
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"testing"
 
 	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/stretchr/testify/require"
@@ -17,6 +19,15 @@ type flatSeries struct {
 	Samples    [][2]uint64 // t, value bits
 	Exemplars  [][3]any
 	Histograms int
+	Hists      []string // each histogram's time and every field, printed
+}
+
+// histString prints a histogram sample with all its fields.
+func histString(t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) string {
+	if fh != nil {
+		return fmt.Sprintf("%d float %+v", t, *fh)
+	}
+	return fmt.Sprintf("%d int %+v", t, *h)
 }
 
 // flatten renders a writeBatch for comparison.
@@ -29,6 +40,9 @@ func flattenBatch(b *writeBatch) ([]flatSeries, []metadataRef) {
 		}
 		for _, e := range b.exemplars[s.exemplarsFrom:s.exemplarsTo] {
 			f.Exemplars = append(f.Exemplars, [3]any{append([]labelRef{}, b.exLabels[e.labelsFrom:e.labelsTo]...), e.t, math.Float64bits(e.v)})
+		}
+		for _, hr := range b.hists[s.histsFrom : s.histsFrom+s.histograms] {
+			f.Hists = append(f.Hists, histString(hr.t, hr.h, hr.fh))
 		}
 		out = append(out, f)
 	}
@@ -53,6 +67,13 @@ func flattenGogo(req *prompb.WriteRequest) ([]flatSeries, []metadataRef) {
 		for _, e := range ts.Exemplars {
 			f.Exemplars = append(f.Exemplars, [3]any{refs(e.Labels), e.Timestamp, math.Float64bits(e.Value)})
 		}
+		for _, h := range ts.Histograms {
+			if h.IsFloatHistogram() {
+				f.Hists = append(f.Hists, histString(h.Timestamp, nil, h.ToFloatHistogram()))
+			} else {
+				f.Hists = append(f.Hists, histString(h.Timestamp, h.ToIntHistogram(), nil))
+			}
+		}
 		out = append(out, f)
 	}
 	md := []metadataRef{}
@@ -66,10 +87,11 @@ func flattenGogo(req *prompb.WriteRequest) ([]flatSeries, []metadataRef) {
 func seedRW1(t testing.TB) []byte {
 	req := &prompb.WriteRequest{
 		Timeseries: []prompb.TimeSeries{{
-			Labels:     lbls("__name__", "up", "job", "a"),
-			Samples:    []prompb.Sample{{Timestamp: 1, Value: 1}, {Timestamp: -5, Value: math.NaN()}},
-			Exemplars:  []prompb.Exemplar{{Labels: lbls("trace_id", "x"), Value: 1, Timestamp: 1}},
-			Histograms: []prompb.Histogram{{Timestamp: 1, Schema: 3, PositiveDeltas: []int64{1, -1}}},
+			Labels:    lbls("__name__", "up", "job", "a"),
+			Samples:   []prompb.Sample{{Timestamp: 1, Value: 1}, {Timestamp: -5, Value: math.NaN()}},
+			Exemplars: []prompb.Exemplar{{Labels: lbls("trace_id", "x"), Value: 1, Timestamp: 1}},
+			Histograms: []prompb.Histogram{{Timestamp: 1, Schema: 3, PositiveDeltas: []int64{1, -1}},
+				{Timestamp: 2, Count: &prompb.Histogram_CountFloat{CountFloat: 2}, CustomValues: []float64{1}, PositiveCounts: []float64{2}}},
 		}},
 		Metadata: []prompb.MetricMetadata{{Type: prompb.MetricMetadata_GAUGE, MetricFamilyName: "up", Help: "h", Unit: "u"}},
 	}

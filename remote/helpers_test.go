@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
@@ -29,6 +30,14 @@ type memSeries struct {
 	lset      labels.Labels
 	samples   []model.Sample
 	exemplars []model.Exemplar
+	hists     []memHist
+}
+
+// memHist is one histogram sample of memSeries.
+type memHist struct {
+	t  int64
+	h  *histogram.Histogram
+	fh *histogram.FloatHistogram
 }
 
 // memStore is a map-based Appendable: one hash-map lookup per new series,
@@ -100,6 +109,7 @@ type pending struct {
 	ms *memSeries
 	s  model.Sample
 	e  *model.Exemplar
+	h  *memHist
 }
 
 type memAppender struct {
@@ -147,6 +157,28 @@ func (a *memAppender) Append(ref model.SeriesRef, lset labels.Labels, t int64, v
 	return ref, nil
 }
 
+func (a *memAppender) AppendHistogram(ref model.SeriesRef, lset labels.Labels, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (model.SeriesRef, error) {
+	if err := model.CheckTime(t); err != nil {
+		return ref, err
+	}
+	if lset.IsEmpty() {
+		return 0, model.ErrInvalidLabels
+	}
+	ms, ref := a.series(ref, lset)
+	a.buf = append(a.buf, pending{ms: ms, h: &memHist{t: t, h: h, fh: fh}})
+	return ref, nil
+}
+
+// getHists returns the histograms stored for lset.
+func (s *memStore) getHists(lset labels.Labels) []memHist {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ms := s.series[lset.Hash()]; ms != nil {
+		return slices.Clone(ms.hists)
+	}
+	return nil
+}
+
 func (a *memAppender) AppendExemplar(ref model.SeriesRef, lset labels.Labels, e model.Exemplar) (model.SeriesRef, error) {
 	ms, ref := a.series(ref, lset)
 	a.buf = append(a.buf, pending{ms: ms, e: &e})
@@ -173,6 +205,10 @@ func (a *memAppender) Commit() error {
 	for _, p := range a.buf {
 		if p.e != nil {
 			p.ms.exemplars = append(p.ms.exemplars, *p.e)
+			continue
+		}
+		if p.h != nil {
+			p.ms.hists = append(p.ms.hists, *p.h)
 			continue
 		}
 		dup := false

@@ -19,15 +19,16 @@ type Handler interface {
 
 // Reasons a sample is rejected, the values of the reason label.
 const (
-	reasonInvalidLabels   = "invalid_labels"
-	reasonTooManyLabels   = "too_many_labels"
-	reasonNameTooLong     = "label_name_too_long"
-	reasonValueTooLong    = "label_value_too_long"
-	reasonFuture          = "too_far_in_future"
-	reasonOutOfWindow     = "out_of_window"
-	reasonDuplicate       = "duplicate_sample"
-	reasonNativeHistogram = "native_histogram"
-	reasonInvalidSymbol   = "invalid_symbol_ref"
+	reasonInvalidLabels = "invalid_labels"
+	reasonTooManyLabels = "too_many_labels"
+	reasonNameTooLong   = "label_name_too_long"
+	reasonValueTooLong  = "label_value_too_long"
+	reasonFuture        = "too_far_in_future"
+	reasonOutOfWindow   = "out_of_window"
+	reasonDuplicate     = "duplicate_sample"
+	// A native histogram that fails Prometheus's validity checks.
+	reasonInvalidHistogram = "invalid_histogram"
+	reasonInvalidSymbol    = "invalid_symbol_ref"
 	// The timestamp lies outside the range the store accepts
 	// (model.MinTime, model.MaxTime).
 	reasonTimestampOutOfRange = "timestamp_out_of_range"
@@ -52,7 +53,7 @@ func newWriteMetrics(reg prometheus.Registerer) (*writeMetrics, error) {
 		reg: reg,
 		samplesIngested: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gorilla_remote_write_samples_ingested_total",
-			Help: "Float samples stored from remote-write requests.",
+			Help: "Samples (float and native histogram) stored from remote-write requests.",
 		}),
 		samplesRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gorilla_remote_write_samples_rejected_total",

@@ -204,7 +204,8 @@ func (h *readHandler) serveSamples(w http.ResponseWriter, ctx context.Context, q
 	return http.StatusOK
 }
 
-// collect runs one query and gathers its float samples, stopping as soon as
+// collect runs one query and gathers its float and native histogram
+// samples, stopping as soon as
 // the sample limit is passed.
 func (h *readHandler) collect(ctx context.Context, q *query) (*prompb.QueryResult, error) {
 	querier, err := h.q.Querier(q.hints.Start, q.hints.End)
@@ -221,18 +222,24 @@ func (h *readHandler) collect(ctx context.Context, q *query) (*prompb.QueryResul
 		ts := prompb.TimeSeries{Labels: prompb.FromLabels(s.Labels(), nil)}
 		it = s.Iterator(it)
 		for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
-			// Only float samples exist in this store; others are skipped.
-			if vt != chunkenc.ValFloat {
-				continue
-			}
-			t, v := it.At()
+			t := it.AtT()
 			if t < q.hints.Start || t > q.hints.End {
 				continue
 			}
 			if total++; total > h.opts.MaxSamplesPerQuery {
 				return nil, errLimit
 			}
-			ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: t, Value: v})
+			switch vt {
+			case chunkenc.ValFloat:
+				_, v := it.At()
+				ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: t, Value: v})
+			case chunkenc.ValHistogram:
+				_, hh := it.AtHistogram(nil)
+				ts.Histograms = append(ts.Histograms, prompb.FromIntHistogram(t, hh))
+			case chunkenc.ValFloatHistogram:
+				_, fh := it.AtFloatHistogram(nil)
+				ts.Histograms = append(ts.Histograms, prompb.FromFloatHistogram(t, fh))
+			}
 		}
 		if err := it.Err(); err != nil {
 			return nil, fmt.Errorf("iterate series %s: %w", s.Labels(), err)

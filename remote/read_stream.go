@@ -156,13 +156,23 @@ func (h *readHandler) streamQuery(ctx context.Context, fw *frameWriter, idx int6
 }
 
 // cutChunk returns the chunk to send for m and its sample count, or nil
-// when m has nothing inside [mint, maxt] or is not an XOR chunk (only float
-// chunks exist in this store).
+// when m has nothing inside [mint, maxt] or is of an encoding remote read
+// does not carry. Float chunks are XOR; native histograms are sent in the
+// Prometheus histogram and float histogram encodings they are stored in.
 //
 // A chunk inside the range is sent byte for byte as stored; one that
 // reaches beyond the range is cut to it (cutToRange).
 func cutChunk(m chunks.Meta, mint, maxt int64) (*prompb.Chunk, int, error) {
-	if m.Chunk == nil || m.Chunk.Encoding() != chunkenc.EncXOR || m.MaxTime < mint || m.MinTime > maxt {
+	if m.Chunk == nil || m.MaxTime < mint || m.MinTime > maxt {
+		return nil, 0, nil
+	}
+	if typ, ok := histChunkType(m.Chunk.Encoding()); ok {
+		if m.MinTime >= mint && m.MaxTime <= maxt {
+			return &prompb.Chunk{MinTimeMs: m.MinTime, MaxTimeMs: m.MaxTime, Type: typ, Data: m.Chunk.Bytes()}, m.Chunk.NumSamples(), nil
+		}
+		return cutHistToRange(m, typ, mint, maxt)
+	}
+	if m.Chunk.Encoding() != chunkenc.EncXOR {
 		return nil, 0, nil
 	}
 	if m.MinTime >= mint && m.MaxTime <= maxt {

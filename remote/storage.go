@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/gorilla-remote/gorilla-remote/model"
@@ -49,6 +50,13 @@ type Appender interface {
 	// around them gives the reason label. model.ErrClosed and any other
 	// error end the request.
 	Append(ref model.SeriesRef, lset labels.Labels, t int64, v float64) (model.SeriesRef, error)
+	// AppendHistogram stores one native histogram sample: exactly one of h
+	// (integer counts) and fh (float counts) is non-nil; the histogram has
+	// passed its Validate check and is owned by the store after the call.
+	// ref and the returned ref are as for Append, and so are the errors;
+	// a histogram the store cannot take (another histogram or a float at a
+	// stored timestamp) fails with model.ErrDuplicateSample.
+	AppendHistogram(ref model.SeriesRef, lset labels.Labels, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (model.SeriesRef, error)
 	// AppendExemplar attaches an exemplar to the series ref or lset.
 	AppendExemplar(ref model.SeriesRef, lset labels.Labels, e model.Exemplar) (model.SeriesRef, error)
 	// UpdateMetadata records the metadata of a metric family.

@@ -148,7 +148,7 @@ func (h *writeHandler) serve(w http.ResponseWriter, r *http.Request, version *st
 		// Sent on every answer, errors included, so that a sender can tell
 		// what part of a refused request was stored.
 		w.Header().Set(headerSamplesWritten, strconv.Itoa(res.samples))
-		w.Header().Set(headerHistogramsWritten, "0")
+		w.Header().Set(headerHistogramsWritten, strconv.Itoa(res.histograms))
 		w.Header().Set(headerExemplarsWritten, strconv.Itoa(res.exemplars))
 	}
 	if herr != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/golang/snappy"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
@@ -234,16 +235,52 @@ type wrapped struct{ err error }
 func (w *wrapped) Error() string { return "append: " + w.err.Error() }
 func (w *wrapped) Unwrap() error { return w.err }
 
-func TestWriteNativeHistogramsRejected(t *testing.T) {
+func TestWriteNativeHistograms(t *testing.T) {
 	s := newMemStore()
 	h := newHandler(t, s, fixedOpts())
+	ih := &histogram.Histogram{
+		Count: 5, Sum: 12, Schema: 1, ZeroThreshold: 0.001, ZeroCount: 1,
+		PositiveSpans: []histogram.Span{{Offset: 0, Length: 2}}, PositiveBuckets: []int64{1, 2},
+	}
+	fh := &histogram.FloatHistogram{
+		Count: 3.5, Sum: 2, Schema: histogram.CustomBucketsSchema, CustomValues: []float64{1, 5},
+		PositiveSpans: []histogram.Span{{Offset: 0, Length: 2}}, PositiveBuckets: []float64{1.5, 2},
+	}
 	req := series1(lbls("__name__", "lat"), prompb.Sample{Timestamp: 1, Value: 1})
-	req.Timeseries[0].Histograms = []prompb.Histogram{{Timestamp: 1, Schema: 1}, {Timestamp: 2}}
+	req.Timeseries[0].Histograms = []prompb.Histogram{prompb.FromIntHistogram(2, ih), prompb.FromFloatHistogram(3, fh)}
 	w := post(h, encodeRW1(t, req))
-	require.Equal(t, http.StatusBadRequest, w.Code)
-	require.Contains(t, w.Body.String(), "native histograms are not supported")
-	require.Contains(t, w.Body.String(), "2 samples rejected in total")
-	require.Len(t, s.get(labels.FromStrings("__name__", "lat")), 1)
+	if w.Code != http.StatusNoContent {
+		t.Fatalf("status: got %d (%s), want 204", w.Code, w.Body.String())
+	}
+	got := s.getHists(labels.FromStrings("__name__", "lat"))
+	if len(got) != 2 || got[0].t != 2 || !got[0].h.Equals(ih) || got[1].t != 3 || !got[1].fh.Equals(fh) {
+		t.Fatalf("stored histograms: got %+v, want %v at 2 and %v at 3", got, ih, fh)
+	}
+	if n := len(s.get(labels.FromStrings("__name__", "lat"))); n != 1 {
+		t.Fatalf("float samples: got %d, want 1", n)
+	}
+}
+
+func TestWriteInvalidHistogram(t *testing.T) {
+	s := newMemStore()
+	h := newHandler(t, s, fixedOpts())
+	req := series1(lbls("__name__", "lat", "job", "a"))
+	// Two buckets announced by the span, one sent.
+	bad := &histogram.Histogram{Count: 1, PositiveSpans: []histogram.Span{{Length: 2}}, PositiveBuckets: []int64{1}}
+	good := &histogram.Histogram{Count: 1, ZeroCount: 1}
+	req.Timeseries[0].Histograms = []prompb.Histogram{prompb.FromIntHistogram(1, bad), prompb.FromIntHistogram(2, good)}
+	w := post(h, encodeRW1(t, req))
+	if w.Code != http.StatusBadRequest {
+		t.Fatalf("status: got %d, want 400", w.Code)
+	}
+	for _, want := range []string{`{__name__="lat", job="a"}`, "histogram at 1", "1 samples rejected in total"} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Fatalf("body %q does not name %q", w.Body.String(), want)
+		}
+	}
+	if got := s.getHists(labels.FromStrings("__name__", "lat", "job", "a")); len(got) != 1 || got[0].t != 2 {
+		t.Fatalf("stored: got %+v, want the valid histogram at 2 only", got)
+	}
 }
 
 func TestWriteMetrics(t *testing.T) {
@@ -265,4 +302,34 @@ func TestWriteMetrics(t *testing.T) {
 
 	_, err = NewWriteHandler(s, opts)
 	require.Error(t, err, "registering twice fails")
+}
+
+// TestWriteHistogramSchemas: every standard schema and custom buckets are
+// stored; a schema finer than 8 is reduced to 8, as Prometheus does; an
+// unknown one is refused naming the series.
+func TestWriteHistogramSchemas(t *testing.T) {
+	s := newMemStore()
+	h := newHandler(t, s, fixedOpts())
+	req := series1(lbls("__name__", "lat"))
+	var ts int64
+	for schema := int32(-4); schema <= 8; schema++ {
+		ts++
+		hh := &histogram.Histogram{Schema: schema, Count: 1, PositiveSpans: []histogram.Span{{Offset: 3, Length: 1}}, PositiveBuckets: []int64{1}}
+		req.Timeseries[0].Histograms = append(req.Timeseries[0].Histograms, prompb.FromIntHistogram(ts, hh))
+	}
+	fine := &histogram.Histogram{Schema: 10, Count: 2, PositiveSpans: []histogram.Span{{Offset: 0, Length: 2}}, PositiveBuckets: []int64{1, 0}}
+	req.Timeseries[0].Histograms = append(req.Timeseries[0].Histograms, prompb.FromIntHistogram(100, fine))
+	unknown := &histogram.Histogram{Schema: 60, Count: 0}
+	req.Timeseries[0].Histograms = append(req.Timeseries[0].Histograms, prompb.FromIntHistogram(101, unknown))
+	w := post(h, encodeRW1(t, req))
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "histogram at 101") || !strings.Contains(w.Body.String(), "1 samples rejected in total") {
+		t.Fatalf("got %d %q, want 400 refusing the histogram at 101 only", w.Code, w.Body.String())
+	}
+	got := s.getHists(labels.FromStrings("__name__", "lat"))
+	if len(got) != 14 {
+		t.Fatalf("stored %d histograms, want 14", len(got))
+	}
+	if last := got[13]; last.t != 100 || last.h.Schema != 8 || last.h.Count != 2 {
+		t.Fatalf("schema 10 histogram: got %+v, want schema 8 with count 2", last.h)
+	}
 }

@@ -3,11 +3,14 @@ package remote
 import (
 	"encoding/binary"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/golang/snappy"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/stretchr/testify/require"
 
@@ -32,7 +35,7 @@ func TestWriteRW2(t *testing.T) {
 		}, {
 			LabelsRefs: []uint32{1, 9},
 			Samples:    []writev2.Sample{{Timestamp: 10, Value: 7}},
-			Histograms: []writev2.Histogram{{Timestamp: 10}},
+			Histograms: []writev2.Histogram{writev2.FromFloatHistogram(0, 10, &histogram.FloatHistogram{Count: 2, ZeroCount: 2})},
 		}, {
 			LabelsRefs: []uint32{1, 99}, // out of range
 			Samples:    []writev2.Sample{{Timestamp: 10, Value: 7}},
@@ -40,10 +43,10 @@ func TestWriteRW2(t *testing.T) {
 	}
 	w := post(h, encodeRW2(t, req), v2Header...)
 	require.Equal(t, http.StatusBadRequest, w.Code)
-	require.Contains(t, w.Body.String(), "native histograms are not supported")
-	require.Contains(t, w.Body.String(), "2 samples rejected in total")
+	require.Contains(t, w.Body.String(), "symbol reference out of range")
+	require.Contains(t, w.Body.String(), "1 samples rejected in total")
 	require.Equal(t, "3", w.Header().Get(headerSamplesWritten))
-	require.Equal(t, "0", w.Header().Get(headerHistogramsWritten))
+	require.Equal(t, "1", w.Header().Get(headerHistogramsWritten))
 	require.Equal(t, "1", w.Header().Get(headerExemplarsWritten))
 
 	s.mu.Lock()
@@ -98,4 +101,44 @@ func TestWriteRW2Garbage(t *testing.T) {
 	w := post(h, snappy.Encode(nil, []byte{0x22, 0x05, 0x61}), v2Header...)
 	require.Equal(t, http.StatusBadRequest, w.Code)
 	require.Equal(t, "0", w.Header().Get(headerSamplesWritten))
+}
+
+// As Prometheus answers: a 2.0 series with metadata or exemplars but no
+// sample is refused with 400 naming it, its exemplars not stored. The
+// other series are stored.
+func TestWriteRW2SeriesWithoutSamples(t *testing.T) {
+	s := newMemStore()
+	h := newHandler(t, s, fixedOpts())
+	req := &writev2.Request{
+		Symbols: []string{"", "__name__", "orphan", "", "trace_id", "abc", "ok"},
+		Timeseries: []writev2.TimeSeries{{
+			LabelsRefs: []uint32{1, 2},
+			Metadata:   writev2.Metadata{Type: writev2.Metadata_METRIC_TYPE_GAUGE},
+			Exemplars:  []writev2.Exemplar{{LabelsRefs: []uint32{4, 5}, Value: 1, Timestamp: 10}},
+		}, {
+			LabelsRefs: []uint32{1, 6},
+			Samples:    []writev2.Sample{{Timestamp: 10, Value: 1}},
+		}},
+	}
+	w := post(h, encodeRW2(t, req), v2Header...)
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `series {__name__="orphan"}: series holds no sample or histogram`) {
+		t.Fatalf("got %d %q, want 400 naming the series without samples", w.Code, w.Body)
+	}
+	if got := w.Header().Get(headerExemplarsWritten); got != "0" {
+		t.Fatalf("exemplars written: got %s, want 0", got)
+	}
+	if got := w.Header().Get(headerSamplesWritten); got != "1" {
+		t.Fatalf("samples written: got %s, want 1", got)
+	}
+	if got := s.get(labels.FromStrings("__name__", "ok")); len(got) != 1 {
+		t.Fatalf("the valid series: got %v, want one sample", got)
+	}
+	// Remote write 1.0 keeps accepting exemplars of a series without samples.
+	w = post(h, encodeRW1(t, &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{
+		Labels:    lbls("__name__", "orphan"),
+		Exemplars: []prompb.Exemplar{{Labels: lbls("trace_id", "abc"), Value: 1, Timestamp: 10}},
+	}}}))
+	if w.Code != http.StatusNoContent {
+		t.Fatalf("1.0: got %d %q, want 204", w.Code, w.Body)
+	}
 }

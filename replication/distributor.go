@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/gorilla-remote/gorilla-remote/model"
@@ -21,6 +22,7 @@ import (
 // either type serves as the other.
 type Appender interface {
 	Append(ref model.SeriesRef, lset labels.Labels, t int64, v float64) (model.SeriesRef, error)
+	AppendHistogram(ref model.SeriesRef, lset labels.Labels, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (model.SeriesRef, error)
 	AppendExemplar(ref model.SeriesRef, lset labels.Labels, e model.Exemplar) (model.SeriesRef, error)
 	UpdateMetadata(metricFamily string, m model.Metadata) error
 	Commit() error
@@ -123,12 +125,20 @@ type pendingSeries struct {
 	token     uint32
 	next      int // index+1 of the next entry of the same token, 0 for none
 	samples   []sample
+	hists     []histSample
 	exemplars []model.Exemplar
 }
 
 type sample struct {
 	t int64
 	v float64
+}
+
+// histSample is one native histogram: exactly one of h and fh is set.
+type histSample struct {
+	t  int64
+	h  *histogram.Histogram
+	fh *histogram.FloatHistogram
 }
 
 // appender buffers a write by series until Commit.
@@ -193,6 +203,20 @@ func (a *appender) Append(ref model.SeriesRef, lset labels.Labels, t int64, v fl
 		return 0, err
 	}
 	a.list[i].samples = append(a.list[i].samples, sample{t, v})
+	return model.SeriesRef(i + 1), nil
+}
+
+// AppendHistogram implements Appender: it buffers the histogram, which it
+// then owns, like Append.
+func (a *appender) AppendHistogram(ref model.SeriesRef, lset labels.Labels, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (model.SeriesRef, error) {
+	if (h == nil) == (fh == nil) {
+		return ref, errors.New("replication: exactly one of the integer and the float histogram must be set")
+	}
+	i, err := a.lookup(ref, lset)
+	if err != nil {
+		return 0, err
+	}
+	a.list[i].hists = append(a.list[i].hists, histSample{t: t, h: h, fh: fh})
 	return model.SeriesRef(i + 1), nil
 }
 

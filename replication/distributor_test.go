@@ -222,6 +222,7 @@ func hangUp(t *testing.T, m *member) {
 // seconds to start and to leave. Each case writes its own metric.
 func TestDistributor(t *testing.T) {
 	ms := startCluster(t, 3)
+	t.Run("native histograms reach every replica", func(t *testing.T) { testHistogramsReachReplicas(t, ms) })
 	t.Run("every replica gets every series, a retry stores nothing twice", func(t *testing.T) {
 		d := distributor(t, ms[0], 3, false)
 		if err := write(d.Appender(), "all", 50, 10, linear); err != nil {

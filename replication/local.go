@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/prometheus/prometheus/model/histogram"
+
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
@@ -54,8 +56,21 @@ func appendSeries(app Appender, a *appender, series []int, res *outcome) error {
 		var ref model.SeriesRef
 		refused := 0
 		var first error
-		for _, smp := range s.samples {
-			r, err := app.Append(ref, s.lset, smp.t, smp.v)
+		n := len(s.samples) + len(s.hists)
+		for k := 0; k < n; k++ {
+			var (
+				r   model.SeriesRef
+				err error
+			)
+			if k < len(s.samples) {
+				r, err = app.Append(ref, s.lset, s.samples[k].t, s.samples[k].v)
+			} else {
+				// The store may change the histogram it keeps while the
+				// same one is encoded for the other replicas: it gets a
+				// copy.
+				hs := s.hists[k-len(s.samples)]
+				r, err = app.AppendHistogram(ref, s.lset, hs.t, copyInt(hs.h), copyFloat(hs.fh))
+			}
 			ref = r
 			if err == nil {
 				continue
@@ -68,7 +83,7 @@ func appendSeries(app Appender, a *appender, series []int, res *outcome) error {
 			}
 			refused++
 			if errors.Is(err, model.ErrSeriesLimit) || errors.Is(err, model.ErrMemoryLimit) {
-				refused += len(s.samples) - 1
+				refused += n - k - 1
 				break // the series itself is refused
 			}
 		}
@@ -100,4 +115,19 @@ func clientRefusal(err error) bool {
 		}
 	}
 	return false
+}
+
+// copyInt and copyFloat copy a histogram that may be nil.
+func copyInt(h *histogram.Histogram) *histogram.Histogram {
+	if h == nil {
+		return nil
+	}
+	return h.Copy()
+}
+
+func copyFloat(fh *histogram.FloatHistogram) *histogram.FloatHistogram {
+	if fh == nil {
+		return nil
+	}
+	return fh.Copy()
 }

@@ -159,19 +159,28 @@ func decodeStream(r io.Reader, maxFrame int) ([]peerSeries, error) {
 	}
 }
 
-// toMetas turns the XOR chunks of a frame into chunk metas; chunks of
-// other encodings, which this store never holds, are skipped.
+// chunkEncodings maps the chunk types of a streamed answer that the store
+// holds to their chunk encodings: XOR floats and native histograms.
+var chunkEncodings = map[prompb.Chunk_Encoding]chunkenc.Encoding{
+	prompb.Chunk_XOR:             chunkenc.EncXOR,
+	prompb.Chunk_HISTOGRAM:       chunkenc.EncHistogram,
+	prompb.Chunk_FLOAT_HISTOGRAM: chunkenc.EncFloatHistogram,
+}
+
+// toMetas turns the chunks of a frame into chunk metas; chunks of other
+// encodings, which this store never holds, are skipped.
 func toMetas(pcs []prompb.Chunk) ([]chunks.Meta, error) {
 	out := make([]chunks.Meta, 0, len(pcs))
 	for _, c := range pcs {
-		if c.Type != prompb.Chunk_XOR {
+		enc, ok := chunkEncodings[c.Type]
+		if !ok {
 			continue
 		}
 		if c.MinTimeMs > c.MaxTimeMs {
 			return nil, fmt.Errorf("%w: chunk [%d, %d] ends before it starts", ErrCorruptStream, c.MinTimeMs, c.MaxTimeMs)
 		}
 		// The frame buffer is reused: the chunk keeps its own copy.
-		chk, err := chunkenc.FromData(chunkenc.EncXOR, bytes.Clone(c.Data))
+		chk, err := chunkenc.FromData(enc, bytes.Clone(c.Data))
 		if err != nil {
 			return nil, fmt.Errorf("%w: chunk [%d, %d]: %w", ErrCorruptStream, c.MinTimeMs, c.MaxTimeMs, err)
 		}

@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/gorilla-remote/gorilla-remote/model"
 	"github.com/gorilla-remote/gorilla-remote/promql"
@@ -157,6 +159,7 @@ func TestPeerQueryable(t *testing.T) {
 	t.Run("labels", func(t *testing.T) { checkLabels(t, pq) })
 	t.Run("chunks", func(t *testing.T) { checkChunks(t, pq, want) })
 	t.Run("metadata and exemplars", func(t *testing.T) { checkMetaExemplars(t, nodes, pq) })
+	t.Run("native histograms", func(t *testing.T) { checkHistograms(t, nodes, pq) })
 
 	// One node of three down: RF/2 = 1, no warning, and every series
 	// still has a replica that answers. A node that does not answer in
@@ -335,5 +338,46 @@ func checkMetaExemplars(t *testing.T, nodes []*testNode, pq *replication.PeerQue
 	wantEx := []model.Exemplar{own(1), own(2), shared, own(3)} // by time, then value
 	if len(got) != 1 || !labels.Equal(got[0].Labels, lset) || fmt.Sprint(got[0].Exemplars) != fmt.Sprint(wantEx) {
 		t.Fatalf("Exemplars = %v, want one series %s with %v", got, lset, wantEx)
+	}
+}
+
+// checkHistograms checks that native histograms held only by the peers'
+// heads come back through the peer queryable, each sample once.
+func checkHistograms(t *testing.T, nodes []*testNode, pq *replication.PeerQueryable) {
+	lset := labels.FromStrings("__name__", "peer_histogram")
+	for _, n := range nodes[1:] {
+		app := n.head.Appender()
+		for ts := int64(1); ts <= 3; ts++ {
+			h := &histogram.Histogram{Count: uint64(ts), Sum: float64(ts), ZeroCount: uint64(ts), ZeroThreshold: 0.001}
+			if _, err := app.AppendHistogram(0, lset, ts*1000, h, nil); err != nil {
+				t.Fatalf("%s: append histogram: %v", n.id, err)
+			}
+		}
+		if err := app.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	qr, err := pq.Querier(math.MinInt64, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qr.Close()
+	ss := qr.Select(context.Background(), true, nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "peer_histogram"))
+	var counts []uint64
+	for ss.Next() {
+		it := ss.At().Iterator(nil)
+		for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+			if vt != chunkenc.ValHistogram {
+				t.Fatalf("value type %v, want a histogram", vt)
+			}
+			_, h := it.AtHistogram(nil)
+			counts = append(counts, h.Count)
+		}
+	}
+	if err := ss.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(counts, []uint64{1, 2, 3}) {
+		t.Fatalf("histogram counts %v, want [1 2 3]", counts)
 	}
 }

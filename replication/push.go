@@ -62,6 +62,14 @@ func (e *encoder) encode(a *appender, b *batch) ([]byte, error) {
 			smps = append(smps, writev2.Sample{Timestamp: smp.t, Value: smp.v})
 		}
 		series.Samples = smps
+		series.Histograms = series.Histograms[:0]
+		for _, hs := range s.hists {
+			if hs.fh != nil {
+				series.Histograms = append(series.Histograms, writev2.FromFloatHistogram(0, hs.t, hs.fh))
+			} else {
+				series.Histograms = append(series.Histograms, writev2.FromIntHistogram(0, hs.t, hs.h))
+			}
+		}
 		series.Exemplars = series.Exemplars[:0]
 		for _, ex := range s.exemplars {
 			series.Exemplars = append(series.Exemplars, writev2.Exemplar{

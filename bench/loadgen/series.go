@@ -108,6 +108,13 @@ func ExampleQueries() []string {
 	}
 }
 
+// SeriesLabels returns the labels of synthetic series i, sorted by name.
+func SeriesLabels(i int) labels.Labels { return seriesLabels(i) }
+
+// SeriesValue returns the value of synthetic series i in round r, as the
+// load generator sends it.
+func SeriesValue(i, r int) float64 { return seriesValue(i, r) }
+
 // target returns the target of series i and its slot within the target.
 func target(i int) (n, slot int) { return i / seriesPerTarget, i % seriesPerTarget }
 

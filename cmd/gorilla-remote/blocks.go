@@ -50,6 +50,7 @@ func (srv *server) openBlocks(h *head.Head, env stackEnv) (*blocks, error) {
 		Store:     store,
 		// In a cluster every replica seals its own blocks, named by node.
 		ExternalLabels: srv.cluster.blockLabels(),
+		Encoding:       block.ChunkEncoding(srv.s.ChunkEncoding),
 		Logger:         srv.log,
 		Registerer:     env.reg,
 	})
@@ -60,7 +61,8 @@ func (srv *server) openBlocks(h *head.Head, env stackEnv) (*blocks, error) {
 	if srv.s.Rollups {
 		b.rollups, err = block.NewRollups(block.RollupOptions{
 			Bucket: bkt, Store: store, Dir: filepath.Join(env.dir, "rollups"),
-			RawRetention: srv.s.RawRetention, Interval: srv.s.RollupInterval, Logger: srv.log, Registerer: env.reg,
+			RawRetention: srv.s.RawRetention, Interval: srv.s.RollupInterval, Encoding: block.ChunkEncoding(srv.s.ChunkEncoding),
+			Logger: srv.log, Registerer: env.reg,
 		})
 		if err != nil {
 			shipper.Close()

@@ -30,6 +30,7 @@ func (srv *server) compactionLoop(owner func(tenant string, windowStart int64) b
 			ClosedBefore: func() int64 {
 				return compactionClosedBefore(time.Now(), srv.s.OutOfOrderWindow, srv.s.MaintenanceInterval, srv.s.BlockShipInterval)
 			},
+			Encoding:   block.ChunkEncoding(srv.s.ChunkEncoding),
 			Logger:     srv.log,
 			Registerer: b.env.reg,
 		})

@@ -53,6 +53,9 @@ type settings struct {
 	Rollups            bool
 	RollupInterval     time.Duration
 	RawRetention       time.Duration
+	// ChunkEncoding is how sealed, rolled-up and merged blocks store their
+	// chunks: xor, xor2 or dense (docs/format/block.md).
+	ChunkEncoding string
 	// EnableLifecycle turns on POST /-/reload and /-/quit.
 	EnableLifecycle bool
 	// ConfigFile is --config.file, "" for none (set by resolve).
@@ -71,6 +74,8 @@ type settings struct {
 	Regions []regionConfig
 	// Cluster mode (cluster_config.go).
 	Cluster clusterSettings
+	// OTLP ingestion (otlp.go).
+	OTLP otlpSettings
 }
 
 // flagSet binds the settings to flags and remembers which the user gave.
@@ -104,6 +109,7 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		Default("false").BoolVar(&f.s.EnableAdminAPI)
 	f.registerLimits(flag)
 	f.registerCluster(flag)
+	f.registerOTLP(flag)
 	flag("tenancy.enabled", "Serve many tenants: every data request names its tenant in the X-Scope-OrgID header (401 without one), and each tenant's data is kept apart on disk, in the bucket and in queries (docs/tenants.md). Off, there is one tenant and the header is ignored.").
 		Default("false").BoolVar(&f.s.TenancyEnabled)
 	flag("replication.region", "This region's name, sent with every write forwarded to the regions of the config file's replication.regions (docs/replication.md).").
@@ -132,6 +138,8 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		Default("true").BoolVar(&f.s.Rollups)
 	flag("block.rollup-interval", "How often the bucket is checked for blocks to roll up.").
 		Default("5m").SetValue(durationValue{&f.s.RollupInterval})
+	flag("block.chunk-encoding", "How sealed blocks, roll-ups and merged blocks store chunks: xor (readable by every Prometheus tool), xor2 (Prometheus 3.16's encoding, readable by Prometheus 3.16 and later) or dense (ours, smallest, readable by gorilla-remote only; docs/format/dense.md).").
+		Default("xor").EnumVar(&f.s.ChunkEncoding, "xor", "xor2", "dense")
 	flag("storage.retention.raw", "Delete raw blocks older than this once their roll-ups exist; 0 keeps them.").
 		Default("0s").SetValue(durationValue{&f.s.RawRetention})
 	flag("head.maintenance-interval", "How often head retention and WAL checkpoints are considered.").

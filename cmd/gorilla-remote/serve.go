@@ -256,8 +256,13 @@ func (srv *server) apiHandler(id string, write http.Handler, h *head.Head, r rea
 	if err != nil {
 		return nil, err
 	}
+	otlp, err := srv.otlpHandler(write)
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/write", srv.replicate(write))
+	mux.Handle(otlpPath, otlp)
 	mux.Handle("/api/v1/read", read)
 	mux.Handle("/api/v1/", api)
 	return mux, nil
