@@ -8,7 +8,7 @@ FUZZTIME ?= 30s
 BRANCH   ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 
-.PHONY: build test test-race lint bench fuzz e2e e2e-deps bench-peers bench-cluster ui ui-check compliance
+.PHONY: build test test-race lint bench fuzz e2e e2e-deps bench-peers bench-peers-latest peers-latest bench-cluster ui ui-check compliance
 
 build:
 	$(GO) build -ldflags "-X main.branch=$(BRANCH) -X main.revision=$(REVISION)" -o bin/gorilla-remote ./cmd/gorilla-remote
@@ -91,6 +91,21 @@ e2e: e2e-deps
 BENCH_PEERS_FLAGS ?=
 bench-peers:
 	$(GO) run ./bench/peers $(BENCH_PEERS_FLAGS)
+
+# The newest peers, built from source with go install into bin/peers/
+# (Prometheus takes about 6 minutes on 2 cores, VictoriaMetrics about 1).
+PEERS_DIR          ?= bin/peers
+PROMETHEUS_VERSION ?= v0.316.0
+VM_VERSION         ?= v1.151.0
+peers-latest:
+	@test -x $(PEERS_DIR)/victoria-metrics || \
+	  GOBIN=$(abspath $(PEERS_DIR)) $(GO) install github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@$(VM_VERSION)
+	@test -x $(PEERS_DIR)/prometheus || \
+	  GOBIN=$(abspath $(PEERS_DIR)) $(GO) install github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS_VERSION)
+
+# bench-peers against the newest peers of peers-latest.
+bench-peers-latest: peers-latest
+	$(GO) run ./bench/peers --prometheus-bin=$(PEERS_DIR)/prometheus --vm-bin=$(PEERS_DIR)/victoria-metrics $(BENCH_PEERS_FLAGS)
 
 # One node against a 3-node cluster with RF=3 under the same load: CPU per
 # acknowledged sample, write latency, query latency; see docs/benchmarks.md.

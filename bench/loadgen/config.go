@@ -31,6 +31,12 @@ type Config struct {
 	// Start is the timestamp of round 0; zero means now - Rounds*Interval,
 	// truncated to the millisecond.
 	Start time.Time
+	// FirstRound is the round of the series that round 0 of the workload
+	// carries the values of (default 0): round r sends the values of round
+	// FirstRound+r at Start + r*Interval. A load too long to hold in memory
+	// is prepared as workloads of a few rounds each, every one starting
+	// where the previous ended, and its counters keep counting across them.
+	FirstRound int
 	// Header holds extra headers set on every request (optional).
 	Header http.Header
 	// Client sends the requests; nil means a client with one idle

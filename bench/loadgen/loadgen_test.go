@@ -240,3 +240,34 @@ func BenchmarkPrepare(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*series*rounds), "ns/sample")
 }
+
+// TestFirstRound checks that a load prepared in two batches, the second
+// starting at FirstRound, sends what one workload of all the rounds sends.
+func TestFirstRound(t *testing.T) {
+	start := time.UnixMilli(1_700_000_000_000)
+	whole, err := Prepare(Config{URL: "http://unused", Series: 300, Rounds: 7, Start: start})
+	require.NoError(t, err)
+	rec := newRecorder()
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	for _, b := range []struct{ first, rounds int }{{0, 3}, {3, 4}} {
+		w, err := Prepare(Config{
+			URL: srv.URL, Series: 300, Rounds: b.rounds, FirstRound: b.first,
+			Start: start.Add(time.Duration(b.first) * DefaultInterval),
+		})
+		require.NoError(t, err)
+		res, err := w.Run(context.Background(), 0, b.rounds)
+		require.NoError(t, err)
+		require.Zero(t, res.Failed)
+	}
+	for i := range 300 {
+		got := rec.series[whole.Labels(i).String()]
+		require.Len(t, got, 7, "series %d", i)
+		for r, s := range got {
+			wt, wv := whole.Sample(i, r)
+			if s.t != wt || s.v != wv {
+				t.Fatalf("series %d round %d: got (%d, %v), want (%d, %v)", i, r, s.t, s.v, wt, wv)
+			}
+		}
+	}
+}

@@ -124,7 +124,7 @@ func (e *encoder) encodeRound(w *Workload, r int) []byte {
 	e.raw = e.raw[:0]
 	for k, i := range e.ids {
 		lb := e.lbls[e.offs[k]:e.offs[k+1]]
-		e.raw = appendSeries(e.raw, lb, t, seriesValue(i, r))
+		e.raw = appendSeries(e.raw, lb, t, seriesValue(i, w.cfg.FirstRound+r))
 	}
 	e.snappy = snappy.Encode(e.snappy[:cap(e.snappy)], e.raw)
 	return append([]byte(nil), e.snappy...)
@@ -202,7 +202,7 @@ func (w *Workload) Labels(series int) labels.Labels { return seriesLabels(series
 // Sample returns the timestamp in milliseconds and the value that Run sends
 // for synthetic series i in round r.
 func (w *Workload) Sample(series, round int) (t int64, v float64) {
-	return w.timestamp(round), seriesValue(series, round)
+	return w.timestamp(round), seriesValue(series, w.cfg.FirstRound+round)
 }
 
 var errRange = errors.New("loadgen: round range out of bounds")

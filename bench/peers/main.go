@@ -35,6 +35,9 @@ type options struct {
 	install           bool
 	keep              bool
 	gorillaBin        string
+	prometheusBin     string
+	vmBin             string
+	longRun           longRunOptions
 	out               string
 	readyTimeout      time.Duration
 	render            string
@@ -64,6 +67,13 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.install, "install", true, "install missing peers with apt-get")
 	fs.BoolVar(&o.keep, "keep", false, "keep the data directories and server logs")
 	fs.StringVar(&o.gorillaBin, "gorilla-bin", "", "use this gorilla-remote binary instead of building one")
+	fs.StringVar(&o.prometheusBin, "prometheus-bin", "prometheus", "the Prometheus binary (a bare name is looked up in PATH; `make peers-latest` builds the newest into bin/peers/)")
+	fs.StringVar(&o.vmBin, "vm-bin", "victoria-metrics", "the VictoriaMetrics single-node binary (as --prometheus-bin)")
+	fs.BoolVar(&o.longRun.enabled, "long-run", false, "also run the long-run phase: a full head of back-dated samples against gorilla-remote and Prometheus (see --long-run-series and --long-run-span)")
+	fs.IntVar(&o.longRun.series, "long-run-series", 100000, "active series of the long-run phase")
+	fs.DurationVar(&o.longRun.span, "long-run-span", 26*time.Hour, "time span of the samples of the long-run phase, ending now")
+	fs.DurationVar(&o.longRun.settle, "long-run-settle", time.Minute, "wait after the long run's last write before its memory is read (sealing, uploads, head compaction)")
+	fs.IntVar(&o.longRun.roundsPerBatch, "long-run-batch", 20, "rounds encoded at a time in the long-run phase (memory of the load generator: about 5 MB per 1000 series per round)")
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", 5*time.Minute, "longest wait for a server to become ready, after a restart too")
 	fs.StringVar(&o.out, "out", "bench-peers.json", "where to write the JSON report")
 	fs.BoolVar(&o.debug, "debug", false, "log load progress")
@@ -86,6 +96,9 @@ func parseFlags(args []string) (options, error) {
 	if o.scales, err = parseScales(*scales); err != nil {
 		return o, err
 	}
+	if o.longRun.enabled && (o.longRun.series <= 0 || o.longRun.roundsPerBatch <= 0 || o.longRun.span < 2*o.interval) {
+		return o, errors.New("long run: need --long-run-series > 0, --long-run-batch > 0 and --long-run-span of two intervals or more")
+	}
 	o.systems = strings.Split(*systemsFlag, ",")
 	for _, s := range o.systems {
 		if !slices.Contains(systemOrder, s) {
@@ -101,9 +114,13 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// parseScales reads "100kx20,1Mx6" into loads.
+// parseScales reads "100kx20,1Mx6" into loads; "" is no load (with
+// --skip-replay and --long-run, a run of the long-run phase alone).
 func parseScales(s string) ([]load, error) {
 	var out []load
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
 	for part := range strings.SplitSeq(s, ",") {
 		series, rounds, ok := strings.Cut(strings.TrimSpace(part), "x")
 		if !ok {
@@ -187,8 +204,9 @@ func run(o options, log *slog.Logger) error {
 		procs.killAll()
 	}()
 
+	bins := binaries{prometheus: o.prometheusBin, victoria: o.vmBin}
 	if o.install {
-		if err := installPeers(ctx, log); err != nil {
+		if err := installPeers(ctx, log, bins); err != nil {
 			return err
 		}
 	}
@@ -202,9 +220,8 @@ func run(o options, log *slog.Logger) error {
 	} else {
 		defer os.RemoveAll(tmp)
 	}
-	bin := o.gorillaBin
-	if bin == "" {
-		if bin, err = buildGorilla(ctx, tmp); err != nil {
+	if bins.gorilla = o.gorillaBin; bins.gorilla == "" {
+		if bins.gorilla, err = buildGorilla(ctx, tmp); err != nil {
 			return err
 		}
 	}
@@ -214,12 +231,12 @@ func run(o options, log *slog.Logger) error {
 			MaxIdleConnsPerHost: 2 * max(o.senders, checkWorkers),
 		}}},
 	}
-	for _, s := range systems(bin) {
+	for _, s := range systems(bins) {
 		if slices.Contains(o.systems, s.name) {
 			h.systems = append(h.systems, s)
 		}
 	}
-	rep := &report{Started: time.Now().UTC(), Machine: machine(ctx), Settings: settings{
+	rep := &report{Started: time.Now().UTC(), Machine: machine(ctx, bins), Settings: settings{
 		Interval: o.interval.String(), SamplesPerRequest: o.samplesPerRequest, Senders: o.senders,
 		QueryStep: o.queryStep.String(), QueryRepeats: o.queryRepeats, SpotChecks: o.spotChecks,
 	}}
@@ -235,6 +252,9 @@ func run(o options, log *slog.Logger) error {
 		s := h.runLoad(ctx, l)
 		computeRatios(&s, fs)
 		rep.Scales = append(rep.Scales, s)
+	}
+	if o.longRun.enabled && ctx.Err() == nil {
+		rep.LongRun = h.runLongRun(ctx)
 	}
 	rep.Targets = evaluateTargets(rep.Scales)
 	rep.Seconds = time.Since(rep.Started).Seconds()

@@ -2,6 +2,8 @@ package main
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -143,7 +145,10 @@ func TestParseScales(t *testing.T) {
 			t.Errorf("scale %d: got %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	for _, bad := range []string{"100k", "x20", "100kx1", "-5x3", "1Gx3"} {
+	if got, err := parseScales(" "); err != nil || len(got) != 0 {
+		t.Errorf("parseScales(\" \") = %v, %v; want no loads", got, err)
+	}
+	for _, bad := range []string{"100k", "x20", "100kx1", "-5x3", "1Gx3", "100kx20,"} {
 		if _, err := parseScales(bad); err == nil {
 			t.Errorf("parseScales(%q): no error", bad)
 		}
@@ -170,5 +175,65 @@ func TestRoundedValue(t *testing.T) {
 		if got := roundedValue(c.got, c.want); got != c.rounded {
 			t.Errorf("roundedValue(%v, %v) = %v, want %v", c.got, c.want, got, c.rounded)
 		}
+	}
+}
+
+func TestModuleRelease(t *testing.T) {
+	for _, c := range []struct{ module, version, want string }{
+		{prometheusModule, "v0.316.0", "3.16.0"},
+		{prometheusModule, "v0.300.1", "3.0.1"},
+		{prometheusModule, "v0.54.1", "2.54.1"},
+		{"github.com/VictoriaMetrics/VictoriaMetrics", "v1.151.0", "1.151.0"},
+		{prometheusModule, "(devel)", ""},
+		{prometheusModule, "v0.316.1-0.20260101000000-abcdef123456", ""},
+		{prometheusModule, "", ""},
+	} {
+		if got := moduleRelease(c.module, c.version); got != c.want {
+			t.Errorf("moduleRelease(%s, %q) = %q, want %q", c.module, c.version, got, c.want)
+		}
+	}
+}
+
+func TestCountBlocks(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"a/meta.json", "b/c/meta.json", "wal/00000001", "d/meta.json.tmp"} {
+		path := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := countBlocks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != 2 {
+		t.Fatalf("got %d blocks, want 2", got)
+	}
+}
+
+func TestPrintLongRun(t *testing.T) {
+	rs := []longRunResult{
+		{System: gorilla, Series: 100, Rounds: 10, Samples: 1000, RSSBytes: 4 << 20, RSSPerSeries: 400, MemBytesPerSample: 1.5},
+		{System: prometheus, Series: 100, Rounds: 10, Samples: 1000, RSSBytes: 8 << 20, RSSPerSeries: 1600},
+	}
+	var b strings.Builder
+	printLongRun(&b, rs)
+	got := b.String()
+	for _, want := range []string{"long run (100 series, 10 rounds)", "gr/prom", "0.25×", "0.50×"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("table lacks %q:\n%s", want, got)
+		}
+	}
+	var line string
+	for l := range strings.Lines(got) {
+		if strings.HasPrefix(l, "head chunk bytes / sample") {
+			line = l
+		}
+	}
+	if f := strings.Fields(line); len(f) < 2 || f[len(f)-1] != "-" {
+		t.Errorf("head chunk row %q: want the ratio missing, Prometheus has no such figure", line)
 	}
 }

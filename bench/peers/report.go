@@ -14,10 +14,10 @@ import (
 const maxProblemLine = 300
 
 // systemOrder is the column order of the table.
-var systemOrder = []string{gorilla, prometheus, victoria}
+var systemOrder = []string{gorilla, gorillaFsync, prometheus, victoria}
 
 // shortName abbreviates a system for the ratio column headers.
-var shortName = map[string]string{gorilla: "gr", prometheus: "prom", victoria: "vm"}
+var shortName = map[string]string{gorilla: "gr", gorillaFsync: "fsync", prometheus: "prom", victoria: "vm"}
 
 // formatTable lays rows out in columns: the first left-aligned, the others
 // right-aligned, with a rule under the header.
@@ -148,6 +148,12 @@ func checkText(c *checkResult) string {
 
 // printReport writes every table, the problems and the targets to w.
 func printReport(w io.Writer, rep *report, fs []figure) {
+	fmt.Fprintln(w, "Versions:")
+	for _, name := range []string{gorilla, prometheus, victoria} {
+		if v, ok := rep.Machine.Versions[name]; ok {
+			fmt.Fprintf(w, "  %s: %s\n", name, v)
+		}
+	}
 	for i := range rep.Scales {
 		s := &rep.Scales[i]
 		fmt.Fprintln(w)
@@ -160,6 +166,7 @@ func printReport(w io.Writer, rep *report, fs []figure) {
 			}
 		}
 	}
+	printLongRun(w, rep.LongRun)
 	if len(rep.Targets) > 0 {
 		fmt.Fprintln(w, "\nTargets (ratios gorilla-remote / peer, from this run):")
 	}

@@ -16,7 +16,9 @@ type report struct {
 	Machine  machineInfo   `json:"machine"`
 	Settings settings      `json:"settings"`
 	Scales   []scaleResult `json:"scales"`
-	Targets  []targetCheck `json:"targets"`
+	// LongRun is the long-run phase (--long-run), one entry per system.
+	LongRun []longRunResult `json:"long_run,omitempty"`
+	Targets []targetCheck   `json:"targets"`
 }
 
 // machineInfo describes where the run happened.

@@ -16,12 +16,17 @@ import (
 // peerPackages maps each peer's binary to the Debian package that has it.
 var peerPackages = map[string]string{"prometheus": "prometheus", "victoria-metrics": "victoria-metrics"}
 
-// installPeers installs the Debian packages of the peers that are missing.
+// installPeers installs the Debian packages of the peers in bins that are
+// missing; only the bare package binary names (not paths) are installed.
 // Debian starts their services on install; those are stopped so that they do
 // not share the CPU with the benchmark.
-func installPeers(ctx context.Context, log *slog.Logger) error {
+func installPeers(ctx context.Context, log *slog.Logger, bins binaries) error {
 	var missing []string
-	for bin, pkg := range peerPackages {
+	for _, bin := range []string{bins.prometheus, bins.victoria} {
+		pkg, ok := peerPackages[bin]
+		if !ok {
+			continue
+		}
 		if _, err := exec.LookPath(bin); err != nil {
 			missing = append(missing, pkg)
 		}
@@ -86,12 +91,12 @@ func moduleRoot() string {
 }
 
 // machine describes the machine and the versions of the systems.
-func machine(ctx context.Context) machineInfo {
+func machine(ctx context.Context, bins binaries) machineInfo {
 	m := machineInfo{
 		CPUs: runtime.NumCPU(), GoVersion: runtime.Version(),
 		Versions: map[string]string{
-			prometheus: packageVersion(ctx, "prometheus"),
-			victoria:   packageVersion(ctx, "victoria-metrics"),
+			prometheus: binaryVersion(ctx, bins.prometheus, "prometheus"),
+			victoria:   binaryVersion(ctx, bins.victoria, "victoria-metrics"),
 		},
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {

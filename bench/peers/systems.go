@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +16,16 @@ const (
 	gorilla    = "gorilla-remote"
 	prometheus = "prometheus"
 	victoria   = "victoria-metrics"
+	// gorillaFsync is gorilla-remote with --wal.fsync=always: every write
+	// is fsynced before it is acknowledged, so it also survives power loss.
+	gorillaFsync = "gorilla-fsync"
 )
+
+// binaries says which executable runs each system; a bare name is looked up
+// in PATH.
+type binaries struct {
+	gorilla, prometheus, victoria string
+}
 
 // system says how to run one time-series database for the benchmark.
 type system struct {
@@ -44,21 +54,27 @@ type server struct {
 
 func (s *server) url(path string) string { return "http://" + s.addr + path }
 
-func systems(gorillaBin string) []*system {
+func systems(bins binaries) []*system {
+	gorillaArgs := func(extra ...string) func(addr, dataDir, _ string) ([]string, error) {
+		return func(addr, dataDir, _ string) ([]string, error) {
+			return append([]string{"--web.listen-address=" + addr, "--storage.path=" + dataDir}, extra...), nil
+		}
+	}
 	return []*system{
 		{
-			name: gorilla, bin: gorillaBin, readyPath: "/-/ready",
-			args: func(addr, dataDir, _ string) ([]string, error) {
-				return []string{"--web.listen-address=" + addr, "--storage.path=" + dataDir}, nil
-			},
-			seal: sealGorilla,
+			name: gorilla, bin: bins.gorilla, readyPath: "/-/ready",
+			args: gorillaArgs(), seal: sealGorilla,
 		},
 		{
-			name: prometheus, bin: "prometheus", readyPath: "/-/ready",
+			name: gorillaFsync, bin: bins.gorilla, readyPath: "/-/ready",
+			args: gorillaArgs("--wal.fsync=always"), seal: sealGorilla,
+		},
+		{
+			name: prometheus, bin: bins.prometheus, readyPath: "/-/ready",
 			args: prometheusArgs, seal: sealPrometheus,
 		},
 		{
-			name: victoria, bin: "victoria-metrics", readyPath: "/health",
+			name: victoria, bin: bins.victoria, readyPath: "/health",
 			args: func(addr, dataDir, _ string) ([]string, error) {
 				return []string{
 					"-httpListenAddr=" + addr, "-storageDataPath=" + dataDir,
@@ -120,26 +136,38 @@ func sealGorilla(ctx context.Context, c *apiClient, s *server) (diskResult, erro
 	if err != nil {
 		return diskResult{}, err
 	}
-	var st struct {
-		Data struct {
-			HeadStats struct {
-				NumSamples     int64   `json:"numSamples"`
-				ChunkCount     int64   `json:"chunkCount"`
-				BytesPerSample float64 `json:"bytesPerSample"`
-			} `json:"headStats"`
-		} `json:"data"`
-	}
-	if err := c.getJSON(ctx, s.url("/api/v1/status/tsdb"), &st); err != nil {
+	st, err := gorillaHeadStats(ctx, c, s)
+	if err != nil {
 		return diskResult{}, err
 	}
 	return diskResult{
 		Bytes: n, What: "storage dir (WAL + checkpoints)", WALBytes: n,
 		Detail: map[string]int64{
-			"head_samples": st.Data.HeadStats.NumSamples,
-			"head_chunks":  st.Data.HeadStats.ChunkCount,
+			"head_samples": st.NumSamples,
+			"head_chunks":  st.ChunkCount,
 		},
-		MemBytesPerSample: st.Data.HeadStats.BytesPerSample,
+		MemBytesPerSample: st.BytesPerSample,
 	}, nil
+}
+
+// headStats is the part of gorilla-remote's headStats the benchmark reads.
+type headStats struct {
+	NumSamples     int64   `json:"numSamples"`
+	ChunkCount     int64   `json:"chunkCount"`
+	BytesPerSample float64 `json:"bytesPerSample"`
+}
+
+// gorillaHeadStats reads headStats of /api/v1/status/tsdb.
+func gorillaHeadStats(ctx context.Context, c *apiClient, s *server) (headStats, error) {
+	var st struct {
+		Data struct {
+			HeadStats headStats `json:"headStats"`
+		} `json:"data"`
+	}
+	if err := c.getJSON(ctx, s.url("/api/v1/status/tsdb"), &st); err != nil {
+		return headStats{}, err
+	}
+	return st.Data.HeadStats, nil
 }
 
 // sealPrometheus snapshots the head into a block and measures the block; it
@@ -176,11 +204,27 @@ func sealPrometheus(ctx context.Context, c *apiClient, s *server) (diskResult, e
 // force_flush are lost to a kill -9 within 3s and kept after 6s).
 const vmPersistDelay = 6 * time.Second
 
-// sealVictoria flushes the buffered rows, waits until the parts are written to
-// disk and their size no longer changes, and measures the data directory.
+// sealVictoria flushes the buffered rows and writes every in-memory part to
+// disk, then measures the data directory. A snapshot forces the parts to
+// disk in every version (1.151 no longer writes them within vmPersistDelay
+// of force_flush); it is deleted before the directory is measured, so its
+// hard links are not counted.
 func sealVictoria(ctx context.Context, c *apiClient, s *server) (diskResult, error) {
 	if err := c.get(ctx, s.url("/internal/force_flush")); err != nil {
 		return diskResult{}, fmt.Errorf("force_flush: %w", err)
+	}
+	var snap struct {
+		Status   string `json:"status"`
+		Snapshot string `json:"snapshot"`
+	}
+	if err := c.getJSON(ctx, s.url("/snapshot/create"), &snap); err != nil {
+		return diskResult{}, fmt.Errorf("snapshot: %w", err)
+	}
+	if snap.Snapshot == "" {
+		return diskResult{}, fmt.Errorf("snapshot: no name in the answer (status %q)", snap.Status)
+	}
+	if err := c.get(ctx, s.url("/snapshot/delete?snapshot="+url.QueryEscape(snap.Snapshot))); err != nil {
+		return diskResult{}, fmt.Errorf("delete snapshot %s: %w", snap.Snapshot, err)
 	}
 	if err := sleep(ctx, vmPersistDelay); err != nil {
 		return diskResult{}, err
@@ -189,13 +233,18 @@ func sealVictoria(ctx context.Context, c *apiClient, s *server) (diskResult, err
 	if err != nil {
 		return diskResult{}, err
 	}
-	data, err := dirSize(filepath.Join(s.dataDir, "data"))
-	if err != nil {
-		return diskResult{}, err
+	// 1.79 keeps its index in DIR/indexdb, 1.151 in DIR/data/indexdb.
+	var index int64
+	for _, d := range []string{filepath.Join(s.dataDir, "indexdb"), filepath.Join(s.dataDir, "data", "indexdb")} {
+		if _, err := os.Stat(d); err == nil {
+			if index, err = dirSize(d); err != nil {
+				return diskResult{}, err
+			}
+		}
 	}
 	return diskResult{
-		Bytes: n, What: "storage dir after force_flush (data + indexdb)",
-		Detail: map[string]int64{"data_dir": data, "indexdb_dir": n - data},
+		Bytes: n, What: "storage dir after force_flush and a snapshot (data + indexdb)",
+		Detail: map[string]int64{"data_dir": n - index, "indexdb_dir": index},
 	}, nil
 }
 
