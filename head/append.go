@@ -203,7 +203,6 @@ func (a *Appender) Commit() error {
 		return model.ErrClosed
 	}
 	a.resolveRemoved()
-	a.resolveRemovedHists()
 	sealed := a.dropSealed() + a.dropSealedHists()
 	recs := a.encode()
 	if err := h.wal.Log(recs...); err != nil {
@@ -300,11 +299,19 @@ func (a *Appender) encode() [][]byte {
 }
 
 // resolveRemoved replaces series that retention dropped after Append found
-// them by a live series with the same labels. The caller holds commitMu, so
-// no series is dropped while the commit runs.
+// them by a live series with the same labels, in the pending samples and
+// histograms alike. The caller holds commitMu, so no series is dropped while
+// the commit runs.
 func (a *Appender) resolveRemoved() {
-	for i := range a.samples {
-		s := a.samples[i].s
+	resolvePending(a, a.samples, func(p *pendingSample) **memSeries { return &p.s })
+	resolvePending(a, a.hists, func(p *pendingHist) **memSeries { return &p.s })
+}
+
+// resolvePending is resolveRemoved over one kind of pending entry; series
+// returns the entry's series field.
+func resolvePending[T any](a *Appender, pending []T, series func(*T) **memSeries) {
+	for i := range pending {
+		s := *series(&pending[i])
 		s.mu.Lock()
 		removed := s.removed
 		s.mu.Unlock()
@@ -316,9 +323,9 @@ func (a *Appender) resolveRemoved() {
 		if created {
 			a.noteCreated(ns)
 		}
-		for j := i; j < len(a.samples); j++ {
-			if a.samples[j].s == s {
-				a.samples[j].s = ns
+		for j := i; j < len(pending); j++ {
+			if p := series(&pending[j]); *p == s {
+				*p = ns
 			}
 		}
 	}

@@ -104,29 +104,6 @@ func (a *Appender) dropSealedHists() int {
 	return n
 }
 
-// resolveRemovedHists is resolveRemoved for the pending histograms.
-func (a *Appender) resolveRemovedHists() {
-	for i := range a.hists {
-		s := a.hists[i].s
-		s.mu.Lock()
-		removed := s.removed
-		s.mu.Unlock()
-		if !removed {
-			continue
-		}
-		lset := a.h.syms.labels(s.lset, &a.scratch)
-		ns, created := a.h.getOrCreate(model.Hash(lset), lset)
-		if created {
-			a.noteCreated(ns)
-		}
-		for j := i; j < len(a.hists); j++ {
-			if a.hists[j].s == s {
-				a.hists[j].s = ns
-			}
-		}
-	}
-}
-
 // applyHists puts the logged histograms into memory and returns how many
 // were stored and their time range.
 func (a *Appender) applyHists(o *appendOpts) (appended, minT, maxT int64) {
