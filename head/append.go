@@ -20,6 +20,10 @@ var errAlreadyStored = errors.New("sample already stored")
 type Appender struct {
 	h  *Head
 	id uint64 // marks the series this batch created (memSeries.createdBy)
+	// last is the series of the latest lookup: the samples of one series
+	// come one after the other, and the next Append with its ref takes it
+	// without a lookup (see LookupPairs).
+	last *memSeries
 	// The buffers come from the head's pool on first use and go back at
 	// Commit or Rollback, so a request costs no fresh buffers; the appender
 	// may be used again after either.
@@ -38,6 +42,7 @@ type appendBufs struct {
 	series    []seriesRecord
 	recs      []sampleRecord
 	scratch   labels.ScratchBuilder
+	pairBuf   []byte   // LookupPairs' scratch
 	ooo       oooBatch // out-of-order samples held back by apply
 }
 
@@ -98,7 +103,11 @@ func (a *Appender) Append(ref model.SeriesRef, lset labels.Labels, t int64, v fl
 // lookup finds or creates the series of a sample.
 func (a *Appender) lookup(ref model.SeriesRef, lset labels.Labels) (*memSeries, error) {
 	if ref != 0 {
+		if s := a.last; s != nil && s.ref == ref {
+			return s, nil
+		}
 		if s := a.h.series.getByRef(ref); s != nil {
+			a.last = s
 			return s, nil
 		}
 	}
@@ -112,6 +121,7 @@ func (a *Appender) lookup(ref model.SeriesRef, lset labels.Labels) (*memSeries, 
 	if created {
 		a.noteCreated(s)
 	}
+	a.last = s
 	return s, nil
 }
 
@@ -157,6 +167,7 @@ func (a *Appender) Rollback() error {
 // reset empties the buffers and gives them back to the pool. Buffers grown
 // by an unusually large batch are dropped instead of pinned.
 func (a *Appender) reset() {
+	a.last = nil
 	b := a.appendBufs
 	if b == nil {
 		return
@@ -175,6 +186,7 @@ func (a *Appender) reset() {
 	clear(b.series)
 	b.created, b.samples, b.exemplars = b.created[:0], b.samples[:0], b.exemplars[:0]
 	b.meta, b.series, b.recs, b.buf = b.meta[:0], b.series[:0], b.recs[:0], b.buf[:0]
+	b.pairBuf = b.pairBuf[:0]
 	a.h.bufPool.Put(b)
 }
 

@@ -185,15 +185,22 @@ func (h *writeHandler) appendBatch(app Appender, st *writeState, res *appendResu
 			res.reject(ls, reasonNoSamples, "series holds no sample or histogram", 1)
 			continue
 		}
-		if serr := validateLabels(ls, &st.limits); serr != nil {
+		if serr := validateShape(ls, &st.limits); serr != nil {
 			res.reject(ls, serr.reason, serr.msg, nSamples+s.histograms)
 			continue
+		}
+		ref := st.lookupPairs(app, ls)
+		if ref == 0 {
+			if serr := validateUTF8(ls); serr != nil {
+				res.reject(ls, serr.reason, serr.msg, nSamples+s.histograms)
+				continue
+			}
 		}
 		if nSamples == 0 && s.histograms == 0 && s.exemplarsTo == s.exemplarsFrom {
 			continue
 		}
-		lset := overwriteLabels(&st.builder, ls, &st.lset)
-		ref, err := h.appendSamples(app, s, b.samples[s.samplesFrom:s.samplesTo], ls, lset, maxT, res)
+		lset := st.labelsFor(ref, s, ls)
+		ref, err := h.appendSamples(app, s, ref, b.samples[s.samplesFrom:s.samplesTo], ls, lset, maxT, res)
 		if err != nil {
 			return err
 		}
@@ -210,9 +217,44 @@ func (h *writeHandler) appendBatch(app Appender, st *writeState, res *appendResu
 	return nil
 }
 
-// appendSamples appends the samples of one valid series and returns its ref.
-func (h *writeHandler) appendSamples(app Appender, s *seriesRef, samples []sampleRef, ls []labelRef, lset labels.Labels, maxT int64, res *appendResult) (model.SeriesRef, error) {
-	var ref model.SeriesRef
+// pairsLookup is an Appender that finds an existing series by its label
+// pairs, without a labels.Labels (the head's). LookupPairs returns 0 when
+// it finds none; a ref it returns makes the appender ignore lset in the
+// calls that pass the ref until the next lookup.
+type pairsLookup interface {
+	LookupPairs(ls []labels.Label) model.SeriesRef
+}
+
+// lookupPairs returns the ref of an existing series with the sorted labels
+// ls, 0 when the store finds none or cannot look series up by their pairs.
+func (st *writeState) lookupPairs(app Appender, ls []labelRef) model.SeriesRef {
+	pl, ok := app.(pairsLookup)
+	if !ok {
+		return 0
+	}
+	st.pairs = st.pairs[:0]
+	for _, l := range ls {
+		if l.value != "" { // absent, as buildLabels drops it
+			st.pairs = append(st.pairs, labels.Label{Name: l.name, Value: l.value})
+		}
+	}
+	return pl.LookupPairs(st.pairs)
+}
+
+// labelsFor returns the label set to pass to the store with ref for the
+// valid, sorted labels ls. A series the store found by its pairs needs none
+// for its samples, the common case of a steady stream; one with
+// histograms or exemplars, or not found, gets it built in st.lset.
+func (st *writeState) labelsFor(ref model.SeriesRef, s *seriesRef, ls []labelRef) labels.Labels {
+	if ref != 0 && s.histograms == 0 && s.exemplarsTo == s.exemplarsFrom {
+		return labels.EmptyLabels()
+	}
+	return overwriteLabels(&st.builder, ls, &st.lset)
+}
+
+// appendSamples appends the samples of one valid series, starting from
+// ref (0 if unknown), and returns its ref.
+func (h *writeHandler) appendSamples(app Appender, s *seriesRef, ref model.SeriesRef, samples []sampleRef, ls []labelRef, lset labels.Labels, maxT int64, res *appendResult) (model.SeriesRef, error) {
 	var lastCT int64
 	for i, smp := range samples {
 		if msg := checkSampleTime(smp.t); msg != "" {

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/prompb"
@@ -173,6 +174,10 @@ func (r *writeBatch) decodeSeries(buf []byte) error {
 	s := seriesRef{labelsFrom: len(r.labels), samplesFrom: len(r.samples), exemplarsFrom: len(r.exemplars), histsFrom: len(r.hists)}
 	p := protoReader{buf: buf}
 	for !p.done() {
+		if l, ok := p.shortLabel(); ok {
+			r.labels = append(r.labels, l)
+			continue
+		}
 		field, wire, err := p.tag()
 		if err != nil {
 			return err
@@ -231,6 +236,42 @@ func (r *writeBatch) decodeSeriesField(s *seriesRef, field int32, msg []byte) er
 		return r.decodeExemplar(msg)
 	}
 	return nil
+}
+
+// Wire bytes of the short form of a label field (see shortLabel).
+const (
+	tagTSLabels   = rw1TSLabels<<3 | wireBytes
+	tagLabelName  = rw1LabelName<<3 | wireBytes
+	tagLabelValue = rw1LabelValue<<3 | wireBytes
+)
+
+// shortLabel reads the label field at p in the form every sender writes
+// when the label's strings are below 128 bytes: tag, length, name tag,
+// name length, name, value tag, value length, value, each tag and length
+// one byte. It reports false, reading nothing, for any other form, which
+// the general decoder then reads: the result is the same either way.
+func (p *protoReader) shortLabel() (labelRef, bool) {
+	b := p.buf[p.i:]
+	if len(b) < 6 || b[0] != tagTSLabels || b[1] >= 0x80 || b[2] != tagLabelName || b[3] >= 0x80 {
+		return labelRef{}, false
+	}
+	n, ln := int(b[1]), int(b[3])
+	if 2+n > len(b) || 4+ln+2 > 2+n || b[4+ln] != tagLabelValue {
+		return labelRef{}, false
+	}
+	lv := int(b[5+ln])
+	if lv >= 0x80 || 6+ln+lv != 2+n {
+		return labelRef{}, false
+	}
+	var l labelRef
+	if ln > 0 {
+		l.name = unsafe.String(&b[4], ln)
+	}
+	if lv > 0 {
+		l.value = unsafe.String(&b[6+ln], lv)
+	}
+	p.i += 2 + n
+	return l, true
 }
 
 // decodeLabel parses one prometheus.Label.

@@ -28,6 +28,31 @@ type seriesError struct {
 //
 // The label limits are the tenant's, lim; a zero limit is no limit.
 func validateLabels(ls []labelRef, lim *limits.Limits) *seriesError {
+	if serr := validateShape(ls, lim); serr != nil {
+		return serr
+	}
+	return validateUTF8(ls)
+}
+
+// validateUTF8 refuses labels whose names or values are not valid UTF-8.
+func validateUTF8(ls []labelRef) *seriesError {
+	for i := range ls {
+		switch l := &ls[i]; {
+		case !validUTF8(l.name):
+			return &seriesError{reasonInvalidLabels, fmt.Sprintf("label name %q is not valid UTF-8", l.name)}
+		case !validUTF8(l.value):
+			return &seriesError{reasonInvalidLabels, fmt.Sprintf("value of label %q is not valid UTF-8", l.name)}
+		}
+	}
+	return nil
+}
+
+// validateShape is validateLabels without the UTF-8 check: the checks a
+// series the store already holds must pass again, since the limits may
+// have changed since it was created, and that sort its labels for the
+// lookup. Its strings were valid UTF-8 when the series was created, and a
+// lookup that finds it compares them byte for byte.
+func validateShape(ls []labelRef, lim *limits.Limits) *seriesError {
 	if over(len(ls), lim.MaxLabelNamesPerSeries) {
 		return &seriesError{reasonTooManyLabels, fmt.Sprintf("%d labels, more than the limit of %d", len(ls), lim.MaxLabelNamesPerSeries)}
 	}
@@ -41,10 +66,6 @@ func validateLabels(ls []labelRef, lim *limits.Limits) *seriesError {
 			return &seriesError{reasonNameTooLong, fmt.Sprintf("label name of %d bytes, longer than the limit of %d", len(l.name), lim.MaxLabelNameLength)}
 		case over(len(l.value), lim.MaxLabelValueLength):
 			return &seriesError{reasonValueTooLong, fmt.Sprintf("value of label %q has %d bytes, longer than the limit of %d", l.name, len(l.value), lim.MaxLabelValueLength)}
-		case !validUTF8(l.name):
-			return &seriesError{reasonInvalidLabels, fmt.Sprintf("label name %q is not valid UTF-8", l.name)}
-		case !validUTF8(l.value):
-			return &seriesError{reasonInvalidLabels, fmt.Sprintf("value of label %q is not valid UTF-8", l.name)}
 		}
 		if i > 0 && l.name <= ls[i-1].name {
 			if l.name == ls[i-1].name {

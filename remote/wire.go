@@ -46,12 +46,18 @@ func (r *protoReader) done() bool { return r.i >= len(r.buf) }
 // varint reads a base-128 varint the way gogo does: at most ten bytes, bits
 // beyond the 64th silently dropped.
 func (r *protoReader) varint() (uint64, error) {
-	// Fast path for the one-byte varints that dominate (tags, small counts).
+	// Fast path for the one-byte varints that dominate (tags, small
+	// counts), small enough to inline.
 	if r.i < len(r.buf) && r.buf[r.i] < 0x80 {
 		v := uint64(r.buf[r.i])
 		r.i++
 		return v, nil
 	}
+	return r.varintSlow()
+}
+
+// varintSlow is varint for any length.
+func (r *protoReader) varintSlow() (uint64, error) {
 	var v uint64
 	for shift := uint(0); ; shift += 7 {
 		if shift >= 64 {

@@ -60,7 +60,8 @@ type writeState struct {
 	batch      writeBatch
 	v2         writev2.Request
 	builder    labels.ScratchBuilder
-	lset       labels.Labels // reused for each series' labels
+	lset       labels.Labels  // reused for each series' labels
+	pairs      []labels.Label // reused for each series' labels (findSeries)
 	exBuilder  labels.ScratchBuilder
 	families   map[string]struct{}
 	tenant     string        // whose request this is
