@@ -41,6 +41,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzTombstones -fuzztime=$(FUZZTIME) ./query/
 	$(GO) test -run='^$$' -fuzz=FuzzMergeReplicas -fuzztime=$(FUZZTIME) ./block/
 	$(GO) test -run='^$$' -fuzz=FuzzWriteDecode -fuzztime=$(FUZZTIME) ./remote/
+	$(GO) test -run='^$$' -fuzz=FuzzRW2Decode -fuzztime=$(FUZZTIME) ./remote/
 	$(GO) test -run='^$$' -fuzz=FuzzReadRequestDecode -fuzztime=$(FUZZTIME) ./remote/
 	$(GO) test -run='^$$' -fuzz=FuzzOTLPDecode -fuzztime=$(FUZZTIME) ./remote/
 	$(GO) test -run='^$$' -fuzz=FuzzDepthBound -fuzztime=$(FUZZTIME) ./promql/

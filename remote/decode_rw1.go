@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/prompb"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 )
 
 // Field numbers of prometheus.WriteRequest and its messages (prompb).
@@ -98,9 +99,11 @@ type writeBatch struct {
 	metadata  []metadataRef
 	hists     []histRef
 
-	// histogram is scratch space histogram messages are decoded into, with
-	// the generated code, before conversion into hists.
-	histogram prompb.Histogram
+	// histogram and histogramV2 are scratch space histogram messages are
+	// decoded into, with the generated code, before conversion into hists.
+	histogram   prompb.Histogram
+	histogramV2 writev2.Histogram
+	rw2s        rw2Scratch // the remote write 2.0 decoder's
 }
 
 // reset empties r, keeping the capacity of its slices.

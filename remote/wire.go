@@ -123,6 +123,47 @@ func (r *protoReader) str() (string, error) {
 	return unsafe.String(&b[0], len(b)), nil
 }
 
+// uint32s reads a repeated uint32 field whose tag was just read, packed
+// (wire type bytes) or not (varint), appending to dst, as the generated
+// code does: values keep their low 32 bits, and like it a packed run's
+// last varint may extend past the run's declared end.
+func (r *protoReader) uint32s(dst []uint32, field int32, wire int) ([]uint32, error) {
+	switch wire {
+	case wireVarint:
+		v, err := r.varint()
+		if err != nil {
+			return dst, err
+		}
+		return append(dst, uint32(v)), nil
+	case wireBytes:
+		v, err := r.varint()
+		if err != nil {
+			return dst, err
+		}
+		n := int(v)
+		if n < 0 {
+			return dst, errInvalidLength
+		}
+		end := r.i + n
+		if end < 0 {
+			return dst, errInvalidLength
+		}
+		if end > len(r.buf) {
+			return dst, errUnexpectedEOF
+		}
+		for r.i < end {
+			v, err := r.varint()
+			if err != nil {
+				return dst, err
+			}
+			dst = append(dst, uint32(v))
+		}
+		return dst, nil
+	default:
+		return dst, fmt.Errorf("%w %d for field %d", errWrongWireType, wire, field)
+	}
+}
+
 // fixed64 reads eight little-endian bytes.
 func (r *protoReader) fixed64() (uint64, error) {
 	if r.i+8 > len(r.buf) {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/model/labels"
-	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 
 	"github.com/gorilla-remote/gorilla-remote/limits"
 	"github.com/gorilla-remote/gorilla-remote/tenant"
@@ -58,7 +57,6 @@ type writeState struct {
 	compressed []byte
 	decoded    []byte
 	batch      writeBatch
-	v2         writev2.Request
 	builder    labels.ScratchBuilder
 	lset       labels.Labels  // reused for each series' labels
 	pairs      []labels.Label // reused for each series' labels (findSeries)
@@ -194,16 +192,12 @@ func (h *writeHandler) handle(r *http.Request, st *writeState, v2 bool) (res app
 		return res, herr
 	}
 	if v2 {
-		// Remote write 2.0 is decoded by the generated code: its symbol
-		// table already shares strings, so copying them costs little.
-		st.v2.Reset()
-		if err := st.v2.Unmarshal(body); err != nil {
+		if err := st.batch.decodeRW2(body); err != nil {
 			return res, errorf(http.StatusBadRequest, "decode remote write 2.0 request: %v", err)
 		}
-		if err := checkRW2(&st.v2, len(body)); err != nil {
+		if err := st.batch.checkRW2Batch(len(body)); err != nil {
 			return res, errorf(http.StatusBadRequest, "remote write 2.0 request: %v", err)
 		}
-		st.batch.fromRW2(&st.v2)
 	} else {
 		if err := st.batch.decodeRW1(body); err != nil {
 			return res, errorf(http.StatusBadRequest, "decode remote write 1.0 request: %v", err)
