@@ -50,6 +50,12 @@ type pendingSample struct {
 	s *memSeries
 	t int64
 	v float64
+	// unlogged is set when, at Append, the series' record was not in the
+	// WAL and another batch had created it: encode then logs it too (see
+	// there). Read under the lock Append takes anyway, so that the commit
+	// need not lock each series again; a series logged meanwhile is logged
+	// twice, which replays the same.
+	unlogged bool
 }
 
 // Appender returns a new appender.
@@ -88,6 +94,7 @@ func (a *Appender) Append(ref model.SeriesRef, lset labels.Labels, t int64, v fl
 	o := a.h.currentAppendOpts()
 	s.mu.Lock()
 	err = s.check(t, v, &o, &a.ooo.cache)
+	unlogged := !s.logged && s.createdBy != a.id
 	s.mu.Unlock()
 	switch {
 	case errors.Is(err, errAlreadyStored):
@@ -96,7 +103,7 @@ func (a *Appender) Append(ref model.SeriesRef, lset labels.Labels, t int64, v fl
 		a.h.metrics.rejected(err)
 		return s.ref, err
 	}
-	a.samples = append(a.samples, pendingSample{s: s, t: t, v: v})
+	a.samples = append(a.samples, pendingSample{s: s, t: t, v: v, unlogged: unlogged})
 	return s.ref, nil
 }
 
@@ -263,7 +270,7 @@ func (a *Appender) encode() [][]byte {
 	// ref the WAL has not seen. A series logged twice replays the same.
 	for i := range a.samples {
 		s := a.samples[i].s
-		if i > 0 && a.samples[i-1].s == s {
+		if !a.samples[i].unlogged || (i > 0 && a.samples[i-1].s == s) {
 			continue
 		}
 		s.mu.Lock()
