@@ -35,21 +35,28 @@ func benchLabels(i int) labels.Labels {
 }
 
 // BenchmarkAppend appends batches of 2,000 samples, one per existing series,
-// as a remote-write request does, and reports samples per second.
+// as a remote-write request does, and reports samples per second: by
+// labels, by ref, and by label pairs (LookupPairs, then the ref).
 func BenchmarkAppend(b *testing.B) {
 	for _, c := range []struct {
-		byRef bool
-		fsync wal.FsyncPolicy
-	}{{false, wal.FsyncInterval}, {true, wal.FsyncInterval}, {false, wal.FsyncAlways}} {
+		byRef, byPairs bool
+		fsync          wal.FsyncPolicy
+	}{{false, false, wal.FsyncInterval}, {true, false, wal.FsyncInterval}, {false, true, wal.FsyncInterval}, {false, false, wal.FsyncAlways}} {
 		byRef := c.byRef
-		b.Run(fmt.Sprintf("by_ref=%v/fsync=%v", byRef, c.fsync), func(b *testing.B) {
+		name := fmt.Sprintf("by_ref=%v/fsync=%v", byRef, c.fsync)
+		if c.byPairs {
+			name = fmt.Sprintf("by_pairs=true/fsync=%v", c.fsync)
+		}
+		b.Run(name, func(b *testing.B) {
 			const batch = 2000
 			h := openTest(b, func(o *Options) { o.Stripes = DefaultStripes; o.WAL.Fsync = c.fsync })
 			lsets := make([]labels.Labels, batch)
+			pairs := make([][]labels.Label, batch)
 			refs := make([]model.SeriesRef, batch)
 			app := h.Appender()
 			for i := range lsets {
 				lsets[i] = benchLabels(i)
+				pairs[i] = pairsOf(lsets[i])
 				var err error
 				refs[i], err = app.Append(0, lsets[i], 0, 0)
 				require.NoError(b, err)
@@ -62,8 +69,12 @@ func BenchmarkAppend(b *testing.B) {
 				ts += 15_000
 				for i := range lsets {
 					ref := model.SeriesRef(0)
-					if byRef {
+					switch {
+					case byRef:
 						ref = refs[i]
+					case c.byPairs:
+						// As the write handler finds an existing series.
+						ref = app.LookupPairs(pairs[i])
 					}
 					if _, err := app.Append(ref, lsets[i], ts, float64(ts)*0.25+float64(i)); err != nil {
 						b.Fatal(err)
