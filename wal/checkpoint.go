@@ -158,16 +158,17 @@ func LastCheckpoint(dir string) (path string, upTo int, err error) {
 
 // NewCheckpointReader returns a Reader over all segments of the checkpoint
 // directory at path, as returned by LastCheckpoint. They must run from
-// segment 0 without a gap, or the error matches ErrMissingSegment.
-func NewCheckpointReader(path string) (*Reader, error) {
+// segment 0 without a gap, or the error matches ErrMissingSegment. codecs
+// are as for NewReader.
+func NewCheckpointReader(path string, codecs ...Codec) (*Reader, error) {
 	segs, err := listSegments(path)
 	if err != nil {
 		return nil, err
 	}
 	if len(segs) == 0 {
-		return &Reader{dir: path}, nil
+		return NewReader(path, 0, -1, codecs...)
 	}
-	return NewReader(path, 0, segs[len(segs)-1])
+	return NewReader(path, 0, segs[len(segs)-1], codecs...)
 }
 
 // segmentWriter writes the records of a checkpoint, one caller at a time,
