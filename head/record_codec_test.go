@@ -2,6 +2,7 @@ package head
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -79,9 +80,10 @@ func TestWALCodecsRoundTrip(t *testing.T) {
 	}
 }
 
-// TestReplayAcrossCompressions writes a head's WAL under each compression
-// setting in turn, restarting between them: every restart replays the
-// records of every earlier setting, so the setting can change at will.
+// TestReplayAcrossCompressions writes a head's WAL and checkpoints under
+// each compression setting in turn, restarting between them: every restart
+// replays the records of every earlier setting, so the setting can change
+// at will.
 func TestReplayAcrossCompressions(t *testing.T) {
 	dir := t.TempDir()
 	lset := series("compressed", "job", "wal")
@@ -105,6 +107,11 @@ func TestReplayAcrossCompressions(t *testing.T) {
 				ts += 15_000
 			}
 			require.NoError(t, app.Commit())
+		}
+		if name != "none" {
+			// The checkpoint is compressed too, and the next start reads
+			// it under another setting.
+			require.NoError(t, h.Checkpoint(context.Background()))
 		}
 		require.NoError(t, h.Close())
 	}

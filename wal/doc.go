@@ -16,10 +16,15 @@
 //
 // Every segment is a sequence of frames, and a record never spans segments:
 //
-//	+----------------+----------------+-------------------+
-//	| length uint32  | CRC32C uint32  | payload           |
-//	| little endian  | of the payload | length bytes (>0) |
-//	+----------------+----------------+-------------------+
+//	+-------------------+----------------+-------------------+
+//	| codec<<28|length  | CRC32C uint32  | payload           |
+//	| uint32, little e. | of the payload | length bytes (>0) |
+//	+-------------------+----------------+-------------------+
+//
+// The codec id is 0 for an uncompressed payload; otherwise the payload is
+// the record compressed by the Codec of that id (Options.Compression to
+// write, the codecs given to NewReader to read) and the CRC covers the id
+// byte too.
 //
 // Writing:
 //
