@@ -24,6 +24,10 @@ const (
 	// deltas from the sample before and values in their shortest exact
 	// form (record_samples.go). Records of type recSamples still replay.
 	recSamplesPacked byte = 9
+	// recSeriesPacked replaces recSeries in what the head writes: each
+	// label says whether it repeats the series before's (record_series.go).
+	// Records of type recSeries still replay.
+	recSeriesPacked byte = 10
 )
 
 // errRecord is wrapped by every record decoding error.
@@ -72,17 +76,6 @@ func appendLabels(b []byte, lset labels.Labels) []byte {
 		b = appendString(b, l.Name)
 		b = appendString(b, l.Value)
 	})
-	return b
-}
-
-// encodeSeries appends a series record to b.
-func encodeSeries(b []byte, series []seriesRecord) []byte {
-	b = append(b, recSeries)
-	b = binary.AppendUvarint(b, uint64(len(series)))
-	for _, s := range series {
-		b = binary.AppendUvarint(b, uint64(s.Ref))
-		b = appendLabels(b, s.Labels)
-	}
 	return b
 }
 

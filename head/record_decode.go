@@ -9,20 +9,29 @@ import (
 )
 
 // recordType returns the kind of a record: its type byte, except that both
-// encodings of float samples (recSamples and recSamplesPacked) are of kind
-// recSamples, which decodeSamples reads; 0 for an empty record.
+// encodings of series (recSeries and recSeriesPacked) are of kind
+// recSeries, which decodeSeries reads, and both of float samples
+// (recSamples and recSamplesPacked) of kind recSamples, which
+// decodeSamples reads; 0 for an empty record.
 func recordType(rec []byte) byte {
 	if len(rec) == 0 {
 		return 0
 	}
-	if rec[0] == recSamplesPacked {
+	switch rec[0] {
+	case recSeriesPacked:
+		return recSeries
+	case recSamplesPacked:
 		return recSamples
 	}
 	return rec[0]
 }
 
-// decodeSeries appends the series of a series record to dst.
+// decodeSeries appends the series of a series record of either encoding
+// (recordType recSeries) to dst.
 func decodeSeries(rec []byte, dst []seriesRecord, b *labels.ScratchBuilder) ([]seriesRecord, error) {
+	if len(rec) > 0 && rec[0] == recSeriesPacked {
+		return decodePackedSeries(rec, dst, b)
+	}
 	d := decoder{b: rec[1:]}
 	n := d.count(2)
 	for i := 0; i < n && d.err == nil; i++ {

@@ -37,6 +37,13 @@ func goldenRecords() map[string]goldenRecord {
 		{Ref: 1, Labels: labels.FromStrings("__name__", "up", "job", "node")},
 		{Ref: 300, Labels: labels.FromStrings("a", "")},
 	}
+	// Each label tag of the packed encoding, and a ref that goes down.
+	packedSeries := []seriesRecord{
+		{Ref: 1, Labels: labels.FromStrings("__name__", "up", "job", "node")},
+		{Ref: 2, Labels: labels.FromStrings("__name__", "up", "job", "db")},
+		{Ref: 3, Labels: labels.FromStrings("__name__", "up", "job", "db")},
+		{Ref: 1, Labels: labels.FromStrings("a", "")},
+	}
 	samples := []sampleRecord{
 		{Ref: 300, T: 1_700_000_000_000, V: 1},
 		{Ref: 1, T: 1_700_000_015_000, V: math.Float64frombits(model.StaleNaN)},
@@ -65,7 +72,13 @@ func goldenRecords() map[string]goldenRecord {
 		{Ref: 2, E: model.Exemplar{Labels: labels.EmptyLabels(), T: -5, V: math.Inf(1)}},
 	}
 	out := map[string]goldenRecord{
-		"series": {recSeries, func() []byte { return encodeSeries(nil, series) }, func(t *testing.T, rec []byte) {
+		"series_packed": {recSeriesPacked, func() []byte { return encodeSeries(nil, packedSeries) }, func(t *testing.T, rec []byte) {
+			var b labels.ScratchBuilder
+			got, err := decodeSeries(rec, nil, &b)
+			require.NoError(t, err)
+			equalSeries(t, packedSeries, got)
+		}},
+		"series": {recSeries, func() []byte { return encodeSeriesV1(nil, series) }, func(t *testing.T, rec []byte) {
 			var b labels.ScratchBuilder
 			got, err := decodeSeries(rec, nil, &b)
 			require.NoError(t, err)
