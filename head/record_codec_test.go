@@ -118,10 +118,10 @@ func TestReplayAcrossCompressions(t *testing.T) {
 }
 
 // TestGoldenZstdSegment decodes testdata/wal_zstd_segment.hex, a WAL
-// segment the head wrote with zstd compression: its records must replay
-// to the series and samples that made it, however a later zstd library
-// encodes them. Regenerate with go test ./head/ -run TestGoldenZstdSegment
-// -update.
+// segment written with the head's zstd codec holding a type 1 series
+// record and a packed samples record: they must replay to the series and
+// samples that made them, however a later zstd library would encode them.
+// Regenerate with go test ./head/ -run TestGoldenZstdSegment -update.
 func TestGoldenZstdSegment(t *testing.T) {
 	const path = "testdata/wal_zstd_segment.hex"
 	var series []seriesRecord
@@ -136,7 +136,7 @@ func TestGoldenZstdSegment(t *testing.T) {
 		require.NoError(t, err)
 		w, err := wal.Open(dir, wal.Options{Compression: c})
 		require.NoError(t, err)
-		require.NoError(t, w.Log(encodeSeries(nil, series), encodeSamples(nil, samples)))
+		require.NoError(t, w.Log(encodeSeriesV1(nil, series), encodeSamples(nil, samples)))
 		require.NoError(t, w.Close())
 		raw, err := os.ReadFile(filepath.Join(dir, "00000000"))
 		require.NoError(t, err)
