@@ -28,7 +28,7 @@
 //
 // Writing:
 //
-//	w, err := wal.Open(dir, wal.Options{Fsync: wal.FsyncInterval})
+//	w, err := wal.Open(dir, wal.Options{Fsync: wal.FsyncInterval, Compression: codec}) // codec may be nil
 //	...
 //	if err := w.Log(rec1, rec2); err != nil { // both written, adjacent
 //		return err // after an I/O error: ErrUnavailable until Recover
@@ -54,12 +54,12 @@
 //
 //	path, upTo, err := wal.LastCheckpoint(dir)
 //	if err == nil {
-//		r, _ := wal.NewCheckpointReader(path) // read all of it first
+//		r, _ := wal.NewCheckpointReader(path, w.Codecs()...) // read all of it first
 //		...
 //	} else if errors.Is(err, wal.ErrNoCheckpoint) {
 //		upTo = -1
 //	}
-//	r, err := wal.NewReader(dir, upTo+1, -1)
+//	r, err := wal.NewReader(dir, upTo+1, -1, w.Codecs()...) // decodes compressed frames
 //	for r.Next() {
 //		apply(r.Record())
 //	}
@@ -69,9 +69,9 @@
 // Truncating, once segments up to n are summarised elsewhere:
 //
 //	next, _ := w.Cut() // n = next-1 is no longer written
-//	err := wal.Checkpoint(dir, next-1, func(log func([]byte) error) error {
-//		return log(liveState)
-//	}, logger)
+//	err := w.Checkpoint(next-1, func(log func([]byte) error) error {
+//		return log(liveState) // compressed as Log compresses
+//	})
 //
 // The package depends on the standard library only; metrics are exported
 // through Options.ObserveFsync and WAL.Stats.
