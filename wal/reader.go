@@ -135,8 +135,8 @@ func (r *Reader) readRecord() (bool, error) {
 	case err != nil:
 		return false, fmt.Errorf("read segment %d at offset %d: %w", r.seg, r.off, err)
 	}
-	n64, codec := splitWord(binary.LittleEndian.Uint32(hdr[:4]))
-	length := int64(n64)
+	size, codec := splitWord(binary.LittleEndian.Uint32(hdr[:4]))
+	length := int64(size)
 	sum := binary.LittleEndian.Uint32(hdr[4:])
 	if length == 0 {
 		return false, r.corrupt(errors.New("zero-length record"))
