@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -216,4 +217,26 @@ func FuzzWALCodecs(f *testing.F) {
 			require.True(t, bytes.Equal(data, out), "codec %d round trip", c.ID())
 		}
 	})
+}
+
+// TestWALCodecsConcurrent uses one instance of each codec from several
+// goroutines at once, as concurrent commits do, the first use included.
+func TestWALCodecsConcurrent(t *testing.T) {
+	inputs := codecInputs()
+	for _, c := range headCodecs(t) {
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Go(func() {
+				for i := range 20 {
+					in := inputs[(g+i)%len(inputs)]
+					out, err := c.Decode(nil, c.Encode(nil, in), len(in))
+					if err != nil || !bytes.Equal(in, out) {
+						t.Errorf("codec %d goroutine %d: round trip %d failed: %v", c.ID(), g, i, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
 }
