@@ -200,7 +200,7 @@ func (h *Head) insertSeries(ref model.SeriesRef, hash uint64, lset labels.Labels
 	if !created {
 		return s, false
 	}
-	h.index.add(ref, h.pairStrings(s.lset))
+	h.index.add(ref, s.lset, h.syms)
 	h.metrics.series.Inc()
 	return s, true
 }

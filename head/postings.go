@@ -44,22 +44,26 @@ func insertSorted(list []model.SeriesRef, ref model.SeriesRef) []model.SeriesRef
 	return slices.Insert(list, i, ref)
 }
 
-// add indexes a series under each of its label pairs (given as strings of
-// the symbol table).
-func (p *postings) add(ref model.SeriesRef, pairs []string) {
+// add indexes a series under each of its label pairs, given as the symbol
+// pairs of syms (memSeries.lset): the keys are the table's own strings,
+// read without building a slice of them. The caller keeps the series alive
+// during the call (see symbols).
+func (p *postings) add(ref model.SeriesRef, ids []uint32, syms *symbols) {
+	pages := *syms.pages.Load()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	insert := insertSorted
 	if p.unsorted {
 		insert = appendRef
 	}
-	for i := 0; i+1 < len(pairs); i += 2 {
-		vals := p.m[pairs[i]]
+	for i := 0; i+1 < len(ids); i += 2 {
+		name, value := pageStr(pages, ids[i]), pageStr(pages, ids[i+1])
+		vals := p.m[name]
 		if vals == nil {
 			vals = map[string][]model.SeriesRef{}
-			p.m[pairs[i]] = vals
+			p.m[name] = vals
 		}
-		vals[pairs[i+1]] = insert(vals[pairs[i+1]], ref)
+		vals[value] = insert(vals[value], ref)
 	}
 	p.all = insert(p.all, ref)
 }

@@ -16,7 +16,18 @@ type memChunk struct {
 	app        *chunkenc.Appender // nil once closed
 	mint, maxt int64
 	window     int64 // index of the block window: floor(mint / block duration)
+	// own is the chunk of a chunk the head cut (chunk points to it): one
+	// allocation for both. Chunks loaded from the WAL or a block leave it
+	// empty.
+	own chunkenc.XORChunk
 }
+
+// firstChunkBytes is the buffer a new chunk starts with: a series' first
+// samples (the 2-byte header, a varint timestamp, a raw value, then a few
+// bytes a sample) fit, and appending grows it. A million new series that
+// each hold a few samples so take 32 bytes of chunk each, not the 128 a
+// buffer sized for a full chunk would pin.
+const firstChunkBytes = 32
 
 // memSeries is one series in memory.
 type memSeries struct {
@@ -147,7 +158,9 @@ func (s *memSeries) cut(c *memChunk, w, t int64) *memChunk {
 }
 
 func newMemChunk(window, t int64) *memChunk {
-	c := &memChunk{chunk: chunkenc.NewXORChunk(), mint: t, maxt: t, window: window}
+	c := &memChunk{mint: t, maxt: t, window: window}
+	c.own.InitEmpty(firstChunkBytes)
+	c.chunk = &c.own
 	app, err := c.chunk.Appender()
 	if err != nil {
 		panic("BUG: appender on a new chunk: " + err.Error())

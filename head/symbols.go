@@ -68,12 +68,10 @@ func (t *symbols) newSeries(ref model.SeriesRef, hash uint64, lset labels.Labels
 	return s
 }
 
-// intern returns the id of s, adding it when new, and takes one reference
-// to it. The stored string is a copy, so s may point into a reused request
-// buffer.
-func (t *symbols) intern(s string) uint32 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// internLocked returns the id of s, adding it when new, and takes one
+// reference to it. The stored string is a copy, so s may point into a
+// reused request buffer. The caller holds mu.
+func (t *symbols) internLocked(s string) uint32 {
 	if id, ok := t.ids[s]; ok {
 		t.refs[id]++
 		return id
@@ -138,12 +136,16 @@ func (t *symbols) str(id uint32) string {
 }
 
 // internLabels turns a label set into symbol pairs: name0, value0, name1,
-// ... taking one reference per label name and value.
+// ... taking one reference per label name and value. The whole set is
+// interned under one acquisition of mu: appenders creating series at once
+// would otherwise trade the lock twenty times per series of ten labels.
 func (t *symbols) internLabels(lset labels.Labels) []uint32 {
 	ids := make([]uint32, 0, 2*lset.Len())
+	t.mu.Lock()
 	lset.Range(func(l labels.Label) {
-		ids = append(ids, t.intern(l.Name), t.intern(l.Value))
+		ids = append(ids, t.internLocked(l.Name), t.internLocked(l.Value))
 	})
+	t.mu.Unlock()
 	return ids
 }
 
