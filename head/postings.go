@@ -15,8 +15,8 @@ import (
 // symbol table, so the index adds no copies of label strings.
 type postings struct {
 	mu  sync.RWMutex
-	m   map[string]map[string][]model.SeriesRef // guarded by mu
-	all []model.SeriesRef                       // guarded by mu; every series, sorted
+	m   map[string]map[string]*postingList // guarded by mu
+	all postingList                        // guarded by mu; every series
 	// unsorted is set during WAL replay: lists are appended to and sorted
 	// once at the end (see deferSorting).
 	unsorted bool // guarded by mu
@@ -27,21 +27,7 @@ type postings struct {
 }
 
 func newPostings() *postings {
-	return &postings{m: map[string]map[string][]model.SeriesRef{}, valuesDeleted: map[string]int{}}
-}
-
-// insertSorted adds ref to a sorted list. Refs are handed out in increasing
-// order, so this is nearly always an append.
-func insertSorted(list []model.SeriesRef, ref model.SeriesRef) []model.SeriesRef {
-	n := len(list)
-	if n == 0 || list[n-1] < ref {
-		return append(list, ref)
-	}
-	i, found := slices.BinarySearch(list, ref)
-	if found {
-		return list
-	}
-	return slices.Insert(list, i, ref)
+	return &postings{m: map[string]map[string]*postingList{}, valuesDeleted: map[string]int{}}
 }
 
 // add indexes a series under each of its label pairs, given as the symbol
@@ -52,24 +38,25 @@ func (p *postings) add(ref model.SeriesRef, ids []uint32, syms *symbols) {
 	pages := *syms.pages.Load()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	insert := insertSorted
+	insert := (*postingList).insert
 	if p.unsorted {
-		insert = appendRef
+		insert = (*postingList).push
 	}
 	for i := 0; i+1 < len(ids); i += 2 {
 		name, value := pageStr(pages, ids[i]), pageStr(pages, ids[i+1])
 		vals := p.m[name]
 		if vals == nil {
-			vals = map[string][]model.SeriesRef{}
+			vals = map[string]*postingList{}
 			p.m[name] = vals
 		}
-		vals[value] = insert(vals[value], ref)
+		l := vals[value]
+		if l == nil {
+			l = &postingList{}
+			vals[value] = l
+		}
+		insert(l, ref)
 	}
-	p.all = insert(p.all, ref)
-}
-
-func appendRef(list []model.SeriesRef, ref model.SeriesRef) []model.SeriesRef {
-	return append(list, ref)
+	insert(&p.all, ref)
 }
 
 // deferSorting makes add append without keeping lists sorted, until
@@ -91,13 +78,11 @@ func (p *postings) sortAll() {
 	}
 	p.unsorted = false
 	for _, vals := range p.m {
-		for v, l := range vals {
-			slices.Sort(l)
-			vals[v] = slices.Compact(l)
+		for _, l := range vals {
+			l.sortDeferred()
 		}
 	}
-	slices.Sort(p.all)
-	p.all = slices.Compact(p.all)
+	p.all.sortDeferred()
 }
 
 // remove deletes a batch of series. Each affected list is filtered once, so
@@ -118,15 +103,16 @@ func (p *postings) remove(deleted map[model.SeriesRef][]string) {
 	gone := func(r model.SeriesRef) bool { _, ok := deleted[r]; return ok }
 	for k := range touched {
 		vals := p.m[k.name]
-		list := slices.DeleteFunc(vals[k.value], gone)
-		if len(list) == 0 {
-			delete(vals, k.value)
-			p.valuesDeleted[k.name]++
+		l := vals[k.value]
+		if l == nil {
 			continue
 		}
-		vals[k.value] = shrunk(list)
+		if l.deleteWhere(gone); l.len() == 0 {
+			delete(vals, k.value)
+			p.valuesDeleted[k.name]++
+		}
 	}
-	p.all = shrunk(slices.DeleteFunc(p.all, gone))
+	p.all.deleteWhere(gone)
 	p.compact()
 }
 
@@ -160,7 +146,8 @@ func (p *postings) compact() {
 func (p *postings) match(ms []*labels.Matcher) []model.SeriesRef {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	var sel, sub [][]model.SeriesRef
+	var sel []*postingList
+	var sub [][]model.SeriesRef
 	for _, m := range ms {
 		vals := p.m[m.Name]
 		if m.Matches("") {
@@ -168,19 +155,23 @@ func (p *postings) match(ms []*labels.Matcher) []model.SeriesRef {
 			continue
 		}
 		if m.Type == labels.MatchEqual {
-			sel = append(sel, vals[m.Value])
+			l := vals[m.Value]
+			if l == nil {
+				l = &postingList{}
+			}
+			sel = append(sel, l)
 			continue
 		}
-		sel = append(sel, unionWhere(vals, m.Matches))
+		sel = append(sel, flatList(unionWhere(vals, m.Matches)))
 	}
 	var out []model.SeriesRef
 	if len(sel) == 0 {
-		out = slices.Clone(p.all)
+		out = p.all.appendTo(nil)
 	} else {
-		sort.Slice(sel, func(i, j int) bool { return len(sel[i]) < len(sel[j]) })
-		out = slices.Clone(sel[0])
+		sort.Slice(sel, func(i, j int) bool { return sel[i].len() < sel[j].len() })
+		out = sel[0].appendTo(nil)
 		for _, l := range sel[1:] {
-			out = intersect(out, l)
+			out = intersectList(out, l)
 		}
 	}
 	for _, l := range sub {
@@ -190,33 +181,18 @@ func (p *postings) match(ms []*labels.Matcher) []model.SeriesRef {
 }
 
 // unionWhere merges the lists of the values for which keep is true.
-func unionWhere(vals map[string][]model.SeriesRef, keep func(string) bool) []model.SeriesRef {
+func unionWhere(vals map[string]*postingList, keep func(string) bool) []model.SeriesRef {
 	var out []model.SeriesRef
 	lists := 0
 	for v, l := range vals {
 		if keep(v) {
-			out = append(out, l...)
+			out = l.appendTo(out)
 			lists++
 		}
 	}
 	if lists > 1 {
 		slices.Sort(out)
 		out = slices.Compact(out)
-	}
-	return out
-}
-
-// intersect keeps in a (in place) the refs also in b. Both are sorted.
-func intersect(a, b []model.SeriesRef) []model.SeriesRef {
-	out := a[:0]
-	j := 0
-	for _, r := range a {
-		for j < len(b) && b[j] < r {
-			j++
-		}
-		if j < len(b) && b[j] == r {
-			out = append(out, r)
-		}
 	}
 	return out
 }
