@@ -1,6 +1,7 @@
 package head
 
 import (
+	"math"
 	"slices"
 
 	"github.com/gorilla-remote/gorilla-remote/model"
@@ -14,7 +15,7 @@ import (
 // times on its way there, and those copies were most of the bytes that
 // creating a series allocated (and so most of the collector's work). A list
 // of blocks copies at most its first block: later blocks are allocated at
-// full size and never move. 1024 refs are 8 KiB: small next to a list worth
+// full size and never move. 1024 refs are 4 KiB: small next to a list worth
 // splitting, and a list's unused tail is at most one block.
 const postingBlock = 1024
 
@@ -22,16 +23,24 @@ const postingBlock = 1024
 // blocks. Every block is sorted and not empty, and every ref of a block is
 // smaller than every ref of the next one. The postings' lock guards it.
 type postingList struct {
-	blocks [][]model.SeriesRef
+	blocks []refBlock
 	n      int // refs in all blocks
 }
 
-// flatList wraps a sorted slice as a list of one block, without copying.
-func flatList(refs []model.SeriesRef) *postingList {
-	if len(refs) == 0 {
-		return &postingList{}
-	}
-	return &postingList{blocks: [][]model.SeriesRef{refs}, n: len(refs)}
+// refBlock holds refs as 32-bit offsets from a base: half the memory of
+// 64-bit refs, and every series is in about a dozen lists. A block spans
+// less than 1<<32 refs from its base.
+type refBlock struct {
+	base model.SeriesRef
+	offs []uint32 // sorted
+}
+
+func (b *refBlock) first() model.SeriesRef { return b.base + model.SeriesRef(b.offs[0]) }
+func (b *refBlock) last() model.SeriesRef  { return b.base + model.SeriesRef(b.offs[len(b.offs)-1]) }
+
+// fits reports whether ref may be stored in b as an offset.
+func (b *refBlock) fits(ref model.SeriesRef) bool {
+	return ref >= b.base && ref-b.base <= math.MaxUint32
 }
 
 // len returns the number of refs in the list.
@@ -41,18 +50,18 @@ func (l *postingList) len() int { return l.n }
 // larger than every ref in the list, or sorts the list later (sortDeferred).
 func (l *postingList) push(ref model.SeriesRef) {
 	if n := len(l.blocks); n > 0 {
-		last := l.blocks[n-1]
-		if len(last) < postingBlock || len(last) < cap(last) {
-			l.blocks[n-1] = append(last, ref)
+		b := &l.blocks[n-1]
+		if (len(b.offs) < postingBlock || len(b.offs) < cap(b.offs)) && b.fits(ref) {
+			b.offs = append(b.offs, uint32(ref-b.base))
 			l.n++
 			return
 		}
 	}
-	b := make([]model.SeriesRef, 1, postingBlock)
+	c := postingBlock
 	if len(l.blocks) == 0 {
-		b = make([]model.SeriesRef, 1) // the first block grows as needed
+		c = 1 // the first block grows as needed: most lists are short
 	}
-	b[0] = ref
+	b := refBlock{base: ref, offs: make([]uint32, 1, c)}
 	l.blocks = append(l.blocks, b)
 	l.n++
 }
@@ -61,20 +70,31 @@ func (l *postingList) push(ref model.SeriesRef) {
 // out in increasing order, so this is nearly always push.
 func (l *postingList) insert(ref model.SeriesRef) {
 	n := len(l.blocks)
-	if n == 0 || l.blocks[n-1][len(l.blocks[n-1])-1] < ref {
+	if n == 0 || l.blocks[n-1].last() < ref {
 		l.push(ref)
 		return
 	}
 	// The first block whose last ref is not smaller than ref is the only
-	// one that may hold it, and where it goes.
-	bi, _ := slices.BinarySearchFunc(l.blocks, ref, func(b []model.SeriesRef, r model.SeriesRef) int {
-		return cmpRef(b[len(b)-1], r)
+	// one that may hold it.
+	bi, _ := slices.BinarySearchFunc(l.blocks, ref, func(b refBlock, r model.SeriesRef) int {
+		return cmpRef(b.last(), r)
 	})
-	i, found := slices.BinarySearch(l.blocks[bi], ref)
+	b := &l.blocks[bi]
+	if !b.fits(ref) { // ref lies before the block's base
+		if bi > 0 && l.blocks[bi-1].fits(ref) {
+			b = &l.blocks[bi-1] // after that block's last ref
+		} else {
+			l.blocks = slices.Insert(l.blocks, bi, refBlock{base: ref, offs: []uint32{0}})
+			l.n++
+			return
+		}
+	}
+	off := uint32(ref - b.base)
+	i, found := slices.BinarySearch(b.offs, off)
 	if found {
 		return
 	}
-	l.blocks[bi] = slices.Insert(l.blocks[bi], i, ref)
+	b.offs = slices.Insert(b.offs, i, off)
 	l.n++
 }
 
@@ -92,7 +112,9 @@ func cmpRef(a, b model.SeriesRef) int {
 func (l *postingList) appendTo(dst []model.SeriesRef) []model.SeriesRef {
 	dst = slices.Grow(dst, l.n)
 	for _, b := range l.blocks {
-		dst = append(dst, b...)
+		for _, o := range b.offs {
+			dst = append(dst, b.base+model.SeriesRef(o))
+		}
 	}
 	return dst
 }
@@ -103,9 +125,10 @@ func (l *postingList) deleteWhere(gone func(model.SeriesRef) bool) {
 	kept := l.blocks[:0]
 	l.n = 0
 	for _, b := range l.blocks {
-		if b = slices.DeleteFunc(b, gone); len(b) > 0 {
+		b.offs = slices.DeleteFunc(b.offs, func(o uint32) bool { return gone(b.base + model.SeriesRef(o)) })
+		if len(b.offs) > 0 {
 			kept = append(kept, b)
-			l.n += len(b)
+			l.n += len(b.offs)
 		}
 	}
 	clear(l.blocks[len(kept):])
@@ -118,7 +141,7 @@ func (l *postingList) deleteWhere(gone func(model.SeriesRef) bool) {
 func (l *postingList) compacted() {
 	capacity := 0
 	for _, b := range l.blocks {
-		capacity += cap(b)
+		capacity += cap(b.offs)
 	}
 	if capacity-l.n <= max(capacity/2, postingBlock) {
 		return
@@ -128,11 +151,9 @@ func (l *postingList) compacted() {
 
 // rebuild replaces the blocks by the sorted refs, cut into full blocks.
 func (l *postingList) rebuild(refs []model.SeriesRef) {
-	l.blocks, l.n = nil, len(refs)
-	for len(refs) > 0 {
-		k := min(len(refs), postingBlock)
-		l.blocks = append(l.blocks, refs[:k:k])
-		refs = refs[k:]
+	l.blocks, l.n = nil, 0
+	for _, r := range refs {
+		l.push(r)
 	}
 }
 
@@ -149,17 +170,21 @@ func intersectList(a []model.SeriesRef, l *postingList) []model.SeriesRef {
 	out := a[:0]
 	bi, j := 0, 0
 	for _, r := range a {
-		for bi < len(l.blocks) && l.blocks[bi][len(l.blocks[bi])-1] < r {
+		for bi < len(l.blocks) && l.blocks[bi].last() < r {
 			bi, j = bi+1, 0 // the whole block is below r
 		}
 		if bi == len(l.blocks) {
 			break
 		}
-		b := l.blocks[bi]
-		for b[j] < r { // stops: the block's last ref is not below r
+		b := &l.blocks[bi]
+		if r < b.base {
+			continue
+		}
+		o := uint32(r - b.base) // fits: r is at most the block's last ref
+		for b.offs[j] < o {     // stops: the block's last offset is not below o
 			j++
 		}
-		if b[j] == r {
+		if b.offs[j] == o {
 			out = append(out, r)
 		}
 	}

@@ -146,8 +146,8 @@ func (p *postings) compact() {
 func (p *postings) match(ms []*labels.Matcher) []model.SeriesRef {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	var sel []*postingList
-	var sub [][]model.SeriesRef
+	var lists []*postingList
+	var flats, sub [][]model.SeriesRef
 	for _, m := range ms {
 		vals := p.m[m.Name]
 		if m.Matches("") {
@@ -157,25 +157,55 @@ func (p *postings) match(ms []*labels.Matcher) []model.SeriesRef {
 		if m.Type == labels.MatchEqual {
 			l := vals[m.Value]
 			if l == nil {
-				l = &postingList{}
+				return nil // no series has the pair
 			}
-			sel = append(sel, l)
+			lists = append(lists, l)
 			continue
 		}
-		sel = append(sel, flatList(unionWhere(vals, m.Matches)))
+		flats = append(flats, unionWhere(vals, m.Matches))
 	}
-	var out []model.SeriesRef
-	if len(sel) == 0 {
-		out = p.all.appendTo(nil)
-	} else {
-		sort.Slice(sel, func(i, j int) bool { return sel[i].len() < sel[j].len() })
-		out = sel[0].appendTo(nil)
-		for _, l := range sel[1:] {
-			out = intersectList(out, l)
-		}
-	}
+	out := p.intersection(lists, flats)
 	for _, l := range sub {
 		out = subtract(out, l)
+	}
+	return out
+}
+
+// intersection returns the refs in all lists and all flats (sorted
+// slices the caller gives up), or every ref when there are none. It starts
+// from the shortest, so the result never grows past it.
+func (p *postings) intersection(lists []*postingList, flats [][]model.SeriesRef) []model.SeriesRef {
+	if len(lists)+len(flats) == 0 {
+		return p.all.appendTo(nil)
+	}
+	sort.Slice(lists, func(i, j int) bool { return lists[i].len() < lists[j].len() })
+	sort.Slice(flats, func(i, j int) bool { return len(flats[i]) < len(flats[j]) })
+	var out []model.SeriesRef
+	if len(flats) > 0 && (len(lists) == 0 || len(flats[0]) < lists[0].len()) {
+		out, flats = flats[0], flats[1:]
+	} else {
+		out, lists = lists[0].appendTo(nil), lists[1:]
+	}
+	for _, l := range lists {
+		out = intersectList(out, l)
+	}
+	for _, f := range flats {
+		out = intersect(out, f)
+	}
+	return out
+}
+
+// intersect keeps in a (in place) the refs also in b. Both are sorted.
+func intersect(a, b []model.SeriesRef) []model.SeriesRef {
+	out := a[:0]
+	j := 0
+	for _, r := range a {
+		for j < len(b) && b[j] < r {
+			j++
+		}
+		if j < len(b) && b[j] == r {
+			out = append(out, r)
+		}
 	}
 	return out
 }

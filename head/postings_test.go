@@ -53,11 +53,14 @@ func checkPostingList(t *testing.T, l *postingList, want []model.SeriesRef) {
 		t.Fatalf("len() = %d, want %d", l.len(), len(want))
 	}
 	for i, b := range l.blocks {
-		if len(b) == 0 {
+		if len(b.offs) == 0 {
 			t.Fatalf("block %d is empty", i)
 		}
-		if i > 0 && l.blocks[i-1][len(l.blocks[i-1])-1] >= b[0] {
-			t.Fatalf("block %d starts at %d, not after block %d", i, b[0], i-1)
+		if !slices.IsSorted(b.offs) {
+			t.Fatalf("block %d is not sorted", i)
+		}
+		if i > 0 && l.blocks[i-1].last() >= b.first() {
+			t.Fatalf("block %d starts at %d, not after block %d", i, b.first(), i-1)
 		}
 	}
 }
@@ -124,5 +127,22 @@ func TestPostingsMatchAgainstScan(t *testing.T) {
 			t.Fatalf("deferred=%v: %d instance values, want %d", deferred, got, n/120+1)
 		}
 		runtime.KeepAlive(keep) // their symbol ids stay in use until here
+	}
+}
+
+// TestPostingListWideRefs inserts refs further apart than a block's 32-bit
+// offsets reach, in and out of order: each still lands in order.
+func TestPostingListWideRefs(t *testing.T) {
+	var l postingList
+	var want []model.SeriesRef
+	for _, r := range []model.SeriesRef{1, 2, 1 << 33, 5, 1<<32 + 10, 1<<32 + 1, 1 << 40, 1<<33 + 7, 3, 1 << 33} {
+		l.insert(r)
+		if i, found := slices.BinarySearch(want, r); !found {
+			want = slices.Insert(want, i, r)
+		}
+		checkPostingList(t, &l, want)
+	}
+	if got := intersectList([]model.SeriesRef{2, 4, 1<<32 + 1, 1 << 33, 1 << 41}, &l); !slices.Equal(got, []model.SeriesRef{2, 1<<32 + 1, 1 << 33}) {
+		t.Fatalf("intersectList = %v", got)
 	}
 }
