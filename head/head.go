@@ -206,11 +206,9 @@ func (h *Head) insertSeries(ref model.SeriesRef, hash uint64, lset labels.Labels
 }
 
 // pairStrings returns the interned strings of symbol pairs.
-func (h *Head) pairStrings(ids []uint32) []string {
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = h.syms.str(id)
-	}
+func (h *Head) pairStrings(ids symRefs) []string {
+	var out []string
+	ids.each(func(id uint32) { out = append(out, h.syms.str(id)) })
 	return out
 }
 

@@ -34,7 +34,7 @@ func newPostings() *postings {
 // pairs of syms (memSeries.lset): the keys are the table's own strings,
 // read without building a slice of them. The caller keeps the series alive
 // during the call (see symbols).
-func (p *postings) add(ref model.SeriesRef, ids []uint32, syms *symbols) {
+func (p *postings) add(ref model.SeriesRef, ids symRefs, syms *symbols) {
 	pages := *syms.pages.Load()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -42,8 +42,11 @@ func (p *postings) add(ref model.SeriesRef, ids []uint32, syms *symbols) {
 	if p.unsorted {
 		insert = (*postingList).push
 	}
-	for i := 0; i+1 < len(ids); i += 2 {
-		name, value := pageStr(pages, ids[i]), pageStr(pages, ids[i+1])
+	for i := 0; i < len(ids); {
+		var n, v uint32
+		n, i = ids.at(i)
+		v, i = ids.at(i)
+		name, value := pageStr(pages, n), pageStr(pages, v)
 		vals := p.m[name]
 		if vals == nil {
 			vals = map[string]*postingList{}

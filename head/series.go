@@ -33,7 +33,7 @@ const firstChunkBytes = 32
 type memSeries struct {
 	ref  model.SeriesRef
 	hash uint64
-	lset []uint32 // symbol pairs; immutable
+	lset symRefs // symbol pairs; immutable
 
 	mu     sync.Mutex
 	chunks []*memChunk    // guarded by mu; sorted by time, non-overlapping
@@ -53,7 +53,7 @@ type memSeries struct {
 	removed   bool   // guarded by mu; dropped by retention, no longer in the maps
 }
 
-func newMemSeries(ref model.SeriesRef, hash uint64, lset []uint32) *memSeries {
+func newMemSeries(ref model.SeriesRef, hash uint64, lset symRefs) *memSeries {
 	return &memSeries{ref: ref, hash: hash, lset: lset}
 }
 
