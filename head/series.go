@@ -51,6 +51,10 @@ type memSeries struct {
 	createdBy uint64 // guarded by mu
 	logged    bool   // guarded by mu; the series record is in the WAL
 	removed   bool   // guarded by mu; dropped by retention, no longer in the maps
+	// app is the appender of the open chunk when cut made it (that
+	// chunk's app points here): kept in the series, so that a new series
+	// and every chunk cut after allocate no appender of their own.
+	app chunkenc.Appender // guarded by mu
 }
 
 func newMemSeries(ref model.SeriesRef, hash uint64, lset symRefs) *memSeries {
@@ -147,12 +151,20 @@ func (s *memSeries) appendInOrder(t int64, v float64, win model.Windows) {
 	s.maxT, s.lastV = t, v
 }
 
-// cut closes the open chunk c (if any) and starts a new one for window w.
+// cut closes the open chunk c (if any) and starts a new one for window w,
+// appended to through s.app: only the newest chunk is open, so one
+// appender per series is enough.
 func (s *memSeries) cut(c *memChunk, w, t int64) *memChunk {
 	if c != nil {
 		c.close()
 	}
-	c = newMemChunk(w, t)
+	c = &memChunk{mint: t, maxt: t, window: w}
+	c.own.InitEmpty(firstChunkBytes)
+	c.chunk = &c.own
+	if err := s.app.Reset(c.chunk); err != nil {
+		panic("BUG: appender on a new chunk: " + err.Error())
+	}
+	c.app = &s.app
 	s.chunks = append(s.chunks, c)
 	return c
 }
