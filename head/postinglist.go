@@ -24,7 +24,7 @@ const postingBlock = 1024
 // smaller than every ref of the next one. The postings' lock guards it.
 type postingList struct {
 	blocks []refBlock
-	n      int // refs in all blocks
+	n      int // refs in all blocks; -1 once the list left the index
 }
 
 // refBlock holds refs as 32-bit offsets from a base: half the memory of
@@ -44,7 +44,14 @@ func (b *refBlock) fits(ref model.SeriesRef) bool {
 }
 
 // len returns the number of refs in the list.
-func (l *postingList) len() int { return l.n }
+func (l *postingList) len() int { return max(l.n, 0) }
+
+// drop marks an empty list removed from the index: it is never added to
+// again (see postings.byValue).
+func (l *postingList) drop() { l.n = -1 }
+
+// dropped reports whether drop was called.
+func (l *postingList) dropped() bool { return l.n < 0 }
 
 // push appends ref without looking at order: the caller either knows ref is
 // larger than every ref in the list, or sorts the list later (sortDeferred).
@@ -110,7 +117,7 @@ func cmpRef(a, b model.SeriesRef) int {
 
 // appendTo appends every ref of the list to dst, in order.
 func (l *postingList) appendTo(dst []model.SeriesRef) []model.SeriesRef {
-	dst = slices.Grow(dst, l.n)
+	dst = slices.Grow(dst, l.len())
 	for _, b := range l.blocks {
 		for _, o := range b.offs {
 			dst = append(dst, b.base+model.SeriesRef(o))

@@ -24,6 +24,19 @@ type postings struct {
 	// each m[name], and of names from m.
 	valuesDeleted map[string]int // guarded by mu
 	namesDeleted  int            // guarded by mu
+	// byValue remembers, per symbol id of a label value, the list a series
+	// was last added to under that value and the id of its name, so that
+	// add finds a series' lists without hashing its strings. An entry is
+	// used only while its list is in the index (not dropped): the ids of
+	// a list's pair cannot be freed and reused meanwhile, since a series
+	// holding them is still indexed or, during dropSeries, still held.
+	byValue []valueList // guarded by mu
+}
+
+// valueList is one entry of postings.byValue.
+type valueList struct {
+	list *postingList
+	name uint32
 }
 
 func newPostings() *postings {
@@ -46,20 +59,35 @@ func (p *postings) add(ref model.SeriesRef, ids symRefs, syms *symbols) {
 		var n, v uint32
 		n, i = ids.at(i)
 		v, i = ids.at(i)
-		name, value := pageStr(pages, n), pageStr(pages, v)
-		vals := p.m[name]
-		if vals == nil {
-			vals = map[string]*postingList{}
-			p.m[name] = vals
+		if int(v) < len(p.byValue) {
+			if e := p.byValue[v]; e.name == n && e.list != nil && !e.list.dropped() {
+				insert(e.list, ref)
+				continue
+			}
 		}
-		l := vals[value]
-		if l == nil {
-			l = &postingList{}
-			vals[value] = l
-		}
+		l := p.list(pageStr(pages, n), pageStr(pages, v))
 		insert(l, ref)
+		if int(v) >= len(p.byValue) {
+			p.byValue = append(p.byValue, make([]valueList, int(v)+1-len(p.byValue))...)
+		}
+		p.byValue[v] = valueList{list: l, name: n}
 	}
 	insert(&p.all, ref)
+}
+
+// list returns the list of a label pair, creating it. The caller holds mu.
+func (p *postings) list(name, value string) *postingList {
+	vals := p.m[name]
+	if vals == nil {
+		vals = map[string]*postingList{}
+		p.m[name] = vals
+	}
+	l := vals[value]
+	if l == nil {
+		l = &postingList{}
+		vals[value] = l
+	}
+	return l
 }
 
 // deferSorting makes add append without keeping lists sorted, until
@@ -112,6 +140,7 @@ func (p *postings) remove(deleted map[model.SeriesRef][]string) {
 		}
 		if l.deleteWhere(gone); l.len() == 0 {
 			delete(vals, k.value)
+			l.drop()
 			p.valuesDeleted[k.name]++
 		}
 	}

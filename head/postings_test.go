@@ -146,3 +146,41 @@ func TestPostingListWideRefs(t *testing.T) {
 		t.Fatalf("intersectList = %v", got)
 	}
 }
+
+// TestPostingsFollowReusedIDs replaces every series round after round, so
+// that the symbol ids of dropped pods and uids are freed and reused by the
+// next round's strings, and checks that the index finds each live series
+// by its own pod and uid, and nothing by a dropped round's.
+func TestPostingsFollowReusedIDs(t *testing.T) {
+	h := openTest(t, nil)
+	const n = 400
+	for r := range 6 {
+		churnRound(t, h, r, n)
+		settle(h) // the dropped round's ids are freed: the next round reuses them
+		for i := 0; i < n; i += 37 {
+			lset := churnLabels(r, i)
+			for _, name := range []string{"uid", "pod"} {
+				refs := h.index.match([]*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, name, lset.Get(name))})
+				if len(refs) == 0 {
+					t.Fatalf("round %d: no series with %s=%q", r, name, lset.Get(name))
+				}
+				for _, ref := range refs {
+					s := h.series.getByRef(ref)
+					if s == nil {
+						t.Fatalf("round %d: %s=%q matches ref %d, which is gone", r, name, lset.Get(name), ref)
+					}
+					var b labels.ScratchBuilder
+					if got := h.labelsOf(s, &b); got.Get(name) != lset.Get(name) {
+						t.Fatalf("round %d: %s=%q matches series %s", r, name, lset.Get(name), got)
+					}
+				}
+			}
+			if r > 0 {
+				old := churnLabels(r-1, i).Get("uid")
+				if refs := h.index.match([]*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "uid", old)}); len(refs) != 0 {
+					t.Fatalf("round %d: dropped uid %q still matches %v", r, old, refs)
+				}
+			}
+		}
+	}
+}
