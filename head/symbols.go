@@ -40,7 +40,10 @@ type symbols struct {
 	// deleted counts deletions from ids since it was last rebuilt (see
 	// rebuildDue).
 	deleted int // guarded by mu
-	pages   atomic.Pointer[[]*symbolPage]
+	// last holds the ids of the label set interned last, by position
+	// (name0, value0, ...): hints for the next one (see internLabels).
+	last  [32]uint32 // guarded by mu
+	pages atomic.Pointer[[]*symbolPage]
 	// releaseIDs is release as a func value, made once: a method value
 	// made per series would cost an allocation each.
 	releaseIDs func(symRefs)
@@ -142,16 +145,42 @@ func (t *symbols) str(id uint32) string {
 // ... taking one reference per label name and value. The whole set is
 // interned under one acquisition of mu: appenders creating series at once
 // would otherwise trade the lock twenty times per series of ten labels.
+//
+// New series come in batches of similar ones (the series of one target
+// share all labels but one or two), so the id at each position of the last
+// set interned is tried first: when its string is the one asked for, the
+// map lookup is skipped.
 func (t *symbols) internLabels(lset labels.Labels) symRefs {
 	var buf [32 * maxSymRefLen]byte // sixteen labels without a heap buffer
 	b := buf[:0]
 	t.mu.Lock()
+	pages := *t.pages.Load()
+	i := 0
 	lset.Range(func(l labels.Label) {
-		b = appendSymRef(b, t.internLocked(l.Name))
-		b = appendSymRef(b, t.internLocked(l.Value))
+		b = appendSymRef(b, t.internHinted(pages, i, l.Name))
+		b = appendSymRef(b, t.internHinted(pages, i+1, l.Value))
+		i += 2
 	})
 	t.mu.Unlock()
 	return symRefs(b)
+}
+
+// internHinted is internLocked trying t.last[i] first. The hint is only
+// taken when its id holds s now: a freed id holds "", and an empty string
+// is never taken from a hint. The caller holds mu; pages are the current
+// ones.
+func (t *symbols) internHinted(pages []*symbolPage, i int, s string) uint32 {
+	if i < len(t.last) {
+		if id := t.last[i]; s != "" && int(id>>symbolPageBits) < len(pages) && pageStr(pages, id) == s {
+			t.refs[id]++
+			return id
+		}
+	}
+	id := t.internLocked(s)
+	if i < len(t.last) {
+		t.last[i] = id
+	}
+	return id
 }
 
 // labels rebuilds a label set from symbol pairs.

@@ -4,7 +4,10 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
+	"strconv"
 	"testing"
+
+	"github.com/prometheus/prometheus/model/labels"
 )
 
 // TestSymRefsBytes pins the encoding: uvarints, low bits first.
@@ -53,4 +56,53 @@ func FuzzSymRefs(f *testing.F) {
 			t.Fatalf("decoded %v and %v, want %v", got, each, ids)
 		}
 	})
+}
+
+// TestInternLabelsCountsReferences interns label sets that share most
+// strings with the set before (the hinted path) and some that do not, with
+// frees and reuses of ids between: every symbol ends with one reference
+// per use, each set reads back as itself, and releasing every set empties
+// the table.
+func TestInternLabelsCountsReferences(t *testing.T) {
+	syms := newSymbols()
+	var sb labels.ScratchBuilder
+	var held []symRefs
+	var want []labels.Labels
+	uses := map[string]int{}
+	for i := range 3000 {
+		lset := targetLabels(&sb, i*7%1100)
+		if i%5 == 0 {
+			lset = labels.FromStrings("a", strconv.Itoa(i), "job", "x")
+		}
+		ids := syms.internLabels(lset)
+		held, want = append(held, ids), append(want, lset)
+		lset.Range(func(l labels.Label) { uses[l.Name]++; uses[l.Value]++ })
+		if i%500 == 499 { // free the oldest half: ids are reused after
+			for _, ids := range held[:len(held)/2] {
+				syms.release(ids)
+			}
+			for _, l := range want[:len(want)/2] {
+				l.Range(func(l labels.Label) { uses[l.Name]--; uses[l.Value]-- })
+			}
+			held, want = held[len(held)/2:], want[len(want)/2:]
+		}
+	}
+	for i, ids := range held {
+		if got := syms.labels(ids, &sb); !labels.Equal(got, want[i]) {
+			t.Fatalf("set %d reads back as %s, want %s", i, got, want[i])
+		}
+	}
+	syms.mu.Lock()
+	for s, n := range uses {
+		if id, ok := syms.ids[s]; n > 0 && (!ok || int(syms.refs[id]) != n) {
+			t.Fatalf("symbol %q: %d references, want %d", s, syms.refs[id], n)
+		}
+	}
+	syms.mu.Unlock()
+	for _, ids := range held {
+		syms.release(ids)
+	}
+	if n := syms.live(); n != 0 {
+		t.Fatalf("%d symbols left after releasing every set", n)
+	}
 }
