@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzHistogramRecords -fuzztime=$(FUZZTIME) ./head/
 	$(GO) test -run='^$$' -fuzz=FuzzPackedSamples -fuzztime=$(FUZZTIME) ./head/
 	$(GO) test -run='^$$' -fuzz=FuzzWALCodecs -fuzztime=$(FUZZTIME) ./head/
+	$(GO) test -run='^$$' -fuzz=FuzzSymRefs -fuzztime=$(FUZZTIME) ./head/
 	$(GO) test -run='^$$' -fuzz=FuzzValidate -fuzztime=$(FUZZTIME) ./tenant/
 	$(GO) test -run='^$$' -fuzz=FuzzTombstones -fuzztime=$(FUZZTIME) ./query/
 	$(GO) test -run='^$$' -fuzz=FuzzMergeReplicas -fuzztime=$(FUZZTIME) ./block/
