@@ -39,6 +39,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzRecords -fuzztime=$(FUZZTIME) ./head/
 	$(GO) test -run='^$$' -fuzz=FuzzHistogramRecords -fuzztime=$(FUZZTIME) ./head/
 	$(GO) test -run='^$$' -fuzz=FuzzPackedSamples -fuzztime=$(FUZZTIME) ./head/
+	$(GO) test -run='^$$' -fuzz=FuzzPackedSeries -fuzztime=$(FUZZTIME) ./head/
 	$(GO) test -run='^$$' -fuzz=FuzzWALCodecs -fuzztime=$(FUZZTIME) ./head/
 	$(GO) test -run='^$$' -fuzz=FuzzSymRefs -fuzztime=$(FUZZTIME) ./head/
 	$(GO) test -run='^$$' -fuzz=FuzzValidate -fuzztime=$(FUZZTIME) ./tenant/
