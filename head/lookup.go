@@ -80,15 +80,19 @@ func (ss *stripeSet) getByPairs(hash uint64, ls []labels.Label, syms *symbols) *
 // equalPairs reports whether the symbol pairs ids spell exactly ls. Like
 // equal it takes no lock; it walks the two side by side without decoding a
 // label set.
-func (t *symbols) equalPairs(ids []uint32, ls []labels.Label) bool {
-	if len(ids) != 2*len(ls) {
-		return false
-	}
+func (t *symbols) equalPairs(ids symRefs, ls []labels.Label) bool {
 	pages := *t.pages.Load()
-	for i := range ls {
-		if pageStr(pages, ids[2*i+1]) != ls[i].Value || pageStr(pages, ids[2*i]) != ls[i].Name {
+	i := 0
+	for k := range ls {
+		if i >= len(ids) {
+			return false
+		}
+		var n, v uint32
+		n, i = ids.at(i)
+		v, i = ids.at(i) // a name is always followed by its value
+		if pageStr(pages, v) != ls[k].Value || pageStr(pages, n) != ls[k].Name {
 			return false
 		}
 	}
-	return true
+	return i == len(ids)
 }
