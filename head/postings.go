@@ -176,7 +176,7 @@ func (p *postings) match(ms []*labels.Matcher) []model.SeriesRef {
 		sort.Slice(sel, func(i, j int) bool { return len(sel[i]) < len(sel[j]) })
 		out = slices.Clone(sel[0])
 		for _, l := range sel[1:] {
-			out = intersect(out, l)
+			out = intersectSorted(out, l)
 		}
 	}
 	for _, l := range sub {
