@@ -16,9 +16,7 @@ import (
 // aggregation use more than one core. The rewrite keeps the results: the
 // shards partition the input series, and the aggregations rewritten are
 // those whose answer over a union is the same aggregation of the answers
-// over the parts. Sums add in another order, so the last bits of a float
-// may differ; an average of floats so large that their sum overflows is
-// +Inf here, where the upstream engine switches to a running mean.
+// over the parts.
 
 const (
 	// shardMetric prefixes the metric name of the selector that reads the
@@ -41,9 +39,8 @@ type shardPlan struct {
 }
 
 // outerOps is what aggregates the shards' answers of each aggregation
-// that can be sharded (avg, the quotient of a sum and a count, has its own
-// case in cut). Others (topk, quantile, stddev, count_values, limitk) are
-// not associative in this way, or keep the input's labels.
+// that can be sharded. Others (avg, topk, quantile, stddev, count_values,
+// limitk) are not associative in this way, or keep the input's labels.
 var outerOps = map[parser.ItemType]parser.ItemType{
 	parser.SUM:   parser.SUM,
 	parser.MIN:   parser.MIN,
@@ -102,32 +99,12 @@ func (p *shardPlan) walk(e parser.Expr) parser.Expr {
 }
 
 // cut returns the replacement of aggregation n and records n in a new
-// slot, or returns nil when n cannot be sharded. An average is cut as a
-// sum and a count in two slots, and read as their quotient.
+// slot, or returns nil when n cannot be sharded.
 func (p *shardPlan) cut(n *parser.AggregateExpr) parser.Expr {
-	if n.Param != nil || !seriesLocal(n.Expr) {
-		return nil
-	}
-	if n.Op == parser.AVG {
-		sum, count := *n, *n
-		sum.Op, count.Op = parser.SUM, parser.COUNT
-		return &parser.ParenExpr{Expr: &parser.BinaryExpr{
-			Op:             parser.DIV,
-			LHS:            p.slot(&sum, parser.SUM),
-			RHS:            p.slot(&count, parser.SUM),
-			VectorMatching: &parser.VectorMatching{Card: parser.CardOneToOne},
-		}}
-	}
 	op, ok := outerOps[n.Op]
-	if !ok {
+	if !ok || n.Param != nil || !seriesLocal(n.Expr) {
 		return nil
 	}
-	return p.slot(n, op)
-}
-
-// slot records n in a new slot and returns the aggregation op of the
-// shards' answers to n.
-func (p *shardPlan) slot(n *parser.AggregateExpr, op parser.ItemType) parser.Expr {
 	name := shardMetric + strconv.Itoa(len(p.inner))
 	p.inner = append(p.inner, n.String())
 	grouping := n.Grouping

@@ -68,7 +68,7 @@ func (e *Engine) newSharded(ctx context.Context, store storage.Queryable, opts u
 // mayShard is a quick test before parsing: a query without any of the
 // shardable aggregations' names has nothing to shard.
 func mayShard(qs string) bool {
-	for _, op := range []string{"sum", "min", "max", "count", "group", "avg"} {
+	for _, op := range []string{"sum", "min", "max", "count", "group"} {
 		if strings.Contains(qs, op) {
 			return true
 		}
