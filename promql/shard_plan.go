@@ -8,7 +8,7 @@ import (
 )
 
 // A sharded query splits each aggregation whose input series are
-// independent of one another (sum(rate(x[5m])), max by (i) (g), ...) into
+// independent of one another (sum(rate(x[5m])), max by (i) (irate(g[1m]))) into
 // one evaluation per shard of the input series, run at once on the
 // engine's other cores, and aggregates the shards' answers again: the sum
 // of the shards' sums, the max of their maxes. The upstream engine
@@ -16,7 +16,9 @@ import (
 // aggregation use more than one core. The rewrite keeps the results: the
 // shards partition the input series, and the aggregations rewritten are
 // those whose answer over a union is the same aggregation of the answers
-// over the parts.
+// over the parts, and the shards' work per step (a window of samples per
+// series) is well above that of aggregating their answers again. Sums
+// add in another order, so the last bits of a float may differ.
 
 const (
 	// shardMetric prefixes the metric name of the selector that reads the
@@ -102,7 +104,7 @@ func (p *shardPlan) walk(e parser.Expr) parser.Expr {
 // slot, or returns nil when n cannot be sharded.
 func (p *shardPlan) cut(n *parser.AggregateExpr) parser.Expr {
 	op, ok := outerOps[n.Op]
-	if !ok || n.Param != nil || !seriesLocal(n.Expr) {
+	if !ok || n.Param != nil || !seriesLocal(n.Expr) || !overRange(n.Expr) {
 		return nil
 	}
 	name := shardMetric + strconv.Itoa(len(p.inner))
@@ -120,6 +122,23 @@ func (p *shardPlan) cut(n *parser.AggregateExpr) parser.Expr {
 		Grouping: grouping,
 		Without:  n.Without,
 	}
+}
+
+// overRange reports whether e reads a range of samples per series
+// (rate(x[5m])). Only then is the work of a shard per step (a window of
+// samples per series) well above that of aggregating the shards' answers
+// again (one point per group and shard): an aggregation of plain samples
+// (max by (instance) (x)), with as many groups as series, would cost
+// twice its work sharded.
+func overRange(e parser.Expr) bool {
+	found := false
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		if _, ok := n.(*parser.MatrixSelector); ok {
+			found = true
+		}
+		return nil
+	})
+	return found
 }
 
 // seriesLocal reports whether every series e answers depends on one input

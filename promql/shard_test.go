@@ -29,18 +29,24 @@ func TestPlanShards(t *testing.T) {
 		inner []string
 	}{
 		{`sum(rate(x[5m]))`, `sum(__gorilla_shard_result_0)`, []string{`sum(rate(x[5m]))`}},
-		{`count by (a) (x)`, `sum by (a) (__gorilla_shard_result_0)`, []string{`count by (a) (x)`}},
-		{`sum without (a) (x)`, `sum without (a, __gorilla_shard__) (__gorilla_shard_result_0)`, []string{`sum without (a) (x)`}},
+		{`count by (a) (rate(x[1m]))`, `sum by (a) (__gorilla_shard_result_0)`, []string{`count by (a) (rate(x[1m]))`}},
+		{
+			`sum without (a) (rate(x[1m]))`,
+			`sum without (a, __gorilla_shard__) (__gorilla_shard_result_0)`, []string{`sum without (a) (rate(x[1m]))`},
+		},
 		{
 			`histogram_quantile(0.9, sum by (le) (rate(b[5m])))`,
 			`histogram_quantile(0.9, sum by (le) (__gorilla_shard_result_0))`, []string{`sum by (le) (rate(b[5m]))`},
 		},
-		{`topk(5, max by (i) (g))`, `topk(5, max by (i) (__gorilla_shard_result_0))`, []string{`max by (i) (g)`}},
+		{
+			`topk(5, max by (i) (max_over_time(g[5m])))`,
+			`topk(5, max by (i) (__gorilla_shard_result_0))`, []string{`max by (i) (max_over_time(g[5m]))`},
+		},
 		{
 			`sum(rate(a[5m])) / sum(rate(b[5m]) * 2)`,
 			`sum(__gorilla_shard_result_0) / sum(__gorilla_shard_result_1)`, []string{`sum(rate(a[5m]))`, `sum(rate(b[5m]) * 2)`},
 		},
-		{`min(clamp_min(x offset 5m, 0))`, `min(__gorilla_shard_result_0)`, []string{`min(clamp_min(x offset 5m, 0))`}},
+		{`min(clamp_min(irate(x[1m] offset 5m), 0))`, `min(__gorilla_shard_result_0)`, []string{`min(clamp_min(irate(x[1m] offset 5m), 0))`}},
 		// Not sharded: the aggregation is not associative, its input mixes
 		// series, or it is evaluated at a subquery's steps.
 		{`avg(x)`, "", nil},
@@ -48,7 +54,9 @@ func TestPlanShards(t *testing.T) {
 		{`sum(x / y)`, "", nil},
 		{`sum(x or y)`, "", nil},
 		{`sum(label_replace(x, "a", "b", "c", "d"))`, "", nil},
-		{`sum(sum by (a) (x))`, `sum(sum by (a) (__gorilla_shard_result_0))`, []string{`sum by (a) (x)`}},
+		{`sum(sum by (a) (delta(x[2m])))`, `sum(sum by (a) (__gorilla_shard_result_0))`, []string{`sum by (a) (delta(x[2m]))`}},
+		{`max by (i) (g)`, "", nil}, // plain samples: not worth it
+		{`sum(x * 2)`, "", nil},
 		{`max_over_time(sum(x)[10m:1m])`, "", nil},
 		{`sum(rate(x[5m:1m]))`, "", nil},
 		{`x`, "", nil},
@@ -124,14 +132,15 @@ func TestShardedQueriesAnswerAsOneShard(t *testing.T) {
 		`sum(rate(reqs_total[5m]))`,
 		`sum by (instance) (rate(reqs_total[2m]))`,
 		`histogram_quantile(0.9, sum by (le) (rate(lat_bucket[5m])))`,
-		`topk(5, max by (instance) (load))`,
-		`min by (region) (load)`,
-		`count by (instance) (load > 0)`,
-		`group by (region) (load)`,
-		`sum without (n) (load)`,
+		`topk(5, max by (instance) (max_over_time(load[1m])))`,
+		`min by (region) (min_over_time(load[2m]))`,
+		`count by (instance) (avg_over_time(load[1m]) > 0)`,
+		`group by (region) (last_over_time(load[1m]))`,
+		`sum without (n) (rate(reqs_total[5m]))`,
+		`max by (instance) (load)`,
 		`sum(increase(reqs_total[1m])) / sum(rate(reqs_total[1m]) * 60)`,
 		`sum(rate(native[2m]))`,
-		`sum(load) + count(reqs_total)`,
+		`sum(rate(reqs_total[1m])) + count(count_over_time(load[1m]))`,
 		`sum(nothing_here)`,
 		`sum(rate(reqs_total[5m] @ 300))`,
 	}
