@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -244,4 +245,46 @@ func requireSameMatrix(t *testing.T, q string, want, got upstream.Matrix) {
 			require.InDelta(t, p.H.Count, g.H.Count, 1e-9*math.Max(1, p.H.Count), q)
 		}
 	}
+}
+
+// TestShardedQuerySlotsAndCancel runs sharded queries on an engine of one
+// query slot, at once (each holds the slot for all its shards, so none
+// waits on another's shards), and one whose request is gone already.
+func TestShardedQuerySlotsAndCancel(t *testing.T) {
+	h := shardTestHead(t)
+	qa := query.New(h)
+	e := newEngine(t, EngineOptions{Shards: 3, MaxConcurrent: 1})
+	q := `sum by (instance) (rate(reqs_total[5m]))`
+	start, end := time.UnixMilli(0), time.UnixMilli(600_000)
+	want := runRange(t, newEngine(t, EngineOptions{Shards: 1}), qa, q, start, end, 15*time.Second)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			qry, err := e.NewRangeQuery(context.Background(), qa, nil, q, start, end, 15*time.Second)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer qry.Close()
+			r := qry.Exec(context.Background())
+			if r.Err != nil {
+				t.Error(r.Err)
+				return
+			}
+			m, _ := r.Matrix()
+			if len(m) != len(want) {
+				t.Errorf("got %d series, want %d", len(m), len(want))
+			}
+		})
+	}
+	wg.Wait()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	qry, err := e.NewRangeQuery(ctx, qa, nil, q, start, end, 15*time.Second)
+	require.NoError(t, err)
+	defer qry.Close()
+	r := qry.Exec(ctx)
+	var canceled upstream.ErrQueryCanceled
+	require.ErrorAs(t, r.Err, &canceled)
 }
