@@ -58,10 +58,8 @@ func (h *Head) SelectUnsorted(ctx context.Context, mint, maxt int64, ms ...*labe
 // without samples there.
 func (h *Head) snapshots(ctx context.Context, refs []model.SeriesRef, mint, maxt int64) ([]*Series, error) {
 	out := make([]*Series, 0, len(refs))
-	var (
-		b labels.ScratchBuilder
-		a snapArena
-	)
+	var b labels.ScratchBuilder
+	a := newSnapArena(len(refs))
 	for i, ref := range refs {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -72,7 +70,7 @@ func (h *Head) snapshots(ctx context.Context, refs []model.SeriesRef, mint, maxt
 		if s == nil {
 			continue
 		}
-		if snap := s.snapshotIn(&a, mint, maxt, h.win); snap != nil {
+		if snap := s.snapshotIn(a, mint, maxt, h.win); snap != nil {
 			snap.Labels = h.labelsOf(s, &b)
 			out = append(out, snap)
 		}
@@ -88,14 +86,25 @@ type snapArena struct {
 	series []Series
 	meta   []ChunkMeta
 	bytes  []byte
+	// Sizes of the next blocks: those of a few hundred series, or of the
+	// series there are when fewer.
+	nSeries, nMetas, nBytes int
 }
 
-// Sizes of the arena's blocks: enough for a few hundred series.
+// Largest sizes of the arena's blocks: enough for a few hundred series.
 const (
 	arenaSeries = 256
 	arenaMetas  = 512
 	arenaBytes  = 32 << 10
 )
+
+// newSnapArena returns an arena for the snapshots of at most n series:
+// a selection of one series takes a few hundred bytes, not the blocks of
+// hundreds.
+func newSnapArena(n int) *snapArena {
+	n = max(n, 1)
+	return &snapArena{nSeries: min(arenaSeries, n), nMetas: min(arenaMetas, 2*n), nBytes: min(arenaBytes, 256*n)}
+}
 
 // newSeries returns a zero Series.
 func (a *snapArena) newSeries() *Series {
@@ -103,7 +112,7 @@ func (a *snapArena) newSeries() *Series {
 		return &Series{}
 	}
 	if len(a.series) == cap(a.series) {
-		a.series = make([]Series, 0, arenaSeries)
+		a.series = make([]Series, 0, a.nSeries)
 	}
 	a.series = a.series[:len(a.series)+1]
 	return &a.series[len(a.series)-1]
@@ -120,11 +129,11 @@ func (a *snapArena) unget() {
 // metas returns an empty slice with room for n chunk metas; appending
 // more than n allocates.
 func (a *snapArena) metas(n int) []ChunkMeta {
-	if a == nil || n > arenaMetas/4 {
+	if a == nil || n > a.nMetas/4 {
 		return make([]ChunkMeta, 0, n)
 	}
 	if cap(a.meta)-len(a.meta) < n {
-		a.meta = make([]ChunkMeta, 0, arenaMetas)
+		a.meta = make([]ChunkMeta, 0, a.nMetas)
 	}
 	lo := len(a.meta)
 	a.meta = a.meta[:lo+n]
@@ -133,11 +142,11 @@ func (a *snapArena) metas(n int) []ChunkMeta {
 
 // copyBytes returns a copy of b.
 func (a *snapArena) copyBytes(b []byte) []byte {
-	if a == nil || len(b) > arenaBytes/4 {
+	if a == nil || len(b) > a.nBytes/4 {
 		return append([]byte(nil), b...)
 	}
 	if cap(a.bytes)-len(a.bytes) < len(b) {
-		a.bytes = make([]byte, 0, arenaBytes)
+		a.bytes = make([]byte, 0, a.nBytes)
 	}
 	lo := len(a.bytes)
 	a.bytes = append(a.bytes, b...)
