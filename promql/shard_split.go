@@ -130,17 +130,28 @@ func (sel *splitSelect) read(ctx context.Context, q *shardQuerier, sortSeries bo
 		return
 	}
 	set := base.Select(ctx, sortSeries, hints, ms...)
-	sel.parts = make([][]storage.Series, q.s.n)
-	var buf []byte
+	var all []storage.Series
 	for set.Next() {
-		s := set.At()
+		all = append(all, set.At())
+	}
+	sel.warns, sel.err = set.Warnings(), set.Err()
+	sel.parts = make([][]storage.Series, q.s.n)
+	if len(all) < minShardSeries {
+		sel.parts[0] = all // the other shards answer nothing, at once
+		return
+	}
+	var buf []byte
+	for _, s := range all {
 		var h uint64
 		h, buf = s.Labels().HashWithoutLabels(buf, labels.MetricName)
 		k := h % uint64(q.s.n)
 		sel.parts[k] = append(sel.parts[k], s)
 	}
-	sel.warns, sel.err = set.Warnings(), set.Err()
 }
+
+// minShardSeries is the fewest series a selection deals out: below, one
+// shard evaluates them all, faster than several could share them.
+const minShardSeries = 256
 
 func (q *shardQuerier) LabelValues(ctx context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
 	base, err := q.s.querier(q.mint, q.maxt)

@@ -77,16 +77,17 @@ func TestPlanShards(t *testing.T) {
 	}
 }
 
-// shardTestHead holds counters, gauges, classic histogram buckets and a
-// native histogram over 10 minutes every 15 s, with a gap and a counter
-// reset, for comparing sharded and unsharded answers.
+// shardTestHead holds counters, gauges and classic histogram buckets,
+// enough series of each to be dealt out, and one native histogram, over
+// 10 minutes every 15 s, with a gap and a counter reset, for comparing
+// sharded and unsharded answers.
 func shardTestHead(t *testing.T) *head.Head {
 	t.Helper()
 	h, err := head.Open(head.Options{Dir: t.TempDir(), MaintenanceInterval: -1})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, h.Close()) })
 	app := h.Appender()
-	for i := range 200 {
+	for i := range 2 * minShardSeries { // enough to be dealt out
 		inst := "i" + strconv.Itoa(i%17)
 		c := labels.FromStrings("__name__", "reqs_total", "instance", inst, "path", "/p"+strconv.Itoa(i))
 		g := labels.FromStrings("__name__", "load", "instance", inst, "region", "r"+strconv.Itoa(i%3), "n", strconv.Itoa(i))
