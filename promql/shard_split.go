@@ -140,13 +140,31 @@ func (sel *splitSelect) read(ctx context.Context, q *shardQuerier, sortSeries bo
 		sel.parts[0] = all // the other shards answer nothing, at once
 		return
 	}
-	var buf []byte
-	for _, s := range all {
-		var h uint64
-		h, buf = s.Labels().HashWithoutLabels(buf, labels.MetricName)
-		k := h % uint64(q.s.n)
-		sel.parts[k] = append(sel.parts[k], s)
+	shardOf := dealOut(all, q.s.n)
+	for i, s := range all {
+		sel.parts[shardOf[i]] = append(sel.parts[shardOf[i]], s)
 	}
+}
+
+// dealOut returns the shard in [0, n) of each series, from a hash of its
+// labels without the metric name, hashed on n goroutines: the other
+// shards would only wait for the selection meanwhile.
+func dealOut(all []storage.Series, n int) []int {
+	shardOf := make([]int, len(all))
+	var wg sync.WaitGroup
+	for p := range n {
+		lo, hi := p*len(all)/n, (p+1)*len(all)/n
+		wg.Go(func() {
+			var buf []byte
+			for i := lo; i < hi; i++ {
+				var h uint64
+				h, buf = all[i].Labels().HashWithoutLabels(buf, labels.MetricName)
+				shardOf[i] = int(h % uint64(n))
+			}
+		})
+	}
+	wg.Wait()
+	return shardOf
 }
 
 // minShardSeries is the fewest series a selection deals out: below, one
