@@ -20,9 +20,10 @@ import (
 
 // shardedQuery is a query whose shardable aggregations (see shard_plan.go)
 // are evaluated by shards at once before the rewritten query aggregates
-// their answers. It holds one of the engine's query slots for the whole of
-// Exec; its shards and the rewritten query run on the engine's inner
-// engine, which has no slots of its own.
+// their answers. The shards run on the engine's inner engine, which has
+// no slots of its own, while the sharded query holds one of the engine's;
+// the rewritten query then runs on the engine itself, which counts it in
+// its metrics (the time of the shards is not in its durations).
 type shardedQuery struct {
 	e       *Engine
 	orig    string
@@ -58,8 +59,15 @@ func (e *Engine) newSharded(ctx context.Context, store storage.Queryable, opts u
 		instant: step == 0,
 		res:     &resultQueryable{base: store},
 	}
-	q.outer, err = q.newQuery(ctx, q.res, plan.outer)
+	if q.instant {
+		q.outer, err = e.Engine.NewInstantQuery(ctx, q.res, opts, plan.outer, start)
+	} else {
+		q.outer, err = e.Engine.NewRangeQuery(ctx, q.res, opts, plan.outer, start, end, step)
+	}
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err // waiting for a slot, as the query unsharded would
+		}
 		return nil, fmt.Errorf("sharded form %q: %w", plan.outer, err)
 	}
 	return q, nil
@@ -84,29 +92,36 @@ func (q *shardedQuery) newQuery(ctx context.Context, store storage.Queryable, qs
 	return q.e.inner.NewRangeQuery(ctx, store, q.opts, qs, time.UnixMilli(q.st.start), time.UnixMilli(q.st.end), time.Duration(q.st.step)*time.Millisecond)
 }
 
-// Exec takes a query slot, runs the shards of every slot, at most Shards
-// at once, then the rewritten query over their answers. The engine's
-// timeout bounds the whole.
+// Exec runs the shards of every slot, at most Shards at once, in one of
+// the engine's query slots, then the rewritten query over their answers
+// in another. The engine's timeout bounds the whole.
 func (q *shardedQuery) Exec(ctx context.Context) *upstream.Result {
 	ctx, cancel := context.WithTimeout(ctx, q.e.opts.Timeout)
 	defer cancel()
 	q.mu.Lock()
 	q.cancel = cancel
 	q.mu.Unlock()
-	if _, err := q.e.slots.Insert(ctx, q.orig); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return &upstream.Result{Err: upstream.ErrQueryTimeout("query queue")}
-		}
-		return &upstream.Result{Err: upstream.ErrQueryCanceled("query queue")}
-	}
-	defer q.e.slots.Delete(0)
-	warns, err := q.runShards(ctx)
+	warns, err := q.inSlot(ctx)
 	if err != nil {
 		return &upstream.Result{Err: err, Warnings: warns}
 	}
 	res := q.outer.Exec(ctx)
 	res.Warnings = res.Warnings.Merge(warns)
 	return res
+}
+
+// inSlot runs the shards in a query slot, which it gives back before the
+// rewritten query takes one: holding it meanwhile, a query would wait on
+// itself with a single slot.
+func (q *shardedQuery) inSlot(ctx context.Context) (annotations.Annotations, error) {
+	if _, err := q.e.slots.Insert(ctx, q.orig); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, upstream.ErrQueryTimeout("query queue")
+		}
+		return nil, upstream.ErrQueryCanceled("query queue")
+	}
+	defer q.e.slots.Delete(0)
+	return q.runShards(ctx)
 }
 
 // runShards fills q.res with every slot's answers.
