@@ -12,9 +12,9 @@ const gallopRatio = 16
 
 // intersectSorted keeps in a (in place) the refs also in b; both are
 // sorted. A selection's first list is its shortest, often a handful of
-// refs against lists of a million (env="production"): walking b would cost
-// its length for each matcher, so b is searched, from where the last
-// search stopped, in O(len(a) log len(b)).
+// refs, and b the union of a regular expression's lists, which may hold a
+// million: walking b would cost its length for each matcher, so b is
+// searched, from where the last search stopped, in O(len(a) log len(b)).
 func intersectSorted(a, b []model.SeriesRef) []model.SeriesRef {
 	if len(b) < gallopRatio*len(a) {
 		return intersect(a, b)
