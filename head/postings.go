@@ -222,7 +222,7 @@ func (p *postings) intersection(lists []*postingList, flats [][]model.SeriesRef)
 		out = intersectList(out, l)
 	}
 	for _, f := range flats {
-		out = intersect(out, f)
+		out = intersectSorted(out, f)
 	}
 	return out
 }

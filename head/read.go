@@ -1,7 +1,6 @@
 package head
 
 import (
-	"context"
 	"fmt"
 	"sort"
 
@@ -30,46 +29,36 @@ type Series struct {
 // not be modified.
 type ChunkMeta = model.Chunk
 
-// Select returns the series matching all matchers that have samples in
-// [mint, maxt], sorted by labels. It honours ctx between series.
-func (h *Head) Select(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) ([]*Series, error) {
-	refs := h.index.match(ms)
-	out := make([]*Series, 0, len(refs))
-	var b labels.ScratchBuilder
-	for i, ref := range refs {
-		if i%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		s := h.series.getByRef(ref)
-		if s == nil {
-			continue
-		}
-		if snap := s.snapshot(mint, maxt, h.win); snap != nil {
-			snap.Labels = h.labelsOf(s, &b)
-			out = append(out, snap)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].Labels, out[j].Labels) < 0 })
-	return out, nil
-}
-
 // snapshot copies what a reader needs of the series in [mint, maxt], or
 // returns nil when the series has no samples there. win are the head's.
 func (s *memSeries) snapshot(mint, maxt int64, win model.Windows) *Series {
+	return s.snapshotIn(nil, mint, maxt, win)
+}
+
+// snapshotIn is snapshot with the copies taken from a, which may be nil.
+func (s *memSeries) snapshotIn(a *snapArena, mint, maxt int64, win model.Windows) *Series {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	snap := &Series{Ref: s.ref, mint: mint, maxt: maxt, win: win}
+	snap := a.newSeries()
+	*snap = Series{Ref: s.ref, mint: mint, maxt: maxt, win: win}
+	n := 0
 	for _, c := range s.chunks {
-		if c.maxt < mint || c.mint > maxt {
-			continue
+		if c.maxt >= mint && c.mint <= maxt {
+			n++
 		}
-		data := c.chunk.Bytes()
-		if c.app != nil {
-			data = append([]byte(nil), data...)
+	}
+	if n > 0 {
+		snap.chunks = a.metas(n)
+		for _, c := range s.chunks {
+			if c.maxt < mint || c.mint > maxt {
+				continue
+			}
+			data := c.chunk.Bytes()
+			if c.app != nil {
+				data = a.copyBytes(data)
+			}
+			snap.chunks = append(snap.chunks, ChunkMeta{MinT: c.mint, MaxT: c.maxt, Data: data})
 		}
-		snap.chunks = append(snap.chunks, ChunkMeta{MinT: c.mint, MaxT: c.maxt, Data: data})
 	}
 	lo := sort.Search(len(s.ooo), func(i int) bool { return s.ooo[i].T >= mint })
 	hi := sort.Search(len(s.ooo), func(i int) bool { return s.ooo[i].T > maxt })
@@ -78,6 +67,7 @@ func (s *memSeries) snapshot(mint, maxt int64, win model.Windows) *Series {
 	}
 	snap.hist = s.hist.snapshot(mint, maxt)
 	if len(snap.chunks) == 0 && len(snap.ooo) == 0 && len(snap.hist) == 0 {
+		a.unget()
 		return nil
 	}
 	return snap

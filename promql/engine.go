@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,7 +27,12 @@ type EngineOptions struct {
 	// MaxConcurrent is how many queries run at once (default 20); the
 	// others wait, and give up when their request is cancelled.
 	MaxConcurrent int
-	Logger        *slog.Logger
+	// Shards is how many parts of its series one aggregation is split
+	// into, evaluated at once on as many goroutines (see shard_plan.go).
+	// Default: GOMAXPROCS, at most DefaultMaxShards; 1 evaluates every
+	// query on one goroutine, as the upstream engine does.
+	Shards int
+	Logger *slog.Logger
 	// Registerer, if set, receives the engine's metrics, named
 	// gorilla_prometheus_engine_*; Close unregisters them.
 	Registerer prometheus.Registerer
@@ -38,11 +44,18 @@ const (
 	DefaultTimeout       = 2 * time.Minute
 	DefaultMaxSamples    = 50_000_000
 	DefaultMaxConcurrent = 20
+	// DefaultMaxShards caps the default of EngineOptions.Shards.
+	DefaultMaxShards = 8
 )
 
 // Engine is the upstream PromQL engine with the limits it was built with.
 type Engine struct {
 	*upstream.Engine
+	// inner evaluates the shards of sharded queries and their rewritten
+	// form, without query slots: a sharded query holds one of slots,
+	// the upstream engine's, for all of them.
+	inner   *upstream.Engine
+	slots   *limiter
 	opts    EngineOptions
 	front   parser.Parser // knows the functions expand rewrites (functions.go)
 	metrics engineMetrics
@@ -68,36 +81,52 @@ func NewEngine(opts EngineOptions) (*Engine, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Shards <= 0 {
+		opts.Shards = min(runtime.GOMAXPROCS(0), DefaultMaxShards)
+	}
 	registerFunctionCalls()
 	captured := &capture{}
-	eng := upstream.NewEngine(upstream.EngineOpts{
-		Logger:        opts.Logger,
-		Reg:           captured,
-		MaxSamples:    opts.MaxSamples,
-		Timeout:       opts.Timeout,
-		LookbackDelta: opts.LookbackDelta,
-		// Prometheus's own tracker logs active queries to an mmapped file
-		// under the data directory; a semaphore gives the same limit
-		// without touching disk.
-		ActiveQueryTracker:   newLimiter(opts.MaxConcurrent),
+	slots := newLimiter(opts.MaxConcurrent)
+	eng := upstream.NewEngine(engineOpts(opts, captured, slots))
+	inner := upstream.NewEngine(engineOpts(opts, nil, nil))
+	e := &Engine{
+		Engine: eng, inner: inner, slots: slots, opts: opts,
+		front: parser.NewParser(parser.Options{Functions: nativeFunctions(true)}),
+	}
+	if err := e.metrics.register(opts.Registerer, captured); err != nil {
+		return nil, fmt.Errorf("promql engine: %w", errors.Join(err, eng.Close(), inner.Close()))
+	}
+	return e, nil
+}
+
+// engineOpts are the upstream engine's options; reg and slots may be nil.
+func engineOpts(opts EngineOptions, reg prometheus.Registerer, slots *limiter) upstream.EngineOpts {
+	o := upstream.EngineOpts{
+		Logger:               opts.Logger,
+		Reg:                  reg,
+		MaxSamples:           opts.MaxSamples,
+		Timeout:              opts.Timeout,
+		LookbackDelta:        opts.LookbackDelta,
 		EnableAtModifier:     true,
 		EnableNegativeOffset: true,
 		Parser:               parser.NewParser(parser.Options{Functions: nativeFunctions(false)}),
 		// A subquery without a step ([5m:]) takes Prometheus's default
 		// evaluation interval; without this function the engine panics.
 		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
-	})
-	e := &Engine{Engine: eng, opts: opts, front: parser.NewParser(parser.Options{Functions: nativeFunctions(true)})}
-	if err := e.metrics.register(opts.Registerer, captured); err != nil {
-		return nil, fmt.Errorf("promql engine: %w", errors.Join(err, eng.Close()))
 	}
-	return e, nil
+	if slots != nil {
+		// Prometheus's own tracker logs active queries to an mmapped file
+		// under the data directory; a semaphore gives the same limit
+		// without touching disk.
+		o.ActiveQueryTracker = slots
+	}
+	return o
 }
 
-// Close unregisters the engine's metrics and closes the upstream engine.
+// Close unregisters the engine's metrics and closes the upstream engines.
 func (e *Engine) Close() error {
 	e.metrics.unregister()
-	return e.Engine.Close()
+	return errors.Join(e.Engine.Close(), e.inner.Close())
 }
 
 // Options returns the options after defaults were applied.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"unicode/utf8"
 
 	upstream "github.com/prometheus/prometheus/promql"
@@ -77,7 +78,42 @@ type response struct {
 // warnings and infos; query, when given, lets them name their position.
 func writeData(w http.ResponseWriter, data any, annos annotations.Annotations, query string) {
 	warns, infos := annos.AsStrings(query, 0, 0)
+	if qd, ok := data.(queryData); ok {
+		writeQueryData(w, qd, warns, infos)
+		return
+	}
 	writeJSON(w, http.StatusOK, response{Status: "success", Data: data, Warnings: warns, Infos: infos})
+}
+
+// writeQueryData writes the envelope of a query answer around its result,
+// which appendValue has encoded already: json.Marshal would scan and copy
+// the result once more to check it. The bytes are those json.Marshal
+// writes for response{Data: qd}.
+func writeQueryData(w http.ResponseWriter, qd queryData, warns, infos []string) {
+	b := make([]byte, 0, len(qd.Result)+128)
+	b = append(b, `{"status":"success","data":{"resultType":`...)
+	b = strconv.AppendQuote(b, string(qd.ResultType))
+	b = append(b, `,"result":`...)
+	b = append(b, qd.Result...)
+	b = append(b, '}')
+	for _, f := range []struct {
+		name string
+		msgs []string
+	}{{"warnings", warns}, {"infos", infos}} {
+		if len(f.msgs) == 0 {
+			continue
+		}
+		enc, err := json.Marshal(f.msgs)
+		if err != nil { // a []string always encodes
+			panic("BUG: encode " + f.name + ": " + err.Error())
+		}
+		b = append(b, `,"`+f.name+`":`...)
+		b = append(b, enc...)
+	}
+	b = append(b, '}')
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
 }
 
 // maxErrorMessage bounds the error field of an answer. Messages quote

@@ -97,7 +97,11 @@ func (e *Engine) NewInstantQuery(ctx context.Context, q storage.Queryable, opts 
 	if err != nil {
 		return nil, err
 	}
-	return e.Engine.NewInstantQuery(ctx, q, opts, qs, evalTimeOf(ts))
+	ts = evalTimeOf(ts)
+	if sq, err := e.newSharded(ctx, q, opts, qs, ts, ts, 0); sq != nil || err != nil {
+		return sq, err
+	}
+	return e.Engine.NewInstantQuery(ctx, q, opts, qs, ts)
 }
 
 // NewRangeQuery is the upstream method after expand. start and end are
@@ -107,7 +111,11 @@ func (e *Engine) NewRangeQuery(ctx context.Context, q storage.Queryable, opts up
 	if err != nil {
 		return nil, err
 	}
-	return e.Engine.NewRangeQuery(ctx, q, opts, qs, evalTimeOf(start), evalTimeOf(end), step)
+	start, end = evalTimeOf(start), evalTimeOf(end)
+	if sq, err := e.newSharded(ctx, q, opts, qs, start, end, step); sq != nil || err != nil {
+		return sq, err
+	}
+	return e.Engine.NewRangeQuery(ctx, q, opts, qs, start, end, step)
 }
 
 // expand checks the arguments of our functions and rewrites the calls the

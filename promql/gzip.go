@@ -1,18 +1,20 @@
 package promql
 
 import (
-	"compress/gzip"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // gzipPool recycles gzip writers: each holds hundreds of KiB of state, too
-// much to allocate per answer. They compress at gzip.BestSpeed: on a 600 KB
-// range answer (BenchmarkRangeAnswerGzip) it sends 6x fewer bytes for
-// about a quarter more time, where the default level saves a fifth more
-// bytes at three times the time.
+// much to allocate per answer. They compress at gzip.BestSpeed, the
+// klauspost/compress implementation of the standard format: on a 600 KB
+// range answer (BenchmarkRangeAnswerGzip) it sends 5.7x fewer bytes for
+// about 5% more time than the plain answer, where compress/gzip at the
+// same level took more than twice the time for 2% fewer bytes.
 type gzipPool struct{ p sync.Pool }
 
 func (p *gzipPool) get(w http.ResponseWriter) *gzip.Writer {

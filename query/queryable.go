@@ -206,10 +206,14 @@ func limit(vals []string, hints *storage.LabelHints) []string {
 
 type querier struct{ labelQuerier }
 
-// Select returns the matching series, always sorted by labels.
-func (q *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+// Select returns the matching series, sorted by labels when sortSeries is
+// set, a limit is hinted or blocks answer. Otherwise (the PromQL engine
+// does not ask for sorting) series of the head alone come in no
+// particular order.
+func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
 	mint, maxt := q.selectRange(hints)
-	parts, warns, err := q.q.selectParts(ctx, mint, maxt, ms, hints)
+	sorted := sortSeries || (hints != nil && hints.Limit > 0)
+	parts, warns, err := q.q.selectParts(ctx, mint, maxt, ms, hints, sorted)
 	if err != nil {
 		return storage.ErrSeriesSet(err)
 	}
@@ -226,7 +230,7 @@ type chunkQuerier struct{ labelQuerier }
 func (q *chunkQuerier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.ChunkSeriesSet {
 	mint, maxt := q.selectRange(hints)
 	// Chunks are read as stored: raw samples only.
-	parts, warns, err := q.q.selectParts(ctx, mint, maxt, ms, nil)
+	parts, warns, err := q.q.selectParts(ctx, mint, maxt, ms, nil, true)
 	if err != nil {
 		return storage.ErrChunkSeriesSet(err)
 	}
@@ -252,16 +256,10 @@ type part struct {
 // from the head after it, and joins the two by series. With hints of a
 // PromQL select, blocks may answer from roll-ups (see rollup.go). Block
 // chunks that do not decode are left out and reported in the warnings
-// (see corrupt.go).
-func (q *Queryable) selectParts(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, hints *storage.SelectHints) ([]part, annotations.Annotations, error) {
+// (see corrupt.go). The parts are sorted by labels when sorted is set or
+// blocks answer; a head alone may answer in any order otherwise.
+func (q *Queryable) selectParts(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, hints *storage.SelectHints, sorted bool) ([]part, annotations.Annotations, error) {
 	b := q.boundary()
-	var hs []*head.Series
-	if maxt >= b {
-		var err error
-		if hs, err = q.head.Select(ctx, max(mint, b), maxt, ms...); err != nil {
-			return nil, nil, err
-		}
-	}
 	var bs []model.ChunkSeries
 	var warns annotations.Annotations
 	if mint < b {
@@ -274,7 +272,20 @@ func (q *Queryable) selectParts(ctx context.Context, mint, maxt int64, ms []*lab
 			return nil, nil, err
 		}
 	}
+	var hs []*head.Series
+	if maxt >= b {
+		var err error
+		if hs, err = q.selectHead(ctx, max(mint, b), maxt, ms, sorted || len(bs) > 0); err != nil {
+			return nil, nil, err
+		}
+	}
 	out := make([]part, 0, max(len(hs), len(bs)))
+	if len(bs) == 0 {
+		for _, s := range hs {
+			out = append(out, part{labels: s.Labels, head: s, bmint: mint, bmaxt: min(maxt, b-1)})
+		}
+		return out, warns, nil
+	}
 	i, j := 0, 0
 	for i < len(bs) || j < len(hs) {
 		var c int
@@ -298,4 +309,18 @@ func (q *Queryable) selectParts(ctx context.Context, mint, maxt int64, ms []*lab
 		out = append(out, p)
 	}
 	return out, warns, nil
+}
+
+// unsortedHead is a head that can also select in no particular order,
+// which is cheaper (head.Head.SelectUnsorted).
+type unsortedHead interface {
+	SelectUnsorted(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) ([]*head.Series, error)
+}
+
+// selectHead selects from the head, sorted by labels when sorted is set.
+func (q *Queryable) selectHead(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, sorted bool) ([]*head.Series, error) {
+	if u, ok := q.head.(unsortedHead); ok && !sorted {
+		return u.SelectUnsorted(ctx, mint, maxt, ms...)
+	}
+	return q.head.Select(ctx, mint, maxt, ms...)
 }

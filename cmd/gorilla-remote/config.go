@@ -30,6 +30,7 @@ type settings struct {
 	QueryConcurrency int
 	QueryMaxInflight int
 	QueryMaxLength   int
+	QueryShards      int
 	// The HTTP server's bounds against slow and greedy clients.
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
@@ -172,6 +173,8 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		Default("20").IntVar(&f.s.QueryConcurrency)
 	flag("query.max-inflight", "Most query API requests served at once, those waiting for --query.max-concurrency included; more are answered 503 with Retry-After.").
 		Default("128").IntVar(&f.s.QueryMaxInflight)
+	flag("query.shards", "Parts one PromQL aggregation over independent series is split into, evaluated at once on as many cores; 0 takes the number of cores, at most 8; 1 evaluates each query on one core.").
+		Default("0").IntVar(&f.s.QueryShards)
 	flag("query.max-length", "Longest PromQL expression or selector accepted (400 bad_data above it); takes units (4KiB) or a plain number of bytes.").
 		Default("256KiB").SetValue(intBytesValue{&f.s.QueryMaxLength})
 	f.values = map[string]kingpin.Value{}

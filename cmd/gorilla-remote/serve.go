@@ -279,6 +279,7 @@ func (srv *server) queryAPI(id string, h *head.Head, r reads, admin promql.Admin
 		Timeout:       srv.s.QueryTimeout,
 		MaxSamples:    samples,
 		MaxConcurrent: concurrency,
+		Shards:        srv.s.QueryShards,
 		Logger:        srv.log,
 		Registerer:    reg,
 	})

@@ -102,7 +102,7 @@ func (srv *server) runTenants(t *tenants, start time.Time) error {
 	}
 	t.engine, err = promql.NewEngine(promql.EngineOptions{
 		LookbackDelta: srv.s.LookbackDelta, Timeout: srv.s.QueryTimeout, MaxSamples: srv.s.QueryMaxSamples,
-		MaxConcurrent: srv.s.QueryConcurrency, Logger: srv.log,
+		MaxConcurrent: srv.s.QueryConcurrency, Shards: srv.s.QueryShards, Logger: srv.log,
 		Registerer: prometheus.WrapRegistererWith(prometheus.Labels{"tenant": federatedTenant}, srv.reg),
 	})
 	if err != nil {

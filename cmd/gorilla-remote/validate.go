@@ -53,6 +53,7 @@ func (f *flagSet) validate() error {
 	} {
 		check(name, n >= 1, n, "must be at least 1")
 	}
+	check("query.shards", s.QueryShards >= 0, s.QueryShards, "must not be negative (0 means the number of cores, at most 8)")
 	check("web.max-connections", s.MaxConnections >= 0, s.MaxConnections, "must not be negative (0 means no limit)")
 	if err := checkWebConfig(s.WebConfigFile); err != nil {
 		errs = append(errs, f.invalid("web.config.file", s.WebConfigFile, err.Error()))
