@@ -179,7 +179,7 @@ func (r *replayer) applySeries() {
 		if r.shards.ownerOf(sr.Ref) != nil {
 			continue
 		}
-		r.shards.addSeries(replaySeries{ref: sr.Ref, hash: model.Hash(sr.Labels), lset: sr.Labels})
+		r.shards.addSeries(sr.Ref, sr.Labels)
 		next = max(next, uint64(sr.Ref))
 	}
 	h.nextRef.Store(next)

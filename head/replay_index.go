@@ -158,13 +158,14 @@ func mergeRefs(a, b []model.SeriesRef) []model.SeriesRef {
 	return slices.Compact(out)
 }
 
-// createReplayed stores a replayed series under ref unless one with the
-// same labels exists, which it returns instead, and counts it with the
-// limiter. It is insertSeries without the index (the replay's indexBuilder
-// adds the series) and without the series gauge (the worker adds its
+// storeReplayed stores a replayed series s, made by symbols.newSeries for
+// hash and lset, unless one with the same labels exists, which it returns
+// instead, and counts it with the limiter. It is insertSeries without
+// making the series (the replay's reader does), the index (the replay's
+// indexBuilder adds the series) and the series gauge (the worker adds its
 // batch): safe for concurrent use like insertSeries.
-func (h *Head) createReplayed(ref model.SeriesRef, hash uint64, lset labels.Labels) (*memSeries, bool) {
-	s, created := h.series.getOrSet(hash, lset, h.syms.newSeries(ref, hash, lset), h.syms)
+func (h *Head) storeReplayed(hash uint64, lset labels.Labels, s *memSeries) (*memSeries, bool) {
+	s, created := h.series.getOrSet(hash, lset, s, h.syms)
 	if created {
 		h.opts.Limiter.AddSeries(lset)
 	}

@@ -25,11 +25,13 @@ import (
 // histograms, exemplars) first waits for the workers to drain (settle) and
 // then looks refs up in the workers' maps, which nothing writes meanwhile.
 
-// replaySeries is a series record entry with the hash of its labels.
+// replaySeries is a series record entry with the hash of its labels and
+// the series the reader made for it, to be stored by a worker unless one
+// with the same labels exists.
 type replaySeries struct {
-	ref  model.SeriesRef
 	hash uint64
 	lset labels.Labels
+	s    *memSeries
 }
 
 // replayBatch is what one record gives one worker: series to create or
@@ -107,7 +109,8 @@ func (rs *replayShards) create(w *replayWorker, series []replaySeries) {
 	h := rs.h
 	n := 0
 	for _, sr := range series {
-		s, created := h.createReplayed(sr.ref, sr.hash, sr.lset)
+		ref := sr.s.ref
+		s, created := h.storeReplayed(sr.hash, sr.lset, sr.s)
 		if created {
 			n++
 			w.index = append(w.index, indexedSeries{ref: s.ref, ids: s.lset})
@@ -115,7 +118,7 @@ func (rs *replayShards) create(w *replayWorker, series []replaySeries) {
 		s.mu.Lock()
 		s.logged = true
 		s.mu.Unlock()
-		w.byRef.set(sr.ref, s)
+		w.byRef.set(ref, s)
 	}
 	w.created += n
 	h.metrics.series.Add(float64(n))
@@ -209,11 +212,14 @@ func (rs *replayShards) buf(k int) *replayBatch {
 	return rs.bufs[k]
 }
 
-// addSeries queues a series for its worker. The caller has checked that
-// the ref is new.
-func (rs *replayShards) addSeries(sr replaySeries) {
-	b := rs.buf(rs.own(sr.ref, sr.hash))
-	b.series = append(b.series, sr)
+// addSeries makes the series of a ref not seen before and queues it for
+// its worker. Making it interns its labels, which here, on the reader
+// alone, takes the symbol table's lock without contention: on the workers
+// that lock was the busiest of the replay.
+func (rs *replayShards) addSeries(ref model.SeriesRef, lset labels.Labels) {
+	hash := model.Hash(lset)
+	b := rs.buf(rs.own(ref, hash))
+	b.series = append(b.series, replaySeries{hash: hash, lset: lset, s: rs.h.syms.newSeries(ref, hash, lset)})
 }
 
 // addSample queues a sample for the worker of its series and reports
