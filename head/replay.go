@@ -94,6 +94,7 @@ func (h *Head) replay(dir string) error {
 	}
 	stopped = true
 	r.shards.stop()
+	r.shards.buildIndex()
 	r.finish(start)
 	return nil
 }

@@ -10,142 +10,128 @@ import (
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
-// indexedSeries is a series created by the replay, for the index.
-type indexedSeries struct {
-	ref model.SeriesRef
-	ids []uint32 // the series' symbol pairs (memSeries.lset)
-}
-
-// indexBatch is how many created series a replay worker gathers before it
-// hands them to the index builder.
-const indexBatch = 4096
-
-// indexBuilder builds the postings of the replayed series on a goroutine of
-// its own, beside the workers that create them: nothing reads the postings
-// before the replay ends, so the index need only be complete then (finish),
-// and creating a series takes no index lock.
+// The replay builds the postings of the series it created once, at the
+// end, rather than as it creates them: nothing reads the postings before
+// the replay ends, and walking the refs in increasing order yields every
+// list sorted, where series come out of the WAL in commit order, which is
+// not ref order when commits interleaved. Creating a series so takes no
+// index lock, and no list is sorted.
 //
-// It keys its lists by symbol ids (name id, value id) rather than by
-// strings, which hashes a word instead of two strings per label, and moves
-// them into the head's postings at the end, sorted.
-type indexBuilder struct {
-	h    *Head
-	in   chan []indexedSeries
-	done chan struct{}
+// The walk runs on every core, each goroutine taking the label names whose
+// symbol id falls in its share, so that their lists are disjoint. Lists are
+// keyed by symbol ids (name id, value id), which hashes a word instead of
+// two strings per label, and are moved into the head's postings at the end.
+
+// indexPart is the lists one goroutine of the index walk builds.
+type indexPart struct {
 	// keys maps a label pair, name id << 32 | value id, to its list in
-	// lists, and lists holds the refs of each pair in arrival order.
+	// lists.
 	keys  map[uint64]int32
 	lists [][]model.SeriesRef
-	all   []model.SeriesRef
 }
 
-func newIndexBuilder(h *Head) *indexBuilder {
-	b := &indexBuilder{h: h, in: make(chan []indexedSeries, 16), done: make(chan struct{}), keys: map[uint64]int32{}}
-	go b.run()
-	return b
-}
-
-// send hands a batch to the builder; the caller must not use it afterwards.
-func (b *indexBuilder) send(batch []indexedSeries) { b.in <- batch }
-
-func (b *indexBuilder) run() {
-	defer close(b.done)
-	// Series arrive grouped by scrape target, so the pair at one label
-	// position is mostly the one of the series before: remember it.
-	var last []lastPair
-	for batch := range b.in {
-		for _, s := range batch {
-			for i := 0; i+1 < len(s.ids); i += 2 {
-				k := uint64(s.ids[i])<<32 | uint64(s.ids[i+1])
-				if i/2 >= len(last) {
-					last = append(last, lastPair{key: k, list: b.list(k)})
-				} else if last[i/2].key != k {
-					last[i/2].key, last[i/2].list = k, b.list(k)
-				}
-				l := last[i/2].list
-				b.lists[l] = append(b.lists[l], s.ref)
-			}
-			b.all = append(b.all, s.ref)
-		}
-	}
-}
-
-// lastPair is the pair an index builder saw last at one label position.
+// lastPair is the pair a walk saw last at one label position, and its list.
 type lastPair struct {
 	key  uint64
 	list int32
 }
 
-// list returns the index in b.lists of the list of pair k, adding it when
+// buildIndex adds every series the replay created to the head's postings.
+// The workers must have stopped.
+func (rs *replayShards) buildIndex() {
+	refs := rs.createdRefs()
+	n := max(min(runtime.GOMAXPROCS(0), len(refs)/minIndexShare), 1)
+	parts := make([]indexPart, n)
+	var wg sync.WaitGroup
+	for w := range parts {
+		wg.Go(func() { parts[w] = rs.walkIndex(refs, w, n) })
+	}
+	wg.Wait()
+	rs.installIndex(parts, refs)
+}
+
+// minIndexShare is the fewest series worth a goroutine of the index walk.
+const minIndexShare = 4096
+
+// createdRefs returns the refs of the series the replay created, sorted. A
+// ref that maps to a series created under another ref (its labels logged
+// twice) is left out: that series is indexed under its own.
+func (rs *replayShards) createdRefs() []model.SeriesRef {
+	var refs []model.SeriesRef
+	for ref, k := range rs.owner {
+		if k != 0 {
+			if s := rs.workers[k-1].byRef.get(model.SeriesRef(ref)); s != nil && s.ref == model.SeriesRef(ref) {
+				refs = append(refs, s.ref)
+			}
+		}
+	}
+	var sparse []model.SeriesRef
+	for ref := range rs.ownerSparse {
+		if s := rs.get(ref); s != nil && s.ref == ref {
+			sparse = append(sparse, ref)
+		}
+	}
+	slices.Sort(sparse) // all above the dense refs
+	return append(refs, sparse...)
+}
+
+// walkIndex builds the lists of the label names whose id is w modulo n.
+func (rs *replayShards) walkIndex(refs []model.SeriesRef, w, n int) indexPart {
+	p := indexPart{keys: map[uint64]int32{}}
+	// Series of one scrape target have neighbouring refs, so the pair at
+	// one label position is mostly the one of the series before.
+	var last []lastPair
+	for _, ref := range refs {
+		ids := rs.get(ref).lset
+		for i := 0; i+1 < len(ids); i += 2 {
+			if int(ids[i])%n != w {
+				continue
+			}
+			k := uint64(ids[i])<<32 | uint64(ids[i+1])
+			for len(last) <= i/2 {
+				last = append(last, lastPair{key: ^uint64(0)})
+			}
+			if last[i/2].key != k {
+				last[i/2] = lastPair{key: k, list: p.list(k)}
+			}
+			l := last[i/2].list
+			p.lists[l] = append(p.lists[l], ref)
+		}
+	}
+	return p
+}
+
+// list returns the index in p.lists of the list of pair k, adding it when
 // new.
-func (b *indexBuilder) list(k uint64) int32 {
-	if l, ok := b.keys[k]; ok {
+func (p *indexPart) list(k uint64) int32 {
+	if l, ok := p.keys[k]; ok {
 		return l
 	}
-	l := int32(len(b.lists))
-	b.keys[k] = l
-	b.lists = append(b.lists, nil)
+	l := int32(len(p.lists))
+	p.keys[k] = l
+	p.lists = append(p.lists, nil)
 	return l
 }
 
-// finish waits for every batch sent, then sorts the lists on every core
-// and adds them to the head's postings. No batch may be sent afterwards.
-func (b *indexBuilder) finish() {
-	close(b.in)
-	<-b.done
-	keys := make([]uint64, len(b.lists))
-	for k, l := range b.keys {
-		keys[l] = k
-	}
-	sorted := make([][]model.SeriesRef, len(keys))
-	workers := max(runtime.GOMAXPROCS(0), 1)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(keys); i += workers {
-				sorted[i] = sortRefs(b.lists[i])
-			}
-			if w == 0 {
-				b.all = sortRefs(b.all)
-			}
-		}()
-	}
-	wg.Wait()
-	b.install(keys, sorted)
-	b.keys, b.lists, b.all = nil, nil, nil
-}
-
-// sortRefs sorts and deduplicates a list in place. Workers create series
-// in WAL order, so most lists arrive nearly sorted.
-func sortRefs(l []model.SeriesRef) []model.SeriesRef {
-	if !slices.IsSorted(l) {
-		slices.Sort(l)
-	}
-	return slices.Compact(l)
-}
-
-// install adds sorted lists to the head's postings, merging with any list
-// already there (the head's postings are empty before a replay, so nearly
-// never).
-func (b *indexBuilder) install(keys []uint64, sorted [][]model.SeriesRef) {
-	p, syms := b.h.index, b.h.syms
+// installIndex adds the lists and the refs of every series to the head's
+// postings, merging with any list already there (the postings are empty
+// before a replay, so nearly never).
+func (rs *replayShards) installIndex(parts []indexPart, refs []model.SeriesRef) {
+	p, syms := rs.h.index, rs.h.syms
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, k := range keys {
-		name, value := syms.str(uint32(k>>32)), syms.str(uint32(k))
-		vals := p.m[name]
-		if vals == nil {
-			vals = map[string][]model.SeriesRef{}
-			p.m[name] = vals
+	for _, part := range parts {
+		for k, l := range part.keys {
+			name, value := syms.str(uint32(k>>32)), syms.str(uint32(k))
+			vals := p.m[name]
+			if vals == nil {
+				vals = map[string][]model.SeriesRef{}
+				p.m[name] = vals
+			}
+			vals[value] = mergeRefs(vals[value], part.lists[l])
 		}
-		if old := vals[value]; len(old) > 0 {
-			sorted[i] = mergeRefs(old, sorted[i])
-		}
-		vals[value] = sorted[i]
 	}
-	p.all = mergeRefs(p.all, b.all)
+	p.all = mergeRefs(p.all, refs)
 }
 
 // mergeRefs returns the sorted union of two sorted lists.
@@ -161,9 +147,9 @@ func mergeRefs(a, b []model.SeriesRef) []model.SeriesRef {
 // storeReplayed stores a replayed series s, made by symbols.newSeries for
 // hash and lset, unless one with the same labels exists, which it returns
 // instead, and counts it with the limiter. It is insertSeries without
-// making the series (the replay's reader does), the index (the replay's
-// indexBuilder adds the series) and the series gauge (the worker adds its
-// batch): safe for concurrent use like insertSeries.
+// making the series (the replay's reader does), the index (buildIndex adds
+// the series once the replay is done) and the series gauge (the worker adds
+// its batch): safe for concurrent use like insertSeries.
 func (h *Head) storeReplayed(hash uint64, lset labels.Labels, s *memSeries) (*memSeries, bool) {
 	s, created := h.series.getOrSet(hash, lset, s, h.syms)
 	if created {

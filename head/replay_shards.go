@@ -47,7 +47,6 @@ type replayWorker struct {
 	in         chan *replayBatch
 	byRef      refMap
 	ooo        oooBatch
-	index      []indexedSeries // created series not yet handed to the index
 	outOfRange outOfRange
 	appended   int64
 	created    int
@@ -62,8 +61,7 @@ type replayShards struct {
 	pool     sync.Pool      // of *replayBatch
 	pending  sync.WaitGroup // batches sent and not yet applied
 	running  sync.WaitGroup // worker goroutines
-	index    *indexBuilder
-	accepted atomic.Bool // see replayer.accepted
+	accepted atomic.Bool    // see replayer.accepted
 	// owner maps a WAL ref to 1 + the index of its worker (0: unknown).
 	owner       []uint8
 	ownerSparse map[model.SeriesRef]uint8
@@ -72,11 +70,11 @@ type replayShards struct {
 // maxReplayWorkers bounds the workers: owner holds a worker index in a byte.
 const maxReplayWorkers = 64
 
-// newReplayShards starts one worker per core and the index builder.
+// newReplayShards starts one worker per core.
 func newReplayShards(h *Head) *replayShards {
 	n := min(max(runtime.GOMAXPROCS(0), 1), maxReplayWorkers)
 	rs := &replayShards{h: h, workers: make([]*replayWorker, n), bufs: make([]*replayBatch, n),
-		index: newIndexBuilder(h), ownerSparse: map[model.SeriesRef]uint8{}}
+		ownerSparse: map[model.SeriesRef]uint8{}}
 	rs.pool.New = func() any { return &replayBatch{} }
 	for i := range rs.workers {
 		w := &replayWorker{in: make(chan *replayBatch, 16), byRef: refMap{sparse: map[model.SeriesRef]*memSeries{}}}
@@ -103,8 +101,7 @@ func (rs *replayShards) work(w *replayWorker) {
 	}
 }
 
-// create creates the series of one batch, maps their refs and hands the new
-// ones to the index.
+// create stores the series of one batch and maps their refs.
 func (rs *replayShards) create(w *replayWorker, series []replaySeries) {
 	h := rs.h
 	n := 0
@@ -113,7 +110,6 @@ func (rs *replayShards) create(w *replayWorker, series []replaySeries) {
 		s, created := h.storeReplayed(sr.hash, sr.lset, sr.s)
 		if created {
 			n++
-			w.index = append(w.index, indexedSeries{ref: s.ref, ids: s.lset})
 		}
 		s.mu.Lock()
 		s.logged = true
@@ -122,10 +118,6 @@ func (rs *replayShards) create(w *replayWorker, series []replaySeries) {
 	}
 	w.created += n
 	h.metrics.series.Add(float64(n))
-	if len(w.index) >= indexBatch {
-		rs.index.send(w.index)
-		w.index = nil
-	}
 }
 
 // appendSamples resolves and appends the samples of one batch.
@@ -254,20 +246,12 @@ func (rs *replayShards) send() {
 // wait returns once every batch sent so far is applied.
 func (rs *replayShards) wait() { rs.pending.Wait() }
 
-// stop ends the workers after the batches sent so far, hands the series
-// they created last to the index and waits until the index is complete.
+// stop ends the workers after the batches sent so far.
 func (rs *replayShards) stop() {
 	for _, w := range rs.workers {
 		close(w.in)
 	}
 	rs.running.Wait()
-	for _, w := range rs.workers {
-		if len(w.index) > 0 {
-			rs.index.send(w.index)
-			w.index = nil
-		}
-	}
-	rs.index.finish()
 }
 
 // totals sums what the workers did. The workers must be settled.
