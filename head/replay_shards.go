@@ -11,9 +11,11 @@ import (
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
-// Parallel replay. The reader decodes records and hands their series and
-// samples to one worker goroutine per core; the workers create the series
-// and append the samples. A series belongs to the worker chosen by the hash
+// Parallel replay. The reader decodes records, makes the series of new
+// refs (interning their labels: one goroutine alone takes the symbol
+// table's lock without contention) and hands them and the samples to one
+// worker goroutine per core; the workers store the series in the head's
+// table and append the samples. A series belongs to the worker chosen by the hash
 // of its labels, so a label set logged under two refs (a series dropped and
 // created again) lands on one worker, which sees all its records in WAL
 // order: the samples of one series are appended in the order they were
