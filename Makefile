@@ -35,8 +35,13 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzRoundTrip -fuzztime=$(FUZZTIME) ./chunkenc/
 	$(GO) test -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME) ./wal/
 	$(GO) test -run='^$$' -fuzz=FuzzResync -fuzztime=$(FUZZTIME) ./wal/
+	$(GO) test -run='^$$' -fuzz=FuzzCodecFrames -fuzztime=$(FUZZTIME) ./wal/
 	$(GO) test -run='^$$' -fuzz=FuzzRecords -fuzztime=$(FUZZTIME) ./head/
 	$(GO) test -run='^$$' -fuzz=FuzzHistogramRecords -fuzztime=$(FUZZTIME) ./head/
+	$(GO) test -run='^$$' -fuzz=FuzzPackedSamples -fuzztime=$(FUZZTIME) ./head/
+	$(GO) test -run='^$$' -fuzz=FuzzPackedSeries -fuzztime=$(FUZZTIME) ./head/
+	$(GO) test -run='^$$' -fuzz=FuzzWALCodecs -fuzztime=$(FUZZTIME) ./head/
+	$(GO) test -run='^$$' -fuzz=FuzzSymRefs -fuzztime=$(FUZZTIME) ./head/
 	$(GO) test -run='^$$' -fuzz=FuzzValidate -fuzztime=$(FUZZTIME) ./tenant/
 	$(GO) test -run='^$$' -fuzz=FuzzTombstones -fuzztime=$(FUZZTIME) ./query/
 	$(GO) test -run='^$$' -fuzz=FuzzMergeReplicas -fuzztime=$(FUZZTIME) ./block/

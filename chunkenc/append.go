@@ -32,16 +32,29 @@ type Appender struct {
 // A chunk made by FromBytes is first copied, so the caller's slice is never
 // written; bytes after the last sample, if any, are dropped.
 func (c *XORChunk) Appender() (*Appender, error) {
+	a := new(Appender)
+	if err := a.Reset(c); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Reset makes a an appender on c, positioned as Appender would position a
+// new one, without allocating one: a caller may keep the appender of its
+// open chunk inside a struct of its own and reuse it for the next chunk.
+// On error a is unchanged; the error wraps ErrCorrupt.
+func (a *Appender) Reset(c *XORChunk) error {
 	if len(c.b) == headerSize && !c.borrowed {
 		c.free = 0
-		return &Appender{c: c, leading: noWindow}, nil
+		*a = Appender{c: c, leading: noWindow}
+		return nil
 	}
 	var it Iterator
 	it.Reset(c.b)
 	for it.Next() {
 	}
 	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("resume appender: %w", err)
+		return fmt.Errorf("resume appender: %w", err)
 	}
 	used := it.br.consumed()
 	c.adopt(headerSize + (used+7)/8)
@@ -51,7 +64,7 @@ func (c *XORChunk) Appender() (*Appender, error) {
 	if c.free > 0 {
 		c.b[len(c.b)-1] &^= byte(1)<<c.free - 1
 	}
-	a := &Appender{
+	*a = Appender{
 		c:        c,
 		t:        it.t,
 		v:        it.v,
@@ -62,7 +75,7 @@ func (c *XORChunk) Appender() (*Appender, error) {
 	if !it.window {
 		a.leading, a.trailing = noWindow, 0
 	}
-	return a, nil
+	return nil
 }
 
 // adopt cuts the chunk to n bytes and makes sure the chunk owns its buffer,

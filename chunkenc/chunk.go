@@ -60,6 +60,15 @@ func NewXORChunk() *XORChunk {
 	return &XORChunk{b: b}
 }
 
+// InitEmpty makes c an empty chunk with a new buffer of capacity bytes
+// (raised to the 2-byte header if smaller), dropping what c held. It lets a
+// caller embed the chunk in a struct of its own and start it small, so that
+// a chunk that will hold a few samples does not take initialCapacity bytes;
+// appending grows the buffer as needed.
+func (c *XORChunk) InitEmpty(capacity int) {
+	*c = XORChunk{b: make([]byte, headerSize, max(capacity, headerSize))}
+}
+
 // FromBytes returns a chunk that wraps b without copying it. b must hold at
 // least the 2-byte header; otherwise the error wraps ErrCorrupt. The samples
 // are not validated here: decoding errors surface from the Iterator.

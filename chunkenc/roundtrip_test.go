@@ -1,6 +1,7 @@
 package chunkenc
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"testing"
@@ -229,4 +230,35 @@ func TestNoAllocations(t *testing.T) {
 		}
 	})
 	require.Zero(t, allocs, "Iterator")
+}
+
+// TestInitEmpty checks that a chunk started in place with a small buffer
+// grows as samples come and encodes exactly what a new chunk does.
+func TestInitEmpty(t *testing.T) {
+	var c XORChunk
+	c.InitEmpty(1) // below the header: raised to it
+	want := NewXORChunk()
+	ca, err := c.Appender()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wa, err := want.Appender()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		ts, v := int64(1_700_000_000_000+i*15_000+i%7), float64(i*i)/3
+		if err := ca.Append(ts, v); err != nil {
+			t.Fatal(err)
+		}
+		if err := wa.Append(ts, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(c.Bytes(), want.Bytes()) {
+		t.Fatalf("InitEmpty chunk differs from NewXORChunk's: %x vs %x", c.Bytes(), want.Bytes())
+	}
+	if got := c.NumSamples(); got != 300 {
+		t.Fatalf("NumSamples = %d, want 300", got)
+	}
 }

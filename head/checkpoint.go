@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/gorilla-remote/gorilla-remote/model"
-	"github.com/gorilla-remote/gorilla-remote/wal"
 )
 
 // checkpointBatchBytes bounds the records a checkpoint writes at once.
@@ -50,7 +49,7 @@ func (h *Head) Checkpoint(ctx context.Context) error {
 	mt := h.maxTime.Load()
 	uploaded := h.uploadedBefore()
 	cw := checkpointWriter{ctx: ctx, h: h, uploadedBefore: uploaded}
-	if err := wal.Checkpoint(h.wal.Dir(), seg-1, cw.write, h.opts.Logger); err != nil {
+	if err := h.wal.Checkpoint(seg-1, cw.write); err != nil {
 		return fmt.Errorf("checkpoint up to segment %d: %w", seg-1, err)
 	}
 	h.checkpointWindow = h.closedWindow(mt)

@@ -24,7 +24,7 @@ func readLastCheckpoint(t *testing.T, h *Head) checkpointContents {
 	path, _, err := wal.LastCheckpoint(h.wal.Dir())
 	require.NoError(t, err)
 	require.NotEmpty(t, path, "no checkpoint")
-	r, err := wal.NewCheckpointReader(path)
+	r, err := wal.NewCheckpointReader(path, h.wal.Codecs()...)
 	require.NoError(t, err)
 	defer r.Close()
 	var out checkpointContents

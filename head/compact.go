@@ -30,12 +30,3 @@ func rebuilt[K comparable, V any](m map[K]V) map[K]V {
 	}
 	return out
 }
-
-// shrunk returns list, copied into a slice of its length when deletions
-// left more than a third of its capacity unused.
-func shrunk[T any](list []T) []T {
-	if cap(list)-len(list) <= max(cap(list)/3, mapRebuildMin) {
-		return list
-	}
-	return append(make([]T, 0, len(list)), list...)
-}

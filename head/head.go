@@ -200,17 +200,15 @@ func (h *Head) insertSeries(ref model.SeriesRef, hash uint64, lset labels.Labels
 	if !created {
 		return s, false
 	}
-	h.index.add(ref, h.pairStrings(s.lset))
+	h.index.add(ref, s.lset, h.syms)
 	h.metrics.series.Inc()
 	return s, true
 }
 
 // pairStrings returns the interned strings of symbol pairs.
-func (h *Head) pairStrings(ids []uint32) []string {
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = h.syms.str(id)
-	}
+func (h *Head) pairStrings(ids symRefs) []string {
+	var out []string
+	ids.each(func(id uint32) { out = append(out, h.syms.str(id)) })
 	return out
 }
 

@@ -52,8 +52,10 @@ type Options struct {
 	// reported uploaded. After a restart, LoadSealed brings those windows
 	// back from their blocks.
 	Shipping bool
-	// WAL configures the write-ahead log (segment size, fsync policy, and
-	// Repair to start on a damaged WAL: see wal.Options).
+	// WAL configures the write-ahead log (segment size, fsync policy,
+	// Compression (WALCodec makes it from a name), and Repair to start on a
+	// damaged WAL: see wal.Options). The head adds its codecs to
+	// WAL.Codecs, so it replays records of any of them.
 	WAL wal.Options
 	// Logger receives progress and warnings. Default: discard.
 	Logger *slog.Logger
@@ -145,5 +147,6 @@ func (o Options) withDefaults() (Options, model.Windows, error) {
 	if o.WAL.Logger == nil {
 		o.WAL.Logger = o.Logger
 	}
+	o.WAL.Codecs = walCodecs(o.WAL)
 	return o, win, nil
 }

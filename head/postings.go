@@ -15,8 +15,8 @@ import (
 // symbol table, so the index adds no copies of label strings.
 type postings struct {
 	mu  sync.RWMutex
-	m   map[string]map[string][]model.SeriesRef // guarded by mu
-	all []model.SeriesRef                       // guarded by mu; every series, sorted
+	m   map[string]map[string]*postingList // guarded by mu
+	all postingList                        // guarded by mu; every series
 	// unsorted is set during WAL replay: lists are appended to and sorted
 	// once at the end (see deferSorting).
 	unsorted bool // guarded by mu
@@ -24,48 +24,70 @@ type postings struct {
 	// each m[name], and of names from m.
 	valuesDeleted map[string]int // guarded by mu
 	namesDeleted  int            // guarded by mu
+	// byValue remembers, per symbol id of a label value, the list a series
+	// was last added to under that value and the id of its name, so that
+	// add finds a series' lists without hashing its strings. An entry is
+	// used only while its list is in the index (not dropped): the ids of
+	// a list's pair cannot be freed and reused meanwhile, since a series
+	// holding them is still indexed or, during dropSeries, still held.
+	byValue []valueList // guarded by mu
+}
+
+// valueList is one entry of postings.byValue.
+type valueList struct {
+	list *postingList
+	name uint32
 }
 
 func newPostings() *postings {
-	return &postings{m: map[string]map[string][]model.SeriesRef{}, valuesDeleted: map[string]int{}}
+	return &postings{m: map[string]map[string]*postingList{}, valuesDeleted: map[string]int{}}
 }
 
-// insertSorted adds ref to a sorted list. Refs are handed out in increasing
-// order, so this is nearly always an append.
-func insertSorted(list []model.SeriesRef, ref model.SeriesRef) []model.SeriesRef {
-	n := len(list)
-	if n == 0 || list[n-1] < ref {
-		return append(list, ref)
-	}
-	i, found := slices.BinarySearch(list, ref)
-	if found {
-		return list
-	}
-	return slices.Insert(list, i, ref)
-}
-
-// add indexes a series under each of its label pairs (given as strings of
-// the symbol table).
-func (p *postings) add(ref model.SeriesRef, pairs []string) {
+// add indexes a series under each of its label pairs, given as the symbol
+// pairs of syms (memSeries.lset): the keys are the table's own strings,
+// read without building a slice of them. The caller keeps the series alive
+// during the call (see symbols).
+func (p *postings) add(ref model.SeriesRef, ids symRefs, syms *symbols) {
+	pages := *syms.pages.Load()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	insert := insertSorted
+	insert := (*postingList).insert
 	if p.unsorted {
-		insert = appendRef
+		insert = (*postingList).push
 	}
-	for i := 0; i+1 < len(pairs); i += 2 {
-		vals := p.m[pairs[i]]
-		if vals == nil {
-			vals = map[string][]model.SeriesRef{}
-			p.m[pairs[i]] = vals
+	for i := 0; i < len(ids); {
+		var n, v uint32
+		n, i = ids.at(i)
+		v, i = ids.at(i)
+		if int(v) < len(p.byValue) {
+			if e := p.byValue[v]; e.name == n && e.list != nil && !e.list.dropped() {
+				insert(e.list, ref)
+				continue
+			}
 		}
-		vals[pairs[i+1]] = insert(vals[pairs[i+1]], ref)
+		l := p.list(pageStr(pages, n), pageStr(pages, v))
+		insert(l, ref)
+		if int(v) >= len(p.byValue) {
+			p.byValue = append(p.byValue, make([]valueList, int(v)+1-len(p.byValue))...)
+		}
+		p.byValue[v] = valueList{list: l, name: n}
 	}
-	p.all = insert(p.all, ref)
+	insert(&p.all, ref)
 }
 
-func appendRef(list []model.SeriesRef, ref model.SeriesRef) []model.SeriesRef {
-	return append(list, ref)
+// list returns the list of a label pair, creating it. The caller holds mu.
+func (p *postings) list(name, value string) *postingList {
+	vals := p.m[name]
+	if vals == nil {
+		vals = map[string]*postingList{}
+		p.m[name] = vals
+	}
+	l := vals[value]
+	if l == nil {
+		l = &postingList{}
+		vals[value] = l
+	}
+	return l
 }
 
 // deferSorting makes add append without keeping lists sorted, until
@@ -87,13 +109,11 @@ func (p *postings) sortAll() {
 	}
 	p.unsorted = false
 	for _, vals := range p.m {
-		for v, l := range vals {
-			slices.Sort(l)
-			vals[v] = slices.Compact(l)
+		for _, l := range vals {
+			l.sortDeferred()
 		}
 	}
-	slices.Sort(p.all)
-	p.all = slices.Compact(p.all)
+	p.all.sortDeferred()
 }
 
 // remove deletes a batch of series. Each affected list is filtered once, so
@@ -114,15 +134,17 @@ func (p *postings) remove(deleted map[model.SeriesRef][]string) {
 	gone := func(r model.SeriesRef) bool { _, ok := deleted[r]; return ok }
 	for k := range touched {
 		vals := p.m[k.name]
-		list := slices.DeleteFunc(vals[k.value], gone)
-		if len(list) == 0 {
-			delete(vals, k.value)
-			p.valuesDeleted[k.name]++
+		l := vals[k.value]
+		if l == nil {
 			continue
 		}
-		vals[k.value] = shrunk(list)
+		if l.deleteWhere(gone); l.len() == 0 {
+			delete(vals, k.value)
+			l.drop()
+			p.valuesDeleted[k.name]++
+		}
 	}
-	p.all = shrunk(slices.DeleteFunc(p.all, gone))
+	p.all.deleteWhere(gone)
 	p.compact()
 }
 
@@ -156,7 +178,8 @@ func (p *postings) compact() {
 func (p *postings) match(ms []*labels.Matcher) []model.SeriesRef {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	var sel, sub [][]model.SeriesRef
+	var lists []*postingList
+	var flats, sub [][]model.SeriesRef
 	for _, m := range ms {
 		vals := p.m[m.Name]
 		if m.Matches("") {
@@ -164,40 +187,42 @@ func (p *postings) match(ms []*labels.Matcher) []model.SeriesRef {
 			continue
 		}
 		if m.Type == labels.MatchEqual {
-			sel = append(sel, vals[m.Value])
+			l := vals[m.Value]
+			if l == nil {
+				return nil // no series has the pair
+			}
+			lists = append(lists, l)
 			continue
 		}
-		sel = append(sel, unionWhere(vals, m.Matches))
+		flats = append(flats, unionWhere(vals, m.Matches))
 	}
-	var out []model.SeriesRef
-	if len(sel) == 0 {
-		out = slices.Clone(p.all)
-	} else {
-		sort.Slice(sel, func(i, j int) bool { return len(sel[i]) < len(sel[j]) })
-		out = slices.Clone(sel[0])
-		for _, l := range sel[1:] {
-			out = intersect(out, l)
-		}
-	}
+	out := p.intersection(lists, flats)
 	for _, l := range sub {
 		out = subtract(out, l)
 	}
 	return out
 }
 
-// unionWhere merges the lists of the values for which keep is true.
-func unionWhere(vals map[string][]model.SeriesRef, keep func(string) bool) []model.SeriesRef {
-	var out []model.SeriesRef
-	lists := 0
-	for v, l := range vals {
-		if keep(v) {
-			out = append(out, l...)
-			lists++
-		}
+// intersection returns the refs in all lists and all flats (sorted
+// slices the caller gives up), or every ref when there are none. It starts
+// from the shortest, so the result never grows past it.
+func (p *postings) intersection(lists []*postingList, flats [][]model.SeriesRef) []model.SeriesRef {
+	if len(lists)+len(flats) == 0 {
+		return p.all.appendTo(nil)
 	}
-	if lists > 1 {
-		slices.Sort(out)
-		out = slices.Compact(out)
+	sort.Slice(lists, func(i, j int) bool { return lists[i].len() < lists[j].len() })
+	sort.Slice(flats, func(i, j int) bool { return len(flats[i]) < len(flats[j]) })
+	var out []model.SeriesRef
+	if len(flats) > 0 && (len(lists) == 0 || len(flats[0]) < lists[0].len()) {
+		out, flats = flats[0], flats[1:]
+	} else {
+		out, lists = lists[0].appendTo(nil), lists[1:]
+	}
+	for _, l := range lists {
+		out = intersectList(out, l)
+	}
+	for _, f := range flats {
+		out = intersect(out, f)
 	}
 	return out
 }
@@ -213,6 +238,23 @@ func intersect(a, b []model.SeriesRef) []model.SeriesRef {
 		if j < len(b) && b[j] == r {
 			out = append(out, r)
 		}
+	}
+	return out
+}
+
+// unionWhere merges the lists of the values for which keep is true.
+func unionWhere(vals map[string]*postingList, keep func(string) bool) []model.SeriesRef {
+	var out []model.SeriesRef
+	lists := 0
+	for v, l := range vals {
+		if keep(v) {
+			out = l.appendTo(out)
+			lists++
+		}
+	}
+	if lists > 1 {
+		slices.Sort(out)
+		out = slices.Compact(out)
 	}
 	return out
 }

@@ -20,6 +20,14 @@ const (
 	recChunks    byte = 3
 	recMetadata  byte = 4
 	recExemplars byte = 5
+	// recSamplesPacked replaces recSamples in what the head writes:
+	// deltas from the sample before and values in their shortest exact
+	// form (record_samples.go). Records of type recSamples still replay.
+	recSamplesPacked byte = 9
+	// recSeriesPacked replaces recSeries in what the head writes: each
+	// label says whether it repeats the series before's (record_series.go).
+	// Records of type recSeries still replay.
+	recSeriesPacked byte = 10
 )
 
 // errRecord is wrapped by every record decoding error.
@@ -68,38 +76,6 @@ func appendLabels(b []byte, lset labels.Labels) []byte {
 		b = appendString(b, l.Name)
 		b = appendString(b, l.Value)
 	})
-	return b
-}
-
-// encodeSeries appends a series record to b.
-func encodeSeries(b []byte, series []seriesRecord) []byte {
-	b = append(b, recSeries)
-	b = binary.AppendUvarint(b, uint64(len(series)))
-	for _, s := range series {
-		b = binary.AppendUvarint(b, uint64(s.Ref))
-		b = appendLabels(b, s.Labels)
-	}
-	return b
-}
-
-// encodeSamples appends a samples record to b. Refs and timestamps are
-// stored as signed deltas from the first sample, which keeps them to one or
-// two bytes for a typical batch; values are raw 8-byte floats so that every
-// NaN payload survives.
-func encodeSamples(b []byte, samples []sampleRecord) []byte {
-	b = append(b, recSamples)
-	b = binary.AppendUvarint(b, uint64(len(samples)))
-	if len(samples) == 0 {
-		return b
-	}
-	first := samples[0]
-	b = binary.AppendUvarint(b, uint64(first.Ref))
-	b = binary.AppendVarint(b, first.T)
-	for _, s := range samples {
-		b = binary.AppendVarint(b, int64(s.Ref)-int64(first.Ref))
-		b = binary.AppendVarint(b, s.T-first.T)
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.V))
-	}
 	return b
 }
 

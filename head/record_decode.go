@@ -8,16 +8,30 @@ import (
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
-// recordType returns the type byte of a record, or 0 for an empty one.
+// recordType returns the kind of a record: its type byte, except that both
+// encodings of series (recSeries and recSeriesPacked) are of kind
+// recSeries, which decodeSeries reads, and both of float samples
+// (recSamples and recSamplesPacked) of kind recSamples, which
+// decodeSamples reads; 0 for an empty record.
 func recordType(rec []byte) byte {
 	if len(rec) == 0 {
 		return 0
 	}
+	switch rec[0] {
+	case recSeriesPacked:
+		return recSeries
+	case recSamplesPacked:
+		return recSamples
+	}
 	return rec[0]
 }
 
-// decodeSeries appends the series of a series record to dst.
+// decodeSeries appends the series of a series record of either encoding
+// (recordType recSeries) to dst.
 func decodeSeries(rec []byte, dst []seriesRecord, b *labels.ScratchBuilder) ([]seriesRecord, error) {
+	if len(rec) > 0 && rec[0] == recSeriesPacked {
+		return decodePackedSeries(rec, dst, b)
+	}
 	d := decoder{b: rec[1:]}
 	n := d.count(2)
 	for i := 0; i < n && d.err == nil; i++ {
@@ -30,8 +44,12 @@ func decodeSeries(rec []byte, dst []seriesRecord, b *labels.ScratchBuilder) ([]s
 	return dst, nil
 }
 
-// decodeSamples appends the samples of a samples record to dst.
+// decodeSamples appends the samples of a samples record of either
+// encoding (recordType recSamples) to dst.
 func decodeSamples(rec []byte, dst []sampleRecord) ([]sampleRecord, error) {
+	if len(rec) > 0 && rec[0] == recSamplesPacked {
+		return decodePackedSamples(rec, dst)
+	}
 	d := decoder{b: rec[1:]}
 	n := d.count(10)
 	if n == 0 {

@@ -37,10 +37,27 @@ func goldenRecords() map[string]goldenRecord {
 		{Ref: 1, Labels: labels.FromStrings("__name__", "up", "job", "node")},
 		{Ref: 300, Labels: labels.FromStrings("a", "")},
 	}
+	// Each label tag of the packed encoding, and a ref that goes down.
+	packedSeries := []seriesRecord{
+		{Ref: 1, Labels: labels.FromStrings("__name__", "up", "job", "node")},
+		{Ref: 2, Labels: labels.FromStrings("__name__", "up", "job", "db")},
+		{Ref: 3, Labels: labels.FromStrings("__name__", "up", "job", "db")},
+		{Ref: 1, Labels: labels.FromStrings("a", "")},
+	}
 	samples := []sampleRecord{
 		{Ref: 300, T: 1_700_000_000_000, V: 1},
 		{Ref: 1, T: 1_700_000_015_000, V: math.Float64frombits(model.StaleNaN)},
 		{Ref: 301, T: 1_699_999_999_999, V: -0.5},
+	}
+	// One value of each tag of the packed encoding, at refs and times that
+	// go up and down.
+	packed := []sampleRecord{
+		{Ref: 300, T: 1_700_000_000_000, V: 7},
+		{Ref: 301, T: 1_700_000_000_000, V: -12.5},
+		{Ref: 299, T: 1_700_000_015_000, V: 0.25},
+		{Ref: 302, T: 1_700_000_000_000, V: 0.125},
+		{Ref: 1, T: 1_699_999_999_999, V: float64(float32(0.1))},
+		{Ref: 2, T: 1_700_000_000_000, V: math.Float64frombits(model.StaleNaN)},
 	}
 	chunks := []chunkRecord{
 		{Ref: 1, MinT: 1_700_000_000_000, MaxT: 1_700_000_015_000, Data: []byte{0, 2, 0xaa, 0xbb}},
@@ -55,7 +72,13 @@ func goldenRecords() map[string]goldenRecord {
 		{Ref: 2, E: model.Exemplar{Labels: labels.EmptyLabels(), T: -5, V: math.Inf(1)}},
 	}
 	out := map[string]goldenRecord{
-		"series": {recSeries, func() []byte { return encodeSeries(nil, series) }, func(t *testing.T, rec []byte) {
+		"series_packed": {recSeriesPacked, func() []byte { return encodeSeries(nil, packedSeries) }, func(t *testing.T, rec []byte) {
+			var b labels.ScratchBuilder
+			got, err := decodeSeries(rec, nil, &b)
+			require.NoError(t, err)
+			equalSeries(t, packedSeries, got)
+		}},
+		"series": {recSeries, func() []byte { return encodeSeriesV1(nil, series) }, func(t *testing.T, rec []byte) {
 			var b labels.ScratchBuilder
 			got, err := decodeSeries(rec, nil, &b)
 			require.NoError(t, err)
@@ -65,15 +88,15 @@ func goldenRecords() map[string]goldenRecord {
 				require.Equal(t, series[i].Labels.String(), got[i].Labels.String())
 			}
 		}},
-		"samples": {recSamples, func() []byte { return encodeSamples(nil, samples) }, func(t *testing.T, rec []byte) {
+		"samples": {recSamples, func() []byte { return encodeSamplesV1(nil, samples) }, func(t *testing.T, rec []byte) {
 			got, err := decodeSamples(rec, nil)
 			require.NoError(t, err)
-			require.Len(t, got, len(samples))
-			for i := range samples {
-				require.Equal(t, samples[i].Ref, got[i].Ref)
-				require.Equal(t, samples[i].T, got[i].T)
-				require.Equal(t, math.Float64bits(samples[i].V), math.Float64bits(got[i].V), "sample %d value bits", i)
-			}
+			equalSamples(t, samples, got)
+		}},
+		"samples_packed": {recSamplesPacked, func() []byte { return encodeSamples(nil, packed) }, func(t *testing.T, rec []byte) {
+			got, err := decodeSamples(rec, nil)
+			require.NoError(t, err)
+			equalSamples(t, packed, got)
 		}},
 		"chunks": {recChunks, func() []byte { return encodeChunkRecord(nil, chunks) }, func(t *testing.T, rec []byte) {
 			got, err := decodeChunkRecord(rec, nil)
@@ -120,7 +143,7 @@ func TestGoldenRecords(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("testdata", name+".hex")
 			got := g.encode()
-			require.Equal(t, g.typ, recordType(got), "type byte of the encoded record")
+			require.Equal(t, g.typ, got[0], "type byte of the encoded record")
 			if *update {
 				require.NoError(t, os.WriteFile(path, []byte(formatHex(got)), 0o644))
 			}

@@ -57,7 +57,7 @@ func (h *Head) replay(dir string) error {
 	case err != nil:
 		return fmt.Errorf("find checkpoint: %w", err)
 	default:
-		cr, err := wal.NewCheckpointReader(cpPath)
+		cr, err := wal.NewCheckpointReader(cpPath, h.wal.Codecs()...)
 		if err != nil {
 			return fmt.Errorf("open checkpoint %s: %w", cpPath, err)
 		}
@@ -81,7 +81,7 @@ func (h *Head) replay(dir string) error {
 	if last >= 0 {
 		h.replayed = [2]int{max(first, upTo+1), last}
 	}
-	sr, err := wal.NewReader(dir, max(first, upTo+1), -1)
+	sr, err := wal.NewReader(dir, max(first, upTo+1), -1, h.wal.Codecs()...)
 	if err != nil {
 		return fmt.Errorf("open WAL segments: %w", err)
 	}

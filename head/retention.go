@@ -2,6 +2,7 @@ package head
 
 import (
 	"math"
+	"runtime"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -88,6 +89,10 @@ func (h *Head) dropSeries(candidates []*memSeries) {
 		h.opts.Limiter.RemoveSeries(labels.FromStrings(pairs...))
 	}
 	h.index.remove(deleted)
+	// Until the index has let go of them, the ids of the dropped series
+	// must not be freed and reused (see postings.byValue): the series
+	// hold them.
+	runtime.KeepAlive(candidates)
 	h.metrics.series.Sub(float64(len(deleted)))
 	h.metrics.seriesRemoved.Add(float64(len(deleted)))
 }

@@ -16,13 +16,24 @@ type memChunk struct {
 	app        *chunkenc.Appender // nil once closed
 	mint, maxt int64
 	window     int64 // index of the block window: floor(mint / block duration)
+	// own is the chunk of a chunk the head cut (chunk points to it): one
+	// allocation for both. Chunks loaded from the WAL or a block leave it
+	// empty.
+	own chunkenc.XORChunk
 }
+
+// firstChunkBytes is the buffer a new chunk starts with: a series' first
+// samples (the 2-byte header, a varint timestamp, a raw value, then a few
+// bytes a sample) fit, and appending grows it. A million new series that
+// each hold a few samples so take 32 bytes of chunk each, not the 128 a
+// buffer sized for a full chunk would pin.
+const firstChunkBytes = 32
 
 // memSeries is one series in memory.
 type memSeries struct {
 	ref  model.SeriesRef
 	hash uint64
-	lset []uint32 // symbol pairs; immutable
+	lset symRefs // symbol pairs; immutable
 
 	mu     sync.Mutex
 	chunks []*memChunk    // guarded by mu; sorted by time, non-overlapping
@@ -40,9 +51,13 @@ type memSeries struct {
 	createdBy uint64 // guarded by mu
 	logged    bool   // guarded by mu; the series record is in the WAL
 	removed   bool   // guarded by mu; dropped by retention, no longer in the maps
+	// app is the appender of the open chunk when cut made it (that
+	// chunk's app points here): kept in the series, so that a new series
+	// and every chunk cut after allocate no appender of their own.
+	app chunkenc.Appender // guarded by mu
 }
 
-func newMemSeries(ref model.SeriesRef, hash uint64, lset []uint32) *memSeries {
+func newMemSeries(ref model.SeriesRef, hash uint64, lset symRefs) *memSeries {
 	return &memSeries{ref: ref, hash: hash, lset: lset}
 }
 
@@ -136,18 +151,28 @@ func (s *memSeries) appendInOrder(t int64, v float64, win model.Windows) {
 	s.maxT, s.lastV = t, v
 }
 
-// cut closes the open chunk c (if any) and starts a new one for window w.
+// cut closes the open chunk c (if any) and starts a new one for window w,
+// appended to through s.app: only the newest chunk is open, so one
+// appender per series is enough.
 func (s *memSeries) cut(c *memChunk, w, t int64) *memChunk {
 	if c != nil {
 		c.close()
 	}
-	c = newMemChunk(w, t)
+	c = &memChunk{mint: t, maxt: t, window: w}
+	c.own.InitEmpty(firstChunkBytes)
+	c.chunk = &c.own
+	if err := s.app.Reset(c.chunk); err != nil {
+		panic("BUG: appender on a new chunk: " + err.Error())
+	}
+	c.app = &s.app
 	s.chunks = append(s.chunks, c)
 	return c
 }
 
 func newMemChunk(window, t int64) *memChunk {
-	c := &memChunk{chunk: chunkenc.NewXORChunk(), mint: t, maxt: t, window: window}
+	c := &memChunk{mint: t, maxt: t, window: window}
+	c.own.InitEmpty(firstChunkBytes)
+	c.chunk = &c.own
 	app, err := c.chunk.Appender()
 	if err != nil {
 		panic("BUG: appender on a new chunk: " + err.Error())

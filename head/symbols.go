@@ -12,7 +12,8 @@ import (
 
 // symbols interns label names and values. A series keeps its labels as pairs
 // of symbol ids, so a million series with job="node" hold one copy of "job"
-// and one of "node", and each series' label set costs 8 bytes per label.
+// and one of "node", and each series' label set costs a few bytes per
+// label (see symRefs).
 //
 // Reading a symbol by id takes no lock: strings live in fixed-size pages
 // that never move, and an id is only ever read after the series holding it
@@ -39,10 +40,13 @@ type symbols struct {
 	// deleted counts deletions from ids since it was last rebuilt (see
 	// rebuildDue).
 	deleted int // guarded by mu
-	pages   atomic.Pointer[[]*symbolPage]
+	// last holds the ids of the label set interned last, by position
+	// (name0, value0, ...): hints for the next one (see internLabels).
+	last  [32]uint32 // guarded by mu
+	pages atomic.Pointer[[]*symbolPage]
 	// releaseIDs is release as a func value, made once: a method value
 	// made per series would cost an allocation each.
-	releaseIDs func([]uint32)
+	releaseIDs func(symRefs)
 }
 
 const symbolPageBits = 12
@@ -68,12 +72,10 @@ func (t *symbols) newSeries(ref model.SeriesRef, hash uint64, lset labels.Labels
 	return s
 }
 
-// intern returns the id of s, adding it when new, and takes one reference
-// to it. The stored string is a copy, so s may point into a reused request
-// buffer.
-func (t *symbols) intern(s string) uint32 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// internLocked returns the id of s, adding it when new, and takes one
+// reference to it. The stored string is a copy, so s may point into a
+// reused request buffer. The caller holds mu.
+func (t *symbols) internLocked(s string) uint32 {
 	if id, ok := t.ids[s]; ok {
 		t.refs[id]++
 		return id
@@ -103,11 +105,13 @@ func (t *symbols) intern(s string) uint32 {
 // internLabels returned them). An id left without references is freed: its
 // string is dropped and the id reused. No reachable series may hold a freed
 // id, which newSeries's cleanup guarantees.
-func (t *symbols) release(ids []uint32) {
+func (t *symbols) release(ids symRefs) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	pages := *t.pages.Load()
-	for _, id := range ids {
+	for i := 0; i < len(ids); {
+		var id uint32
+		id, i = ids.at(i)
 		switch t.refs[id] {
 		case 0:
 			panic("BUG: symbol released more often than interned")
@@ -138,21 +142,56 @@ func (t *symbols) str(id uint32) string {
 }
 
 // internLabels turns a label set into symbol pairs: name0, value0, name1,
-// ... taking one reference per label name and value.
-func (t *symbols) internLabels(lset labels.Labels) []uint32 {
-	ids := make([]uint32, 0, 2*lset.Len())
+// ... taking one reference per label name and value. The whole set is
+// interned under one acquisition of mu: appenders creating series at once
+// would otherwise trade the lock twenty times per series of ten labels.
+//
+// New series come in batches of similar ones (the series of one target
+// share all labels but one or two), so the id at each position of the last
+// set interned is tried first: when its string is the one asked for, the
+// map lookup is skipped.
+func (t *symbols) internLabels(lset labels.Labels) symRefs {
+	var buf [32 * maxSymRefLen]byte // sixteen labels without a heap buffer
+	b := buf[:0]
+	t.mu.Lock()
+	pages := *t.pages.Load()
+	i := 0
 	lset.Range(func(l labels.Label) {
-		ids = append(ids, t.intern(l.Name), t.intern(l.Value))
+		b = appendSymRef(b, t.internHinted(pages, i, l.Name))
+		b = appendSymRef(b, t.internHinted(pages, i+1, l.Value))
+		i += 2
 	})
-	return ids
+	t.mu.Unlock()
+	return symRefs(b)
+}
+
+// internHinted is internLocked trying t.last[i] first. The hint is only
+// taken when its id holds s now: a freed id holds "", and an empty string
+// is never taken from a hint. The caller holds mu; pages are the current
+// ones.
+func (t *symbols) internHinted(pages []*symbolPage, i int, s string) uint32 {
+	if i < len(t.last) {
+		if id := t.last[i]; s != "" && int(id>>symbolPageBits) < len(pages) && pageStr(pages, id) == s {
+			t.refs[id]++
+			return id
+		}
+	}
+	id := t.internLocked(s)
+	if i < len(t.last) {
+		t.last[i] = id
+	}
+	return id
 }
 
 // labels rebuilds a label set from symbol pairs.
-func (t *symbols) labels(ids []uint32, b *labels.ScratchBuilder) labels.Labels {
+func (t *symbols) labels(ids symRefs, b *labels.ScratchBuilder) labels.Labels {
 	b.Reset()
 	pages := *t.pages.Load()
-	for i := 0; i+1 < len(ids); i += 2 {
-		b.Add(pageStr(pages, ids[i]), pageStr(pages, ids[i+1]))
+	for i := 0; i < len(ids); {
+		var n, v uint32
+		n, i = ids.at(i)
+		v, i = ids.at(i)
+		b.Add(pageStr(pages, n), pageStr(pages, v))
 	}
 	return b.Labels()
 }
@@ -163,14 +202,18 @@ func pageStr(pages []*symbolPage, id uint32) string {
 
 // equal reports whether the symbol pairs spell exactly lset. It runs for
 // every sample appended by labels, so it stays lock-free.
-func (t *symbols) equal(ids []uint32, lset labels.Labels) bool {
+func (t *symbols) equal(ids symRefs, lset labels.Labels) bool {
 	pages := *t.pages.Load()
 	i, eq := 0, true
 	lset.Range(func(l labels.Label) {
-		if !eq || i+1 >= len(ids) || pageStr(pages, ids[i]) != l.Name || pageStr(pages, ids[i+1]) != l.Value {
+		if !eq || i >= len(ids) {
 			eq = false
+			return
 		}
-		i += 2
+		var n, v uint32
+		n, i = ids.at(i)
+		v, i = ids.at(i) // a name is always followed by its value
+		eq = pageStr(pages, n) == l.Name && pageStr(pages, v) == l.Value
 	})
 	return eq && i == len(ids)
 }

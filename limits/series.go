@@ -24,8 +24,10 @@ type SeriesTracker struct {
 
 // seriesCounts are one tenant's active series.
 type seriesCounts struct {
-	total     int
-	perMetric map[string]int
+	total int
+	// perMetric holds a counter per metric name, so that counting a
+	// series changes it in place with one lookup.
+	perMetric map[string]*int
 }
 
 // NewSeriesTracker returns a tracker over ov's limits; guard may be nil.
@@ -57,7 +59,7 @@ func (t *SeriesTracker) Admit(tenant string, lset labels.Labels) error {
 			Err:    model.ErrSeriesLimit,
 		}
 	}
-	if l.MaxSeriesPerMetric > 0 && c.perMetric[name] >= l.MaxSeriesPerMetric {
+	if l.MaxSeriesPerMetric > 0 && c.metric(name) >= l.MaxSeriesPerMetric {
 		return &Error{
 			Reason: ReasonSeriesPerMetricLimit,
 			Msg:    fmt.Sprintf("per-metric series limit of %d exceeded for metric %q", l.MaxSeriesPerMetric, name),
@@ -113,7 +115,7 @@ func (t *SeriesTracker) Guard() *MemoryGuard { return t.guard }
 func (t *SeriesTracker) counts(tenant string) *seriesCounts {
 	c := t.tenants[tenant]
 	if c == nil {
-		c = &seriesCounts{perMetric: map[string]int{}}
+		c = &seriesCounts{perMetric: map[string]*int{}}
 		t.tenants[tenant] = c
 	}
 	return c
@@ -122,16 +124,24 @@ func (t *SeriesTracker) counts(tenant string) *seriesCounts {
 // add changes the counts by d for a series of metric name.
 func (c *seriesCounts) add(name string, d int) {
 	c.total = max(0, c.total+d)
-	n := c.perMetric[name] + d
-	if n <= 0 {
+	p := c.perMetric[name]
+	switch {
+	case p != nil && *p+d <= 0:
 		delete(c.perMetric, name)
-		return
+	case p != nil:
+		*p += d
+	case d > 0:
+		n := d // the caller's labels are reused after the call: copy name
+		c.perMetric[strings.Clone(name)] = &n
 	}
-	if _, ok := c.perMetric[name]; !ok {
-		// The caller's labels are reused after the call.
-		name = strings.Clone(name)
+}
+
+// metric returns the active series of metric name.
+func (c *seriesCounts) metric(name string) int {
+	if p := c.perMetric[name]; p != nil {
+		return *p
 	}
-	c.perMetric[name] = n
+	return 0
 }
 
 // ForTenant returns the tracker bound to one tenant, in the shape the head

@@ -28,7 +28,23 @@ import (
 // The caller guarantees that segment upTo is no longer written (WAL.Cut
 // returns upTo+1) and that checkpoints are not written concurrently in dir.
 // upTo must be above the newest existing checkpoint's.
+//
+// Checkpoint writes every record uncompressed; WAL.Checkpoint compresses
+// them as the WAL's own records are.
 func Checkpoint(dir string, upTo int, write func(log func(rec []byte) error) error, logger *slog.Logger) error {
+	return checkpoint(dir, upTo, write, logger, nil)
+}
+
+// Checkpoint is the package's Checkpoint on the WAL's directory, with its
+// logger, compressing the records with Options.Compression as Log does.
+// The same rules apply: segment upTo is no longer written, and no other
+// checkpoint of the directory is written concurrently.
+func (w *WAL) Checkpoint(upTo int, write func(log func(rec []byte) error) error) error {
+	return checkpoint(w.dir, upTo, write, w.opts.Logger, w.opts.Compression)
+}
+
+// checkpoint is Checkpoint, compressing with codec unless it is nil.
+func checkpoint(dir string, upTo int, write func(log func(rec []byte) error) error, logger *slog.Logger, codec Codec) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -42,7 +58,7 @@ func Checkpoint(dir string, upTo int, write func(log func(rec []byte) error) err
 	}
 	final := filepath.Join(dir, checkpointName(upTo))
 	tmp := final + tmpSuffix
-	if err := writeCheckpointDir(tmp, write); err != nil {
+	if err := writeCheckpointDir(tmp, write, codec); err != nil {
 		return errors.Join(fmt.Errorf("write checkpoint %s: %w", tmp, err), os.RemoveAll(tmp))
 	}
 	if err := os.Rename(tmp, final); err != nil {
@@ -57,15 +73,16 @@ func Checkpoint(dir string, upTo int, write func(log func(rec []byte) error) err
 // checkpointName returns the directory name of the checkpoint up to upTo.
 func checkpointName(upTo int) string { return checkpointPrefix + segmentName(upTo) }
 
-// writeCheckpointDir creates path afresh and fills it through write.
-func writeCheckpointDir(path string, write func(log func(rec []byte) error) error) error {
+// writeCheckpointDir creates path afresh and fills it through write,
+// compressing with codec unless it is nil.
+func writeCheckpointDir(path string, write func(log func(rec []byte) error) error, codec Codec) error {
 	if err := os.RemoveAll(path); err != nil {
 		return fmt.Errorf("remove stale %s: %w", path, err)
 	}
 	if err := os.Mkdir(path, 0o777); err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
-	sw := &segmentWriter{dir: path, idx: -1}
+	sw := &segmentWriter{dir: path, idx: -1, codec: codec}
 	if err := write(sw.log); err != nil {
 		return errors.Join(err, sw.close())
 	}
@@ -158,16 +175,17 @@ func LastCheckpoint(dir string) (path string, upTo int, err error) {
 
 // NewCheckpointReader returns a Reader over all segments of the checkpoint
 // directory at path, as returned by LastCheckpoint. They must run from
-// segment 0 without a gap, or the error matches ErrMissingSegment.
-func NewCheckpointReader(path string) (*Reader, error) {
+// segment 0 without a gap, or the error matches ErrMissingSegment. codecs
+// are as for NewReader.
+func NewCheckpointReader(path string, codecs ...Codec) (*Reader, error) {
 	segs, err := listSegments(path)
 	if err != nil {
 		return nil, err
 	}
 	if len(segs) == 0 {
-		return &Reader{dir: path}, nil
+		return NewReader(path, 0, -1, codecs...)
 	}
-	return NewReader(path, 0, segs[len(segs)-1])
+	return NewReader(path, 0, segs[len(segs)-1], codecs...)
 }
 
 // segmentWriter writes the records of a checkpoint, one caller at a time,
@@ -179,6 +197,9 @@ type segmentWriter struct {
 	f    *os.File
 	size int64
 	buf  []byte // framed records not yet written
+
+	codec   Codec  // compresses records unless nil
+	scratch []byte // the compressed form of the record being framed
 }
 
 // flushAt is how much a segmentWriter buffers before writing.
@@ -189,12 +210,23 @@ func (sw *segmentWriter) log(rec []byte) error {
 	if err := checkRecord(rec, MaxSegmentSize); err != nil {
 		return err
 	}
-	if sw.f == nil || sw.size+int64(len(sw.buf))+headerSize+int64(len(rec)) > MaxSegmentSize {
+	framed := len(sw.buf)
+	if sw.codec != nil {
+		sw.buf, sw.scratch = appendCompressed(sw.buf, rec, sw.codec, sw.scratch)
+	} else {
+		sw.buf = appendRecord(sw.buf, rec)
+	}
+	// The frame is appended first, compressed, so that its size is known;
+	// if it does not fit, what came before it is written to this segment
+	// and the frame starts the next.
+	if n := int64(len(sw.buf) - framed); sw.f == nil || sw.size+int64(framed)+n > MaxSegmentSize {
+		frame := append([]byte(nil), sw.buf[framed:]...)
+		sw.buf = sw.buf[:framed]
 		if err := sw.next(); err != nil {
 			return err
 		}
+		sw.buf = append(sw.buf, frame...)
 	}
-	sw.buf = appendRecord(sw.buf, rec)
 	if len(sw.buf) >= flushAt {
 		return sw.flush()
 	}

@@ -141,7 +141,7 @@ func TestCheckpointCrashSafety(t *testing.T) {
 	}{
 		{"tmp dir half written", func(t *testing.T, dir string, write func(func([]byte) error) error) {
 			tmp := filepath.Join(dir, "checkpoint.00000001.tmp")
-			if err := writeCheckpointDir(tmp, write); err != nil {
+			if err := writeCheckpointDir(tmp, write, nil); err != nil {
 				t.Fatal(err)
 			}
 			// Tear the checkpoint's only segment too: a .tmp is never read.
@@ -150,12 +150,12 @@ func TestCheckpointCrashSafety(t *testing.T) {
 			}
 		}, "a0 a1 a2 b0 b1 b2 c0"},
 		{"renamed, segments not deleted", func(t *testing.T, dir string, write func(func([]byte) error) error) {
-			if err := writeCheckpointDir(filepath.Join(dir, "checkpoint.00000001"), write); err != nil {
+			if err := writeCheckpointDir(filepath.Join(dir, "checkpoint.00000001"), write, nil); err != nil {
 				t.Fatal(err)
 			}
 		}, "cp(a,b) c0"},
 		{"some segments deleted", func(t *testing.T, dir string, write func(func([]byte) error) error) {
-			if err := writeCheckpointDir(filepath.Join(dir, "checkpoint.00000001"), write); err != nil {
+			if err := writeCheckpointDir(filepath.Join(dir, "checkpoint.00000001"), write, nil); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.Remove(segmentPath(dir, 0)); err != nil {
@@ -165,10 +165,10 @@ func TestCheckpointCrashSafety(t *testing.T) {
 		{"old checkpoint not deleted", func(t *testing.T, dir string, write func(func([]byte) error) error) {
 			if err := writeCheckpointDir(filepath.Join(dir, "checkpoint.00000000"), func(log func([]byte) error) error {
 				return log([]byte("old"))
-			}); err != nil {
+			}, nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := writeCheckpointDir(filepath.Join(dir, "checkpoint.00000001"), write); err != nil {
+			if err := writeCheckpointDir(filepath.Join(dir, "checkpoint.00000001"), write, nil); err != nil {
 				t.Fatal(err)
 			}
 		}, "cp(a,b) c0"},

@@ -16,14 +16,19 @@
 //
 // Every segment is a sequence of frames, and a record never spans segments:
 //
-//	+----------------+----------------+-------------------+
-//	| length uint32  | CRC32C uint32  | payload           |
-//	| little endian  | of the payload | length bytes (>0) |
-//	+----------------+----------------+-------------------+
+//	+-------------------+----------------+-------------------+
+//	| codec<<28|length  | CRC32C uint32  | payload           |
+//	| uint32, little e. | of the payload | length bytes (>0) |
+//	+-------------------+----------------+-------------------+
+//
+// The codec id is 0 for an uncompressed payload; otherwise the payload is
+// the record compressed by the Codec of that id (Options.Compression to
+// write, the codecs given to NewReader to read) and the CRC covers the id
+// byte too.
 //
 // Writing:
 //
-//	w, err := wal.Open(dir, wal.Options{Fsync: wal.FsyncInterval})
+//	w, err := wal.Open(dir, wal.Options{Fsync: wal.FsyncInterval, Compression: codec}) // codec may be nil
 //	...
 //	if err := w.Log(rec1, rec2); err != nil { // both written, adjacent
 //		return err // after an I/O error: ErrUnavailable until Recover
@@ -49,12 +54,12 @@
 //
 //	path, upTo, err := wal.LastCheckpoint(dir)
 //	if err == nil {
-//		r, _ := wal.NewCheckpointReader(path) // read all of it first
+//		r, _ := wal.NewCheckpointReader(path, w.Codecs()...) // read all of it first
 //		...
 //	} else if errors.Is(err, wal.ErrNoCheckpoint) {
 //		upTo = -1
 //	}
-//	r, err := wal.NewReader(dir, upTo+1, -1)
+//	r, err := wal.NewReader(dir, upTo+1, -1, w.Codecs()...) // decodes compressed frames
 //	for r.Next() {
 //		apply(r.Record())
 //	}
@@ -64,9 +69,9 @@
 // Truncating, once segments up to n are summarised elsewhere:
 //
 //	next, _ := w.Cut() // n = next-1 is no longer written
-//	err := wal.Checkpoint(dir, next-1, func(log func([]byte) error) error {
-//		return log(liveState)
-//	}, logger)
+//	err := w.Checkpoint(next-1, func(log func([]byte) error) error {
+//		return log(liveState) // compressed as Log compresses
+//	})
 //
 // The package depends on the standard library only; metrics are exported
 // through Options.ObserveFsync and WAL.Stats.

@@ -11,7 +11,8 @@ import (
 // Changing any of them makes existing WAL directories unreadable.
 const (
 	// headerSize is the size of a record's frame: a 4-byte little-endian
-	// payload length followed by the 4-byte CRC32C of the payload.
+	// word holding the payload length and codec id (see codecShift),
+	// followed by the 4-byte CRC32C of the payload.
 	headerSize = 8
 
 	// MaxSegmentSize is the largest segment a WAL writes, and the default.
@@ -111,7 +112,8 @@ func fitRecords(buf []byte, room int64) int {
 	}
 	n := 0
 	for n+headerSize <= len(buf) {
-		next := n + headerSize + int(binary.LittleEndian.Uint32(buf[n:]))
+		length, _ := splitWord(binary.LittleEndian.Uint32(buf[n:]))
+		next := n + headerSize + length
 		if int64(next) > room {
 			break
 		}

@@ -27,10 +27,11 @@ func testRecord(id uint64, n int) []byte {
 	return rec
 }
 
-// readAll reads every record of segments from..to of dir.
-func readAll(t *testing.T, dir string, from, to int) ([][]byte, error) {
+// readAll reads every record of segments from..to of dir, decoding the
+// frames of codecs.
+func readAll(t *testing.T, dir string, from, to int, codecs ...Codec) ([][]byte, error) {
 	t.Helper()
-	r, err := NewReader(dir, from, to)
+	r, err := NewReader(dir, from, to, codecs...)
 	if err != nil {
 		t.Fatalf("NewReader(%d, %d): %v", from, to, err)
 	}

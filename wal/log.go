@@ -40,6 +40,13 @@ func (w *WAL) Log(recs ...[]byte) error {
 			return err
 		}
 	}
+	var framed *[]byte
+	if w.opts.Compression != nil && len(recs) > 0 {
+		// Compressing takes far longer than copying: do it before taking
+		// mu, so that concurrent callers compress in parallel.
+		framed = w.compress(recs)
+		defer w.releaseFrames(framed)
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.usableLocked(); err != nil || len(recs) == 0 {
@@ -48,8 +55,12 @@ func (w *WAL) Log(recs ...[]byte) error {
 	// Framing under the lock is what makes a caller's records contiguous.
 	// The CRC runs in hardware at many GB/s, so holding mu for it costs less
 	// than a second pass over the data would.
-	for _, r := range recs {
-		w.pending = appendRecord(w.pending, r)
+	if framed != nil {
+		w.pending = append(w.pending, *framed...)
+	} else {
+		for _, r := range recs {
+			w.pending = appendRecord(w.pending, r)
+		}
 	}
 	w.pendingRecs += len(recs)
 	w.pendingSeq++
@@ -64,6 +75,35 @@ func (w *WAL) Log(recs ...[]byte) error {
 		w.releaseLocked()
 	}
 	return w.resultLocked(seq)
+}
+
+// compress frames recs, each compressed by Options.Compression when that
+// makes it shorter, into a buffer of w.frames.
+func (w *WAL) compress(recs [][]byte) *[]byte {
+	bufs, _ := w.frames.Get().(*[]byte)
+	if bufs == nil {
+		bufs = new([]byte)
+	}
+	scratch, _ := w.frames.Get().(*[]byte)
+	if scratch == nil {
+		scratch = new([]byte)
+	}
+	out := (*bufs)[:0]
+	for _, r := range recs {
+		out, *scratch = appendCompressed(out, r, w.opts.Compression, *scratch)
+	}
+	*bufs = out
+	w.releaseFrames(scratch)
+	return bufs
+}
+
+// releaseFrames returns a buffer of compress to w.frames, unless a rare
+// burst made it too large to keep.
+func (w *WAL) releaseFrames(b *[]byte) {
+	if cap(*b) <= maxSpare {
+		*b = (*b)[:0]
+		w.frames.Put(b)
+	}
 }
 
 // resultLocked returns the error of the written-or-refused Log call seq,

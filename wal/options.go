@@ -84,6 +84,17 @@ type Options struct {
 	// Recover) through it; checkpoints and repairs use the os package. A
 	// seam for injecting write and fsync failures in tests.
 	CreateFile func(path string) (File, error)
+	// Compression, if set, compresses every record of at least 64 bytes
+	// with this codec when that makes it shorter, outside the WAL's lock;
+	// other records are written as they are. Each frame names its codec
+	// (docs/format/wal.md, "Compressed frames"). nil writes every record
+	// uncompressed, which is what the WAL did before codecs existed.
+	Compression Codec
+	// Codecs are the further codecs the records in the directory may have
+	// been written with, under an earlier Compression. The WAL itself
+	// never decodes; WAL.Codecs returns these with Compression, for the
+	// Readers of the directory.
+	Codecs []Codec
 }
 
 // withDefaults validates o and fills in its defaults.
@@ -104,6 +115,14 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.FsyncInterval == 0 {
 		o.FsyncInterval = time.Second
+	}
+	for _, c := range append([]Codec{o.Compression}, o.Codecs...) {
+		if c == nil {
+			continue
+		}
+		if err := checkCodec(c); err != nil {
+			return o, err
+		}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

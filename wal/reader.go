@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"os"
 )
@@ -36,17 +35,27 @@ type Reader struct {
 	recOff int64 // offset of the current record's frame
 	hdr    [headerSize]byte
 	buf    []byte
+	dec    []byte // the decompressed record, when the frame had a codec
 	rec    []byte
 	err    error
+
+	codecs *codecTable
+	raw    bool // frames are checked but not decoded: Record is their payload
 }
 
 // NewReader returns a Reader over segments from..to of dir, inclusive; to
 // = -1 means up to the last segment present. Every segment in the range
 // must exist. With to = -1 and no segment at or after from, the Reader is
-// empty.
-func NewReader(dir string, from, to int) (*Reader, error) {
+// empty. codecs decode compressed frames (WAL.Codecs gives those of an
+// open WAL); a frame of any other codec stops the Reader with an error
+// matching ErrUnknownCodec.
+func NewReader(dir string, from, to int, codecs ...Codec) (*Reader, error) {
 	if from < 0 || (to >= 0 && to < from) || to < -1 {
 		return nil, fmt.Errorf("wal: invalid segment range %d..%d", from, to)
+	}
+	table, err := newCodecTable(codecs)
+	if err != nil {
+		return nil, err
 	}
 	segs, err := listSegments(dir)
 	if err != nil {
@@ -54,7 +63,7 @@ func NewReader(dir string, from, to int) (*Reader, error) {
 	}
 	if to == -1 {
 		if len(segs) == 0 || segs[len(segs)-1] < from {
-			return &Reader{dir: dir}, nil
+			return &Reader{dir: dir, codecs: table}, nil
 		}
 		to = segs[len(segs)-1]
 	}
@@ -62,7 +71,7 @@ func NewReader(dir string, from, to int) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{dir: dir, segs: rng, br: bufio.NewReaderSize(nil, readBufferSize)}, nil
+	return &Reader{dir: dir, segs: rng, br: bufio.NewReaderSize(nil, readBufferSize), codecs: table}, nil
 }
 
 // Next advances to the next record and reports whether there is one. It
@@ -126,7 +135,8 @@ func (r *Reader) readRecord() (bool, error) {
 	case err != nil:
 		return false, fmt.Errorf("read segment %d at offset %d: %w", r.seg, r.off, err)
 	}
-	length := int64(binary.LittleEndian.Uint32(hdr[:4]))
+	size, codec := splitWord(binary.LittleEndian.Uint32(hdr[:4]))
+	length := int64(size)
 	sum := binary.LittleEndian.Uint32(hdr[4:])
 	if length == 0 {
 		return false, r.corrupt(errors.New("zero-length record"))
@@ -146,10 +156,24 @@ func (r *Reader) readRecord() (bool, error) {
 		}
 		return false, fmt.Errorf("read segment %d at offset %d: %w", r.seg, r.off, err)
 	}
-	if got := crc32.Checksum(r.buf, castagnoli); got != sum {
+	if got := frameCRC(codec, r.buf); got != sum {
 		return false, r.corrupt(fmt.Errorf("checksum mismatch: stored %08x, computed %08x over %d bytes", sum, got, length))
 	}
-	r.rec, r.recOff = r.buf, r.off
+	if r.raw {
+		codec = 0
+	}
+	rec, err := r.codecs.decode(r.dec, r.buf, codec)
+	switch {
+	case errors.Is(err, ErrUnknownCodec):
+		// Intact, but not readable by this Reader: not corruption.
+		return false, fmt.Errorf("segment %d offset %d: %w", r.seg, r.off, err)
+	case err != nil:
+		return false, r.corrupt(err)
+	}
+	if codec != 0 {
+		r.dec = rec
+	}
+	r.rec, r.recOff = rec, r.off
 	r.off += headerSize + length
 	return true, nil
 }

@@ -75,6 +75,8 @@ func firstCorruption(dir string, i int) (*CorruptionError, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The checksums decide what is damaged; payloads need no decoding.
+	r.raw = true
 	for r.Next() {
 	}
 	rerr := r.Err()

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 )
 
 // resyncChain is how many frame headers, counting the candidate's own, must
@@ -32,7 +31,8 @@ func checkFrame(seg []byte, off int) (int, error) {
 	if rest < headerSize {
 		return 0, fmt.Errorf("torn frame: %d of %d header bytes", rest, headerSize)
 	}
-	length := int64(binary.LittleEndian.Uint32(seg[off:]))
+	n, codec := splitWord(binary.LittleEndian.Uint32(seg[off:]))
+	length := int64(n)
 	if length == 0 {
 		return 0, errors.New("zero-length record")
 	}
@@ -41,7 +41,7 @@ func checkFrame(seg []byte, off int) (int, error) {
 	}
 	end := off + headerSize + int(length)
 	sum := binary.LittleEndian.Uint32(seg[off+4:])
-	if got := crc32.Checksum(seg[off+headerSize:end], castagnoli); got != sum {
+	if got := frameCRC(codec, seg[off+headerSize:end]); got != sum {
 		return 0, fmt.Errorf("checksum mismatch: stored %08x, computed %08x over %d bytes", sum, got, length)
 	}
 	return end, nil
@@ -54,7 +54,7 @@ func headerFits(seg []byte, off int) (int, bool) {
 	if len(seg)-off < headerSize {
 		return 0, false
 	}
-	length := int(binary.LittleEndian.Uint32(seg[off:]))
+	length, _ := splitWord(binary.LittleEndian.Uint32(seg[off:]))
 	if length == 0 || length > len(seg)-off-headerSize {
 		return 0, false
 	}

@@ -22,6 +22,9 @@ type WAL struct {
 	dir  string
 	opts Options
 	log  *slog.Logger
+	// frames holds *[]byte buffers in which Log compresses and frames a
+	// call's records before taking mu, when Options.Compression is set.
+	frames sync.Pool
 
 	mu   sync.Mutex
 	cond sync.Cond // on mu; signalled whenever the leader role is released
@@ -201,6 +204,22 @@ func (w *WAL) Segments() (first, last int, err error) {
 		return -1, -1, nil
 	}
 	return segs[0], segs[len(segs)-1], nil
+}
+
+// Codecs returns Options.Compression, if set, followed by Options.Codecs:
+// every codec the directory's records were written with, as NewReader and
+// NewCheckpointReader want them.
+func (w *WAL) Codecs() []Codec {
+	var out []Codec
+	if w.opts.Compression != nil {
+		out = append(out, w.opts.Compression)
+	}
+	for _, c := range w.opts.Codecs {
+		if c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // Stats returns the counters.

@@ -19,6 +19,7 @@ type settings struct {
 	BlockDuration    time.Duration
 	WALFsync         string
 	WALRepair        bool
+	WALCompression   string
 	LogLevel         string
 	LogFormat        string
 	MaxDecodedBytes  int
@@ -149,6 +150,8 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		Hidden().Default("1m").SetValue(durationValue{&f.s.MaintenanceInterval})
 	flag("wal.fsync", "WAL fsync policy: interval (every second and on segment cut) or always (before each write is acknowledged).").
 		Default("interval").EnumVar(&f.s.WALFsync, "interval", "always")
+	flag("wal.compression", "Compression of WAL records: zstd, snappy or none. Records of every codec replay whatever the setting (docs/format/wal.md).").
+		Default("zstd").EnumVar(&f.s.WALCompression, "zstd", "snappy", "none")
 	flag("wal.repair", "Start even if the WAL is damaged beyond its last segment or has missing segments: drop only the damaged records, logging what is dropped (docs/format/wal.md). For one start after an error.").
 		Default("false").BoolVar(&f.s.WALRepair)
 	flag("log.level", "Log level: debug, info, warn, error.").

@@ -48,6 +48,20 @@ func TestWALRepairSetting(t *testing.T) {
 	require.False(t, s.WALRepair, "a flag given on the command line wins")
 }
 
+func TestWALCompressionSetting(t *testing.T) {
+	s, err := parseSettings(t, "")
+	require.NoError(t, err)
+	require.Equal(t, "zstd", s.WALCompression, "the default")
+	s, err = parseSettings(t, "wal:\n  compression: snappy\n")
+	require.NoError(t, err)
+	require.Equal(t, "snappy", s.WALCompression, "from the file")
+	s, err = parseSettings(t, "wal:\n  compression: snappy\n", "--wal.compression=none")
+	require.NoError(t, err)
+	require.Equal(t, "none", s.WALCompression, "a flag given on the command line wins")
+	_, err = parseSettings(t, "wal:\n  compression: lz4\n")
+	require.ErrorContains(t, err, "wal.compression")
+}
+
 func TestConfigFileUnderFlags(t *testing.T) {
 	file := `
 web:

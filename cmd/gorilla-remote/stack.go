@@ -81,6 +81,10 @@ func (srv *server) openStack(env stackEnv) (*stack, error) {
 	if err != nil {
 		return nil, errors.Join(err, env.bucket.Close())
 	}
+	codec, err := head.WALCodec(srv.s.WALCompression)
+	if err != nil {
+		return nil, errors.Join(err, env.bucket.Close())
+	}
 	log := srv.log
 	if srv.s.TenancyEnabled {
 		log = log.With("tenant", env.id)
@@ -92,7 +96,7 @@ func (srv *server) openStack(env stackEnv) (*stack, error) {
 		Retention:           srv.s.HeadRetention,
 		Shipping:            true,
 		MaintenanceInterval: srv.s.MaintenanceInterval,
-		WAL:                 wal.Options{Fsync: pol, Repair: srv.s.WALRepair, CreateFile: srv.walCreate},
+		WAL:                 wal.Options{Fsync: pol, Repair: srv.s.WALRepair, CreateFile: srv.walCreate, Compression: codec},
 		Logger:              log,
 		Registerer:          env.reg,
 		Limiter:             srv.limits.Load().series.ForTenant(env.id),
