@@ -24,16 +24,14 @@ import (
 
 // indexPart is the lists one goroutine of the index walk builds.
 type indexPart struct {
-	// keys maps a label pair, name id << 32 | value id, to its list in
-	// lists.
-	keys  map[uint64]int32
-	lists [][]model.SeriesRef
+	// keys maps a label pair, name id << 32 | value id, to its list.
+	keys map[uint64]*postingList
 }
 
 // lastPair is the pair a walk saw last at one label position, and its list.
 type lastPair struct {
 	key  uint64
-	list int32
+	list *postingList
 }
 
 // buildIndex adds every series the replay created to the head's postings.
@@ -76,46 +74,47 @@ func (rs *replayShards) createdRefs() []model.SeriesRef {
 }
 
 // walkIndex builds the lists of the label names whose id is w modulo n.
+// Refs come in increasing order, so every list is built sorted.
 func (rs *replayShards) walkIndex(refs []model.SeriesRef, w, n int) indexPart {
-	p := indexPart{keys: map[uint64]int32{}}
+	p := indexPart{keys: map[uint64]*postingList{}}
 	// Series of one scrape target have neighbouring refs, so the pair at
 	// one label position is mostly the one of the series before.
 	var last []lastPair
 	for _, ref := range refs {
 		ids := rs.get(ref).lset
-		for i := 0; i+1 < len(ids); i += 2 {
-			if int(ids[i])%n != w {
+		for i, pos := 0, 0; i < len(ids); pos++ {
+			var name, value uint32
+			name, i = ids.at(i)
+			value, i = ids.at(i)
+			if int(name%uint32(n)) != w {
 				continue
 			}
-			k := uint64(ids[i])<<32 | uint64(ids[i+1])
-			for len(last) <= i/2 {
+			k := uint64(name)<<32 | uint64(value)
+			for len(last) <= pos {
 				last = append(last, lastPair{key: ^uint64(0)})
 			}
-			if last[i/2].key != k {
-				last[i/2] = lastPair{key: k, list: p.list(k)}
+			if last[pos].key != k {
+				last[pos] = lastPair{key: k, list: p.list(k)}
 			}
-			l := last[i/2].list
-			p.lists[l] = append(p.lists[l], ref)
+			last[pos].list.push(ref)
 		}
 	}
 	return p
 }
 
-// list returns the index in p.lists of the list of pair k, adding it when
-// new.
-func (p *indexPart) list(k uint64) int32 {
-	if l, ok := p.keys[k]; ok {
-		return l
+// list returns the list of pair k, adding it when new.
+func (p *indexPart) list(k uint64) *postingList {
+	l := p.keys[k]
+	if l == nil {
+		l = &postingList{}
+		p.keys[k] = l
 	}
-	l := int32(len(p.lists))
-	p.keys[k] = l
-	p.lists = append(p.lists, nil)
 	return l
 }
 
 // installIndex adds the lists and the refs of every series to the head's
-// postings, merging with any list already there (the postings are empty
-// before a replay, so nearly never).
+// postings. A list already there (the postings are empty before a replay,
+// so nearly never) takes the new refs one by one.
 func (rs *replayShards) installIndex(parts []indexPart, refs []model.SeriesRef) {
 	p, syms := rs.h.index, rs.h.syms
 	p.mu.Lock()
@@ -125,23 +124,26 @@ func (rs *replayShards) installIndex(parts []indexPart, refs []model.SeriesRef) 
 			name, value := syms.str(uint32(k>>32)), syms.str(uint32(k))
 			vals := p.m[name]
 			if vals == nil {
-				vals = map[string][]model.SeriesRef{}
+				vals = map[string]*postingList{}
 				p.m[name] = vals
 			}
-			vals[value] = mergeRefs(vals[value], part.lists[l])
+			old := vals[value]
+			if old == nil || old.len() == 0 {
+				vals[value] = l
+				continue
+			}
+			for _, ref := range l.appendTo(nil) {
+				old.insert(ref)
+			}
 		}
 	}
-	p.all = mergeRefs(p.all, refs)
-}
-
-// mergeRefs returns the sorted union of two sorted lists.
-func mergeRefs(a, b []model.SeriesRef) []model.SeriesRef {
-	if len(a) == 0 {
-		return b
+	insert := (*postingList).push
+	if p.all.len() > 0 {
+		insert = (*postingList).insert
 	}
-	out := append(slices.Clip(a), b...)
-	slices.Sort(out)
-	return slices.Compact(out)
+	for _, ref := range refs {
+		insert(&p.all, ref)
+	}
 }
 
 // storeReplayed stores a replayed series s, made by symbols.newSeries for
