@@ -3,8 +3,6 @@ package head
 import (
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -15,18 +13,17 @@ import (
 )
 
 // replayer rebuilds the head from a checkpoint and the WAL segments after
-// it. It runs before the head is shared, alone.
+// it. It runs before the head is shared, alone: it reads and decodes the
+// records and the shard workers (replay_shards.go) create the series and
+// append the samples.
 type replayer struct {
 	h *Head
-	// byRef maps a WAL ref to its series. A ref logged twice for one label
+	// shards maps a WAL ref to its series. A ref logged twice for one label
 	// set (a series dropped and created again) maps to the series that holds
 	// those labels now.
-	byRef    refMap
-	reopen   map[*memSeries]struct{} // series whose newest chunk came from a checkpoint
-	shards   *replayShards           // nil: samples are appended inline
-	resolved []resolvedSample
-	ooo      oooBatch // out-of-order samples of the record being appended inline
-	scratch  labels.ScratchBuilder
+	shards  *replayShards
+	reopen  map[*memSeries]struct{} // series whose newest chunk came from a checkpoint
+	scratch labels.ScratchBuilder
 
 	series     []seriesRecord
 	samples    []sampleRecord
@@ -35,8 +32,6 @@ type replayer struct {
 	exemplars  []exemplarRecord
 	hists      []histRecord
 	histChunks []histChunkRecord
-	newSeries  []int        // indexes into series of refs not seen before
-	created    []*memSeries // their series, as createSeries made them
 
 	records, nSeries, nSamples, nChunks, unknownRefs int
 	outOfRange                                       outOfRange
@@ -48,12 +43,13 @@ type replayer struct {
 
 func (h *Head) replay(dir string) error {
 	start := time.Now()
-	r := &replayer{h: h, byRef: refMap{sparse: map[model.SeriesRef]*memSeries{}}, reopen: map[*memSeries]struct{}{}}
-	if r.shards = newReplayShards(h); r.shards != nil {
-		defer r.shards.stop()
-	}
-	h.index.deferSorting()
-	defer h.index.sortAll()
+	r := &replayer{h: h, shards: newReplayShards(h), reopen: map[*memSeries]struct{}{}}
+	stopped := false
+	defer func() {
+		if !stopped {
+			r.shards.stop()
+		}
+	}()
 	cpPath, upTo, err := wal.LastCheckpoint(dir)
 	switch {
 	case errors.Is(err, wal.ErrNoCheckpoint):
@@ -75,7 +71,8 @@ func (h *Head) replay(dir string) error {
 			return fmt.Errorf("checkpoint %s: %w", cpPath, err)
 		}
 		r.reopenChunks()
-		h.opts.Logger.Info("checkpoint replayed", "checkpoint", cpPath, "series", r.nSeries, "chunks", r.nChunks)
+		created, _, _ := r.shards.totals()
+		h.opts.Logger.Info("checkpoint replayed", "checkpoint", cpPath, "series", created, "chunks", r.nChunks)
 	}
 	first, last, err := h.wal.Segments()
 	if err != nil {
@@ -95,14 +92,26 @@ func (h *Head) replay(dir string) error {
 	if err != nil {
 		return err
 	}
-	if r.shards != nil {
-		r.nSamples += int(r.shards.appended.Load())
-	}
-	r.outOfRange.report(h.opts.Logger)
-	secs := time.Since(start).Seconds()
-	h.opts.Logger.Info("WAL replay done", "records", r.records, "series", r.nSeries, "samples", r.nSamples,
-		"chunks", r.nChunks, "unknown_refs", r.unknownRefs, "seconds", secs)
+	stopped = true
+	r.shards.stop()
+	r.shards.buildIndex()
+	r.finish(start)
 	return nil
+}
+
+// finish adds up what the workers did and logs it.
+func (r *replayer) finish(start time.Time) {
+	created, appended, unknown := r.shards.totals()
+	r.nSeries += created
+	r.nSamples += appended
+	r.unknownRefs += unknown
+	for _, w := range r.shards.workers {
+		r.outOfRange.merge(&w.outOfRange)
+	}
+	r.outOfRange.report(r.h.opts.Logger)
+	secs := time.Since(start).Seconds()
+	r.h.opts.Logger.Info("WAL replay done", "records", r.records, "series", r.nSeries, "samples", r.nSamples,
+		"chunks", r.nChunks, "unknown_refs", r.unknownRefs, "seconds", secs)
 }
 
 // read applies every record of one reader.
@@ -148,9 +157,10 @@ func (r *replayer) apply(rec []byte) error {
 		r.meta, err = decodeMetadata(rec, r.meta[:0])
 		r.h.setMetadata(r.meta)
 	case recExemplars:
+		r.settle()
 		r.exemplars, err = decodeExemplars(rec, r.exemplars[:0], &r.scratch)
 		for _, e := range r.exemplars {
-			if s := r.byRef.get(e.Ref); s != nil && r.outOfRange.keep(r.h, s, e.E.T, &r.outOfRange.exemplars) {
+			if s := r.shards.get(e.Ref); s != nil && r.outOfRange.keep(r.h, s, e.E.T, &r.outOfRange.exemplars) {
 				e.Ref = s.ref
 				r.h.addExemplar(e)
 			}
@@ -161,112 +171,43 @@ func (r *replayer) apply(rec []byte) error {
 	return err
 }
 
+// applySeries hands the series of the record just decoded whose refs are
+// new to their workers. A ref seen before keeps its series.
 func (r *replayer) applySeries() {
 	h := r.h
-	r.newSeries = r.newSeries[:0]
-	for i, sr := range r.series {
-		if r.byRef.get(sr.Ref) == nil {
-			r.newSeries = append(r.newSeries, i)
+	next := h.nextRef.Load()
+	for _, sr := range r.series {
+		if r.shards.ownerOf(sr.Ref) != nil {
+			continue
 		}
+		r.shards.addSeries(sr.Ref, sr.Labels)
+		next = max(next, uint64(sr.Ref))
 	}
-	if cap(r.created) < len(r.newSeries) {
-		r.created = make([]*memSeries, len(r.newSeries))
-	}
-	created := r.created[:len(r.newSeries)]
-	r.nSeries += r.createSeries(created)
-	for k, i := range r.newSeries {
-		sr, s := r.series[i], created[k]
-		s.mu.Lock() // shard workers may be appending to an existing series
-		s.logged = true
-		s.mu.Unlock()
-		r.byRef.set(sr.Ref, s)
-		if uint64(sr.Ref) > h.nextRef.Load() {
-			h.nextRef.Store(uint64(sr.Ref))
-		}
-	}
-	clear(created)
+	h.nextRef.Store(next)
+	clear(r.series)
+	r.shards.send()
 }
 
-// minParallelSeries is the smallest batch of series created on several
-// cores; below it the goroutines cost more than they save.
-const minParallelSeries = 256
-
-// createSeries creates the series of r.series named by r.newSeries into
-// out, on every core when the replay has shard workers (series creation is
-// safe for concurrent use, as it is for concurrent appenders), and returns
-// how many were new to the head.
-func (r *replayer) createSeries(out []*memSeries) int {
-	var n atomic.Int64
-	create := func(lo, hi int) {
-		for k := lo; k < hi; k++ {
-			sr := r.series[r.newSeries[k]]
-			s, created := r.h.createSeries(sr.Ref, model.Hash(sr.Labels), sr.Labels)
-			out[k] = s
-			if created {
-				n.Add(1)
-			}
-		}
-	}
-	workers := 1
-	if r.shards != nil && len(out) >= minParallelSeries {
-		workers = len(r.shards.in)
-	}
-	if workers == 1 {
-		create(0, len(out))
-		return int(n.Load())
-	}
-	var wg sync.WaitGroup
-	per := (len(out) + workers - 1) / workers
-	for lo := 0; lo < len(out); lo += per {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			create(lo, hi)
-		}(lo, min(lo+per, len(out)))
-	}
-	wg.Wait()
-	return int(n.Load())
-}
-
-// applySamples appends the samples of the record just decoded, on the
-// shard workers when there are several cores.
+// applySamples hands the samples of the record just decoded to the workers
+// of their series.
 func (r *replayer) applySamples() {
-	r.resolved = r.resolved[:0]
 	for _, smp := range r.samples {
-		s := r.byRef.get(smp.Ref)
-		if s == nil {
+		if !r.shards.addSample(smp) {
 			r.unknownRefs++
-			continue
 		}
-		if !r.outOfRange.keep(r.h, s, smp.T, &r.outOfRange.samples) {
-			continue
-		}
-		if r.shards != nil {
-			r.shards.add(resolvedSample{s: s, t: smp.T, v: smp.V})
-			continue
-		}
-		r.resolved = append(r.resolved, resolvedSample{s: s, t: smp.T, v: smp.V})
 	}
-	if r.shards != nil {
-		r.shards.send()
-		return
-	}
-	r.nSamples += int(r.h.appendResolved(r.resolved, &r.ooo, r.accepted))
+	r.shards.send()
 }
 
 // setAccepted sets r.accepted, for the shard workers too.
 func (r *replayer) setAccepted(accepted bool) {
 	r.accepted = accepted
-	if r.shards != nil {
-		r.shards.accepted.Store(accepted)
-	}
+	r.shards.accepted.Store(accepted)
 }
 
 // settle waits until every dispatched sample is appended.
 func (r *replayer) settle() {
-	if r.shards != nil {
-		r.shards.wait()
-	}
+	r.shards.wait()
 }
 
 // applyChunks attaches checkpointed chunks to their series. Chunks of a
@@ -275,7 +216,7 @@ func (r *replayer) settle() {
 func (r *replayer) applyChunks() error {
 	h := r.h
 	for _, cr := range r.chunks {
-		s := r.byRef.get(cr.Ref)
+		s := r.shards.get(cr.Ref)
 		if s == nil {
 			r.unknownRefs++
 			continue

@@ -15,7 +15,7 @@ func (r *replayer) applyHists() {
 	o := h.currentAppendOpts()
 	o.oooWindow = math.MaxInt64
 	for _, hr := range r.hists {
-		s := r.byRef.get(hr.Ref)
+		s := r.shards.get(hr.Ref)
 		if s == nil {
 			r.unknownRefs++
 			continue
@@ -44,7 +44,7 @@ func (r *replayer) applyHists() {
 func (r *replayer) applyHistChunks() error {
 	h := r.h
 	for _, cr := range r.histChunks {
-		s := r.byRef.get(cr.Ref)
+		s := r.shards.get(cr.Ref)
 		if s == nil {
 			r.unknownRefs++
 			continue

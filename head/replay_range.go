@@ -44,3 +44,14 @@ func (o *outOfRange) report(log *slog.Logger) {
 		"min_time", model.MinTime, "max_time", model.MaxTime,
 		"first_series", o.firstSeries, "first_timestamp", o.firstT)
 }
+
+// merge adds the counts of p (a replay worker's) to o, keeping the first
+// skipped item o saw, or else p's.
+func (o *outOfRange) merge(p *outOfRange) {
+	if o.samples+o.chunks+o.exemplars == 0 {
+		o.firstSeries, o.firstT = p.firstSeries, p.firstT
+	}
+	o.samples += p.samples
+	o.chunks += p.chunks
+	o.exemplars += p.exemplars
+}

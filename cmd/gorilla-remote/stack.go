@@ -182,7 +182,9 @@ func (srv *server) runStorage(l *loops, t *tenants) error {
 	if cacheDir == "" {
 		cacheDir = filepath.Join(srv.s.StoragePath, "block-cache")
 	}
+	restoreGC := raiseGCForStartup()
 	st, err := srv.openStack(stackEnv{id: tenant.Anonymous, dir: srv.s.StoragePath, cacheDir: cacheDir, bucket: bkt, reg: srv.reg})
+	restoreGC()
 	if err != nil {
 		return err
 	}

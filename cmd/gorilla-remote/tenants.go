@@ -114,7 +114,10 @@ func (srv *server) runTenants(t *tenants, start time.Time) error {
 			return errors.Join(err, t.stop())
 		}
 	}
-	if err := t.openAll(write); err != nil {
+	restoreGC := raiseGCForStartup()
+	err = t.openAll(write)
+	restoreGC()
+	if err != nil {
 		return errors.Join(err, t.stop())
 	}
 	var api http.Handler = t
