@@ -80,7 +80,7 @@ func (s *Series) Iterator(reuse *SeriesIterator) *SeriesIterator {
 	if it == nil {
 		it = &SeriesIterator{}
 	}
-	*it = SeriesIterator{chunks: s.chunks, ooo: s.ooo, mint: s.mint, maxt: s.maxt, ci: -1, chunk: it.chunk}
+	*it = SeriesIterator{chunks: s.chunks, ooo: s.ooo, mint: s.mint, maxt: s.maxt, ci: -1, chunk: it.chunk, direct: len(s.ooo) == 0}
 	return it
 }
 
@@ -149,6 +149,9 @@ type SeriesIterator struct {
 	v     float64
 	cur   bool // t, v hold a sample in the range
 	err   error
+	// direct is set for a snapshot without out-of-order samples: its
+	// chunks are read straight (nextDirect), without the merge's look-ahead.
+	direct bool
 }
 
 // nextChunkSample advances the chunk side to its next sample.
@@ -177,8 +180,63 @@ func (it *SeriesIterator) nextChunkSample() {
 
 // Next advances to the next sample in the range.
 func (it *SeriesIterator) Next() bool {
-	it.cur = it.next()
+	if it.direct {
+		it.cur = it.nextDirect()
+	} else {
+		it.cur = it.next()
+	}
 	return it.cur
+}
+
+// nextDirect is next for a snapshot without out-of-order samples: the
+// samples of its chunks in order, those before mint skipped, the first
+// after maxt ending the walk. It yields what next would, one sample
+// earlier than next decodes it.
+func (it *SeriesIterator) nextDirect() bool {
+	for it.err == nil && it.ci < len(it.chunks) {
+		if it.ci >= 0 {
+			if it.chunk.Next() {
+				t, v := it.chunk.At()
+				if t > it.maxt {
+					it.ci = len(it.chunks)
+					return false
+				}
+				if t >= it.mint {
+					it.t, it.v = t, v
+					return true
+				}
+				continue
+			}
+			if err := it.chunk.Err(); err != nil {
+				it.err = err
+				return false
+			}
+		}
+		it.openChunk(it.ci + 1)
+	}
+	return false
+}
+
+// openChunk makes chunks[ci] the current chunk, or ends the walk when
+// there is none.
+func (it *SeriesIterator) openChunk(ci int) {
+	it.ci = ci
+	if ci < len(it.chunks) {
+		it.chunk.Reset(it.chunks[ci].Data)
+	}
+}
+
+// skipChunks moves a direct walk past the chunks that end before t
+// without decoding them: none of their samples can answer a Seek to t.
+// The current chunk is kept when it may still hold such a sample.
+func (it *SeriesIterator) skipChunks(t int64) {
+	ci := max(it.ci, 0)
+	for ci < len(it.chunks) && it.chunks[ci].MaxT < t {
+		ci++
+	}
+	if ci != it.ci {
+		it.openChunk(ci)
+	}
 }
 
 func (it *SeriesIterator) next() bool {
@@ -216,6 +274,9 @@ func (it *SeriesIterator) next() bool {
 func (it *SeriesIterator) Seek(t int64) bool {
 	if it.cur && it.t >= t {
 		return true
+	}
+	if it.direct && it.err == nil {
+		it.skipChunks(t)
 	}
 	for it.Next() {
 		if it.t >= t {

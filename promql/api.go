@@ -89,6 +89,7 @@ type API struct {
 	mux      *http.ServeMux
 	handler  http.Handler  // mux behind the gzip compression
 	gzip     gzipPool      // writers of compressed answers
+	results  resultBuffers // buffers query answers are encoded into
 	inflight chan struct{} // one token per request being served
 }
 
@@ -191,6 +192,9 @@ func (a *API) wrap(fn func(*http.Request) (any, *apiError)) http.Handler {
 		}
 		if res, ok := data.(*result); ok {
 			writeData(w, res.data, res.annos, res.query)
+			if qd, ok := res.data.(queryData); ok {
+				a.results.put(qd.Result) // written: the bytes are free
+			}
 			return
 		}
 		writeData(w, data, nil, "")
@@ -295,7 +299,7 @@ func (a *API) exec(ctx context.Context, q upstream.Query, qs string) (any, *apiE
 	// Close hands the result's point slices back to the engine for other
 	// queries: the answer is encoded before it.
 	return &result{
-		data:  queryData{ResultType: res.Value.Type(), Result: appendValue(nil, res.Value)},
+		data:  queryData{ResultType: res.Value.Type(), Result: appendValue(a.results.get(), res.Value)},
 		annos: res.Warnings,
 		query: qs,
 	}, nil

@@ -87,14 +87,29 @@ func writeData(w http.ResponseWriter, data any, annos annotations.Annotations, q
 
 // writeQueryData writes the envelope of a query answer around its result,
 // which appendValue has encoded already: json.Marshal would scan and copy
-// the result once more to check it. The bytes are those json.Marshal
-// writes for response{Data: qd}.
+// the result once more to check it, and so would joining the envelope and
+// the result in one buffer; the three parts are written one after the
+// other instead. The bytes are those json.Marshal writes for
+// response{Data: qd}.
 func writeQueryData(w http.ResponseWriter, qd queryData, warns, infos []string) {
-	b := make([]byte, 0, len(qd.Result)+128)
-	b = append(b, `{"status":"success","data":{"resultType":`...)
+	var head [64]byte
+	b := append(head[:0], `{"status":"success","data":{"resultType":`...)
 	b = strconv.AppendQuote(b, string(qd.ResultType))
 	b = append(b, `,"result":`...)
-	b = append(b, qd.Result...)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write(b); err != nil {
+		return // the client is gone
+	}
+	if _, err := w.Write(qd.Result); err != nil {
+		return
+	}
+	_, _ = w.Write(appendAnnotations(head[:0], warns, infos))
+}
+
+// appendAnnotations closes the data object and appends the warnings and
+// infos fields, when there are any, and the envelope's closing brace.
+func appendAnnotations(b []byte, warns, infos []string) []byte {
 	b = append(b, '}')
 	for _, f := range []struct {
 		name string
@@ -110,10 +125,7 @@ func writeQueryData(w http.ResponseWriter, qd queryData, warns, infos []string) 
 		b = append(b, `,"`+f.name+`":`...)
 		b = append(b, enc...)
 	}
-	b = append(b, '}')
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
+	return append(b, '}')
 }
 
 // maxErrorMessage bounds the error field of an answer. Messages quote

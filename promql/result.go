@@ -125,7 +125,8 @@ func appendTimestamp(b []byte, t int64) []byte {
 	b = strconv.AppendInt(b, t/1000, 10)
 	if frac := t % 1000; frac != 0 {
 		b = append(b, '.')
-		s := strconv.AppendInt(nil, frac+1000, 10)[1:] // zero-padded to 3 digits
+		var digits [4]byte
+		s := strconv.AppendInt(digits[:0], frac+1000, 10)[1:] // zero-padded to 3 digits
 		for len(s) > 0 && s[len(s)-1] == '0' {
 			s = s[:len(s)-1]
 		}

@@ -19,11 +19,19 @@ type seriesSet struct {
 	i       int
 	warns   annotations.Annotations // block chunks left out (see corrupt.go)
 	corrupt *corruptChunks
+	// series hold what At hands out, one per part, allocated together
+	// at the first At: the engine keeps every series of a selection.
+	series []sampleSeries
 }
 
 func (s *seriesSet) Next() bool { s.i++; return s.i < len(s.parts) }
 func (s *seriesSet) At() storage.Series {
-	return &sampleSeries{p: &s.parts[s.i], corrupt: s.corrupt}
+	if s.series == nil {
+		s.series = make([]sampleSeries, len(s.parts))
+	}
+	ss := &s.series[s.i]
+	*ss = sampleSeries{p: &s.parts[s.i], corrupt: s.corrupt}
+	return ss
 }
 func (s *seriesSet) Err() error                        { return nil }
 func (s *seriesSet) Warnings() annotations.Annotations { return s.warns }
@@ -54,11 +62,12 @@ func (s *sampleSeries) iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
 		if len(s.p.head.HistChunks()) > 0 {
 			return s.headIterator()
 		}
-		if it, ok := reuse.(*floatIterator); ok {
-			*it = floatIterator{it: s.p.head.Iterator(it.it), lset: s.p.labels, corrupt: s.corrupt}
-			return it
+		it, ok := reuse.(*floatIterator)
+		if !ok {
+			it = &floatIterator{}
 		}
-		return &floatIterator{it: s.p.head.Iterator(nil), lset: s.p.labels, corrupt: s.corrupt}
+		it.reset(s.p.head, s.p.labels, s.corrupt)
+		return it
 	}
 	bi := newBlockIterator(s.p.block, s.p.bmint, s.p.bmaxt)
 	if s.corrupt != nil {
@@ -89,7 +98,8 @@ func blockHistChunks(cs []model.HistogramChunk) []head.HistChunk {
 // headIterator walks the head part of the series: its floats, merged with
 // its native histograms when it has any.
 func (s *sampleSeries) headIterator() pchunkenc.Iterator {
-	floats := &floatIterator{it: s.p.head.Iterator(nil), lset: s.p.labels, corrupt: s.corrupt}
+	floats := &floatIterator{}
+	floats.reset(s.p.head, s.p.labels, s.corrupt)
 	if len(s.p.head.HistChunks()) == 0 {
 		return floats
 	}
@@ -97,11 +107,20 @@ func (s *sampleSeries) headIterator() pchunkenc.Iterator {
 }
 
 // floatIterator adapts a head series iterator to the engine's iterator.
+// It holds the head's iterator by value: one allocation per series, and
+// none when the engine hands it back for the next.
 type floatIterator struct {
-	it      *head.SeriesIterator
+	it      head.SeriesIterator
 	lset    labels.Labels
 	corrupt *corruptChunks // nil: errors are returned as they are
 	err     error
+}
+
+// reset points f at the samples of s, with the labels and the corruption
+// report of its series, keeping the decoder's memory.
+func (f *floatIterator) reset(s *head.Series, lset labels.Labels, corrupt *corruptChunks) {
+	s.Iterator(&f.it)
+	f.lset, f.corrupt, f.err = lset, corrupt, nil
 }
 
 func (f *floatIterator) Next() pchunkenc.ValueType {
