@@ -213,6 +213,9 @@ type querier struct{ labelQuerier }
 func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
 	mint, maxt := q.selectRange(hints)
 	sorted := sortSeries || (hints != nil && hints.Limit > 0)
+	if ss, ok := q.selectHeadOnly(ctx, mint, maxt, sorted, hints, ms); ok {
+		return ss
+	}
 	parts, warns, err := q.q.selectParts(ctx, mint, maxt, ms, hints, sorted)
 	if err != nil {
 		return storage.ErrSeriesSet(err)

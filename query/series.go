@@ -59,15 +59,7 @@ func (s *sampleSeries) Iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
 // iterator is Iterator without the tombstones.
 func (s *sampleSeries) iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
 	if s.p.block == nil && s.p.blockHist == nil {
-		if len(s.p.head.HistChunks()) > 0 {
-			return s.headIterator()
-		}
-		it, ok := reuse.(*floatIterator)
-		if !ok {
-			it = &floatIterator{}
-		}
-		it.reset(s.p.head, s.p.labels, s.corrupt)
-		return it
+		return headSamples(s.p.head, s.corrupt, reuse)
 	}
 	bi := newBlockIterator(s.p.block, s.p.bmint, s.p.bmaxt)
 	if s.corrupt != nil {
@@ -83,7 +75,7 @@ func (s *sampleSeries) iterator(reuse pchunkenc.Iterator) pchunkenc.Iterator {
 	if s.p.head == nil {
 		return blocks
 	}
-	return &concatIterator{its: []pchunkenc.Iterator{blocks, s.headIterator()}}
+	return &concatIterator{its: []pchunkenc.Iterator{blocks, headSamples(s.p.head, s.corrupt, nil)}}
 }
 
 // blockHistChunks converts block histogram chunks for the head's iterator.
@@ -93,17 +85,6 @@ func blockHistChunks(cs []model.HistogramChunk) []head.HistChunk {
 		out[i] = head.FromModel(c)
 	}
 	return out
-}
-
-// headIterator walks the head part of the series: its floats, merged with
-// its native histograms when it has any.
-func (s *sampleSeries) headIterator() pchunkenc.Iterator {
-	floats := &floatIterator{}
-	floats.reset(s.p.head, s.p.labels, s.corrupt)
-	if len(s.p.head.HistChunks()) == 0 {
-		return floats
-	}
-	return newMergeIterator(floats, s.p.head.HistIterator())
 }
 
 // floatIterator adapts a head series iterator to the engine's iterator.
