@@ -18,8 +18,13 @@ var errAlreadyStored = errors.New("sample already stored")
 // safe for concurrent use; take one per request. Refs it returns are valid
 // for the whole head, not only this appender.
 type Appender struct {
-	h  *Head
-	id uint64 // marks the series this batch created (memSeries.createdBy)
+	h *Head
+	// id marks the series this batch created (memSeries.createdBy); never
+	// zero. Ids wrap after 2^32 batches, which is safe because a batch
+	// clears the mark of its series when it ends (apply or reset): only
+	// series of batches still open carry an id, and no batch stays open
+	// while four billion others come and go.
+	id uint32
 	// last is the series of the latest lookup: the samples of one series
 	// come one after the other, and the next Append with its ref takes it
 	// without a lookup (see LookupPairs).
@@ -69,7 +74,9 @@ func (a *Appender) use() {
 		a.appendBufs = a.h.bufPool.Get().(*appendBufs)
 		// Each batch has its own id: series a rolled-back batch created
 		// are not this batch's to log.
-		a.id = a.h.appenderIDs.Add(1)
+		if a.id = a.h.appenderIDs.Add(1); a.id == 0 {
+			a.id = a.h.appenderIDs.Add(1)
+		}
 	}
 }
 
@@ -180,6 +187,16 @@ func (a *Appender) reset() {
 		return
 	}
 	a.appendBufs = nil
+	// Series this batch created and did not log (a rollback or a failed
+	// commit) become no batch's own, so that the next batch to use one
+	// logs it; the id may come round again one day.
+	for _, s := range b.created {
+		s.mu.Lock()
+		if s.createdBy == a.id {
+			s.createdBy = 0
+		}
+		s.mu.Unlock()
+	}
 	if cap(b.buf) > maxPooledBuf || cap(b.ooo.samples) > maxPooledOOO {
 		return
 	}
@@ -389,9 +406,12 @@ func (a *Appender) apply() {
 	h.metrics.oooStored(r)
 	for _, s := range a.created {
 		s.mu.Lock()
-		s.logged = true
+		s.logged, s.createdBy = true, 0
 		s.mu.Unlock()
 	}
+	// Their marks are cleared: reset has nothing left to clear.
+	clear(a.created)
+	a.created = a.created[:0]
 	h.noteTime(maxT)
 	h.noteMinTime(minT)
 	h.metrics.samplesAppended.Add(float64(appended))

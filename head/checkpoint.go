@@ -136,19 +136,19 @@ func (cw *checkpointWriter) add(s *memSeries) {
 		cw.pendingBytes += len(data)
 	}
 	cw.addHists(s)
-	for _, smp := range s.ooo {
+	for _, smp := range s.oooSamples() {
 		if smp.T < cw.uploadedBefore {
 			continue // merged into the uploaded block when it was sealed
 		}
 		cw.or = append(cw.or, sampleRecord{Ref: s.ref, T: smp.T, V: smp.V})
 	}
-	if s.exemplars != nil {
-		for _, e := range s.exemplars.buf {
+	if s.exemplarBuf() != nil {
+		for _, e := range s.exemplarBuf().buf {
 			cw.er = append(cw.er, exemplarRecord{Ref: s.ref, E: e})
 		}
 	}
 	cw.series++
-	cw.pendingBytes += 64 + 16*len(s.ooo)
+	cw.pendingBytes += 64 + 16*len(s.oooSamples())
 }
 
 // flush logs the batch: series, then their chunks, then their out-of-order
@@ -187,10 +187,10 @@ func (cw *checkpointWriter) flush(log func(rec []byte) error) error {
 // those windows, so their histograms must come from the checkpoint.
 // The caller holds s.mu.
 func (cw *checkpointWriter) addHists(s *memSeries) {
-	if s.hist == nil {
+	if s.histData() == nil {
 		return
 	}
-	for _, c := range s.hist.chunks {
+	for _, c := range s.histData().chunks {
 		data := c.chunk.Bytes()
 		if c.app != nil {
 			data = append([]byte(nil), data...)

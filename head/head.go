@@ -33,7 +33,7 @@ type Head struct {
 	replayed [2]int
 
 	nextRef       atomic.Uint64
-	appenderIDs   atomic.Uint64 // hands out Appender.id
+	appenderIDs   atomic.Uint32 // hands out Appender.id
 	maxTime       atomic.Int64  // newest in-order timestamp in the head
 	minTime       atomic.Int64  // the head holds every sample it took from here on; see MinTime
 	minValidTime  atomic.Int64  // samples older than this were released or are refused

@@ -143,7 +143,7 @@ func (s *memSeries) holdsWindow(w int64, win model.Windows) bool {
 	if i, j := s.windowChunks(w); i < j {
 		return true
 	}
-	for _, smp := range s.ooo {
+	for _, smp := range s.oooSamples() {
 		if win.Of(smp.T) == w {
 			return true
 		}
