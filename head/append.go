@@ -44,7 +44,7 @@ type appendBufs struct {
 	exemplars []exemplarRecord
 	meta      []metadataRecord
 	buf       []byte
-	series    []seriesRecord
+	toLog     []*memSeries // series whose records this commit writes
 	recs      []sampleRecord
 	scratch   labels.ScratchBuilder
 	pairBuf   []byte   // LookupPairs' scratch
@@ -207,9 +207,9 @@ func (a *Appender) reset() {
 	clear(b.histRecs)
 	b.hists, b.histRecs = b.hists[:0], b.histRecs[:0]
 	clear(b.exemplars)
-	clear(b.series)
+	clear(b.toLog)
 	b.created, b.samples, b.exemplars = b.created[:0], b.samples[:0], b.exemplars[:0]
-	b.meta, b.series, b.recs, b.buf = b.meta[:0], b.series[:0], b.recs[:0], b.buf[:0]
+	b.meta, b.toLog, b.recs, b.buf = b.meta[:0], b.toLog[:0], b.recs[:0], b.buf[:0]
 	b.pairBuf = b.pairBuf[:0]
 	a.h.bufPool.Put(b)
 }
@@ -278,10 +278,7 @@ func (a *Appender) dropSealed() int {
 // record must precede every sample that names its ref), then samples,
 // exemplars and metadata.
 func (a *Appender) encode() [][]byte {
-	a.series = a.series[:0]
-	for _, s := range a.created {
-		a.series = append(a.series, seriesRecord{Ref: s.ref, Labels: a.h.syms.labels(s.lset, &a.scratch)})
-	}
+	a.toLog = append(a.toLog[:0], a.created...)
 	// A series created by another appender whose commit has not finished
 	// may be used here first: log it too, so that no samples record names a
 	// ref the WAL has not seen. A series logged twice replays the same.
@@ -294,10 +291,10 @@ func (a *Appender) encode() [][]byte {
 		logged, mine := s.logged, s.createdBy == a.id
 		s.mu.Unlock()
 		if !logged && !mine {
-			a.series = append(a.series, seriesRecord{Ref: s.ref, Labels: a.h.syms.labels(s.lset, &a.scratch)})
+			a.toLog = append(a.toLog, s)
 		}
 	}
-	a.series = a.unloggedHistSeries(a.series)
+	a.toLog = a.unloggedHistSeries(a.toLog)
 	a.buf = a.buf[:0]
 	var recs [][]byte
 	start := 0
@@ -305,8 +302,8 @@ func (a *Appender) encode() [][]byte {
 		recs = append(recs, a.buf[start:len(a.buf):len(a.buf)])
 		start = len(a.buf)
 	}
-	if len(a.series) > 0 {
-		a.buf = encodeSeries(a.buf, a.series)
+	if len(a.toLog) > 0 {
+		a.buf = encodeSeriesSyms(a.buf, a.toLog, a.h.syms)
 		add()
 	}
 	if len(a.samples) > 0 {

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/prometheus/prometheus/model/labels"
-
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
@@ -67,11 +65,10 @@ type checkpointWriter struct {
 	ctx            context.Context // stops the snapshot between batches
 	h              *Head
 	uploadedBefore int64 // data before it is in uploaded blocks: left out
-	scratch        labels.ScratchBuilder
 	series         int
 	chunks         int
 	skipped        int // chunks left out
-	sr             []seriesRecord
+	sr             []*memSeries
 	cr             []chunkRecord
 	hr             []histChunkRecord
 	or             []sampleRecord
@@ -119,7 +116,7 @@ func (cw *checkpointWriter) add(s *memSeries) {
 	if s.removed {
 		return
 	}
-	cw.sr = append(cw.sr, seriesRecord{Ref: s.ref, Labels: cw.h.syms.labels(s.lset, &cw.scratch)})
+	cw.sr = append(cw.sr, s)
 	for _, c := range s.chunks {
 		// Chunks never cross a window and the bound is a window's start:
 		// a chunk is wholly uploaded or not at all.
@@ -159,7 +156,7 @@ func (cw *checkpointWriter) flush(log func(rec []byte) error) error {
 		enc func(b []byte) []byte
 	}
 	parts := []part{
-		{len(cw.sr), func(b []byte) []byte { return encodeSeries(b, cw.sr) }},
+		{len(cw.sr), func(b []byte) []byte { return encodeSeriesSyms(b, cw.sr, cw.h.syms) }},
 		{len(cw.cr), func(b []byte) []byte { return encodeChunkRecord(b, cw.cr) }},
 		{len(cw.hr), func(b []byte) []byte { return encodeHistChunks(b, cw.hr) }},
 		{len(cw.or), func(b []byte) []byte { return encodeSamples(b, cw.or) }},
@@ -174,6 +171,7 @@ func (cw *checkpointWriter) flush(log func(rec []byte) error) error {
 			return err
 		}
 	}
+	clear(cw.sr)
 	cw.sr, cw.cr, cw.or, cw.er = cw.sr[:0], cw.cr[:0], cw.or[:0], cw.er[:0]
 	clear(cw.hr)
 	cw.hr = cw.hr[:0]
