@@ -29,6 +29,10 @@ type Appender struct {
 	// come one after the other, and the next Append with its ref takes it
 	// without a lookup (see LookupPairs).
 	last *memSeries
+	// missed is set by a LookupPairs that found no series, with the hash
+	// it looked for; the next lookup by labels clears it.
+	missed   bool
+	missHash uint64
 	// The buffers come from the head's pool on first use and go back at
 	// Commit or Rollback, so a request costs no fresh buffers; the appender
 	// may be used again after either.
@@ -128,24 +132,20 @@ func (a *Appender) lookup(ref model.SeriesRef, lset labels.Labels) (*memSeries, 
 	if lset.IsEmpty() {
 		return nil, model.ErrInvalidLabels
 	}
-	s, created, err := a.h.admitOrCreate(model.Hash(lset), lset)
+	hash := model.Hash(lset)
+	// After a LookupPairs that missed this very hash, looking by labels
+	// would miss again: go straight to creating.
+	probe := !a.missed || a.missHash != hash
+	a.missed = false
+	s, created, err := a.h.admitOrCreate(hash, lset, a.id, probe)
 	if err != nil {
 		return nil, err
 	}
 	if created {
-		a.noteCreated(s)
+		a.created = append(a.created, s)
 	}
 	a.last = s
 	return s, nil
-}
-
-// noteCreated records a series this batch created: its commit logs the
-// series record.
-func (a *Appender) noteCreated(s *memSeries) {
-	s.mu.Lock()
-	s.createdBy = a.id
-	s.mu.Unlock()
-	a.created = append(a.created, s)
 }
 
 // AppendExemplar keeps an exemplar for the series with ref (or lset). An
@@ -181,7 +181,7 @@ func (a *Appender) Rollback() error {
 // reset empties the buffers and gives them back to the pool. Buffers grown
 // by an unusually large batch are dropped instead of pinned.
 func (a *Appender) reset() {
-	a.last = nil
+	a.last, a.missed = nil, false
 	b := a.appendBufs
 	if b == nil {
 		return
@@ -352,9 +352,9 @@ func resolvePending[T any](a *Appender, pending []T, series func(*T) **memSeries
 			continue
 		}
 		lset := a.h.syms.labels(s.lset, &a.scratch)
-		ns, created := a.h.getOrCreate(model.Hash(lset), lset)
+		ns, created := a.h.getOrCreate(model.Hash(lset), lset, a.id)
 		if created {
-			a.noteCreated(ns)
+			a.created = append(a.created, ns)
 		}
 		for j := i; j < len(pending); j++ {
 			if p := series(&pending[j]); *p == s {

@@ -114,7 +114,7 @@ func (h *Head) loadSeries(cs model.ChunkSeries, sealed int64) (int, int64, error
 	h.commitMu.RLock()
 	defer h.commitMu.RUnlock()
 	minValid := h.minValidTime.Load()
-	s, _ := h.getOrCreate(model.Hash(cs.Labels), cs.Labels)
+	s, _ := h.getOrCreate(model.Hash(cs.Labels), cs.Labels, 0)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
