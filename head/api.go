@@ -88,18 +88,18 @@ func (s *memSeries) addTo(info *SeriesInfo) {
 		info.MaxTime = max(info.MaxTime, c.maxt)
 	}
 	info.Chunks += len(s.chunks)
-	if s.hist != nil {
-		for _, c := range s.hist.chunks {
+	if s.histData() != nil {
+		for _, c := range s.histData().chunks {
 			info.Samples += c.chunk.NumSamples()
 			info.ChunkBytes += len(c.chunk.Bytes())
 			info.MinTime = min(info.MinTime, c.mint)
 			info.MaxTime = max(info.MaxTime, c.maxt)
 		}
-		info.Chunks += len(s.hist.chunks)
+		info.Chunks += len(s.histData().chunks)
 	}
-	info.Samples += len(s.ooo)
-	if len(s.ooo) > 0 {
-		info.MinTime = min(info.MinTime, s.ooo[0].T)
+	info.Samples += len(s.oooSamples())
+	if len(s.oooSamples()) > 0 {
+		info.MinTime = min(info.MinTime, s.oooSamples()[0].T)
 	}
 }
 
@@ -122,8 +122,8 @@ func (h *Head) Exemplars(ctx context.Context, mint, maxt int64, ms ...*labels.Ma
 		}
 		s.mu.Lock()
 		var es []model.Exemplar
-		if s.exemplars != nil {
-			es = s.exemplars.inRange(mint, maxt)
+		if s.exemplarBuf() != nil {
+			es = s.exemplarBuf().inRange(mint, maxt)
 		}
 		s.mu.Unlock()
 		if len(es) > 0 {

@@ -18,12 +18,21 @@ var errAlreadyStored = errors.New("sample already stored")
 // safe for concurrent use; take one per request. Refs it returns are valid
 // for the whole head, not only this appender.
 type Appender struct {
-	h  *Head
-	id uint64 // marks the series this batch created (memSeries.createdBy)
+	h *Head
+	// id marks the series this batch created (memSeries.createdBy); never
+	// zero. Ids wrap after 2^32 batches, which is safe because a batch
+	// clears the mark of its series when it ends (apply or reset): only
+	// series of batches still open carry an id, and no batch stays open
+	// while four billion others come and go.
+	id uint32
 	// last is the series of the latest lookup: the samples of one series
 	// come one after the other, and the next Append with its ref takes it
 	// without a lookup (see LookupPairs).
 	last *memSeries
+	// missed is set by a LookupPairs that found no series, with the hash
+	// it looked for; the next lookup by labels clears it.
+	missed   bool
+	missHash uint64
 	// The buffers come from the head's pool on first use and go back at
 	// Commit or Rollback, so a request costs no fresh buffers; the appender
 	// may be used again after either.
@@ -39,7 +48,7 @@ type appendBufs struct {
 	exemplars []exemplarRecord
 	meta      []metadataRecord
 	buf       []byte
-	series    []seriesRecord
+	toLog     []*memSeries // series whose records this commit writes
 	recs      []sampleRecord
 	scratch   labels.ScratchBuilder
 	pairBuf   []byte   // LookupPairs' scratch
@@ -69,7 +78,9 @@ func (a *Appender) use() {
 		a.appendBufs = a.h.bufPool.Get().(*appendBufs)
 		// Each batch has its own id: series a rolled-back batch created
 		// are not this batch's to log.
-		a.id = a.h.appenderIDs.Add(1)
+		if a.id = a.h.appenderIDs.Add(1); a.id == 0 {
+			a.id = a.h.appenderIDs.Add(1)
+		}
 	}
 }
 
@@ -121,24 +132,20 @@ func (a *Appender) lookup(ref model.SeriesRef, lset labels.Labels) (*memSeries, 
 	if lset.IsEmpty() {
 		return nil, model.ErrInvalidLabels
 	}
-	s, created, err := a.h.admitOrCreate(model.Hash(lset), lset)
+	hash := model.Hash(lset)
+	// After a LookupPairs that missed this very hash, looking by labels
+	// would miss again: go straight to creating.
+	probe := !a.missed || a.missHash != hash
+	a.missed = false
+	s, created, err := a.h.admitOrCreate(hash, lset, a.id, probe)
 	if err != nil {
 		return nil, err
 	}
 	if created {
-		a.noteCreated(s)
+		a.created = append(a.created, s)
 	}
 	a.last = s
 	return s, nil
-}
-
-// noteCreated records a series this batch created: its commit logs the
-// series record.
-func (a *Appender) noteCreated(s *memSeries) {
-	s.mu.Lock()
-	s.createdBy = a.id
-	s.mu.Unlock()
-	a.created = append(a.created, s)
 }
 
 // AppendExemplar keeps an exemplar for the series with ref (or lset). An
@@ -174,12 +181,22 @@ func (a *Appender) Rollback() error {
 // reset empties the buffers and gives them back to the pool. Buffers grown
 // by an unusually large batch are dropped instead of pinned.
 func (a *Appender) reset() {
-	a.last = nil
+	a.last, a.missed = nil, false
 	b := a.appendBufs
 	if b == nil {
 		return
 	}
 	a.appendBufs = nil
+	// Series this batch created and did not log (a rollback or a failed
+	// commit) become no batch's own, so that the next batch to use one
+	// logs it; the id may come round again one day.
+	for _, s := range b.created {
+		s.mu.Lock()
+		if s.createdBy == a.id {
+			s.createdBy = 0
+		}
+		s.mu.Unlock()
+	}
 	if cap(b.buf) > maxPooledBuf || cap(b.ooo.samples) > maxPooledOOO {
 		return
 	}
@@ -190,9 +207,9 @@ func (a *Appender) reset() {
 	clear(b.histRecs)
 	b.hists, b.histRecs = b.hists[:0], b.histRecs[:0]
 	clear(b.exemplars)
-	clear(b.series)
+	clear(b.toLog)
 	b.created, b.samples, b.exemplars = b.created[:0], b.samples[:0], b.exemplars[:0]
-	b.meta, b.series, b.recs, b.buf = b.meta[:0], b.series[:0], b.recs[:0], b.buf[:0]
+	b.meta, b.toLog, b.recs, b.buf = b.meta[:0], b.toLog[:0], b.recs[:0], b.buf[:0]
 	b.pairBuf = b.pairBuf[:0]
 	a.h.bufPool.Put(b)
 }
@@ -261,10 +278,7 @@ func (a *Appender) dropSealed() int {
 // record must precede every sample that names its ref), then samples,
 // exemplars and metadata.
 func (a *Appender) encode() [][]byte {
-	a.series = a.series[:0]
-	for _, s := range a.created {
-		a.series = append(a.series, seriesRecord{Ref: s.ref, Labels: a.h.syms.labels(s.lset, &a.scratch)})
-	}
+	a.toLog = append(a.toLog[:0], a.created...)
 	// A series created by another appender whose commit has not finished
 	// may be used here first: log it too, so that no samples record names a
 	// ref the WAL has not seen. A series logged twice replays the same.
@@ -277,10 +291,10 @@ func (a *Appender) encode() [][]byte {
 		logged, mine := s.logged, s.createdBy == a.id
 		s.mu.Unlock()
 		if !logged && !mine {
-			a.series = append(a.series, seriesRecord{Ref: s.ref, Labels: a.h.syms.labels(s.lset, &a.scratch)})
+			a.toLog = append(a.toLog, s)
 		}
 	}
-	a.series = a.unloggedHistSeries(a.series)
+	a.toLog = a.unloggedHistSeries(a.toLog)
 	a.buf = a.buf[:0]
 	var recs [][]byte
 	start := 0
@@ -288,8 +302,8 @@ func (a *Appender) encode() [][]byte {
 		recs = append(recs, a.buf[start:len(a.buf):len(a.buf)])
 		start = len(a.buf)
 	}
-	if len(a.series) > 0 {
-		a.buf = encodeSeries(a.buf, a.series)
+	if len(a.toLog) > 0 {
+		a.buf = encodeSeriesSyms(a.buf, a.toLog, a.h.syms)
 		add()
 	}
 	if len(a.samples) > 0 {
@@ -338,9 +352,9 @@ func resolvePending[T any](a *Appender, pending []T, series func(*T) **memSeries
 			continue
 		}
 		lset := a.h.syms.labels(s.lset, &a.scratch)
-		ns, created := a.h.getOrCreate(model.Hash(lset), lset)
+		ns, created := a.h.getOrCreate(model.Hash(lset), lset, a.id)
 		if created {
-			a.noteCreated(ns)
+			a.created = append(a.created, ns)
 		}
 		for j := i; j < len(pending); j++ {
 			if p := series(&pending[j]); *p == s {
@@ -389,9 +403,12 @@ func (a *Appender) apply() {
 	h.metrics.oooStored(r)
 	for _, s := range a.created {
 		s.mu.Lock()
-		s.logged = true
+		s.logged, s.createdBy = true, 0
 		s.mu.Unlock()
 	}
+	// Their marks are cleared: reset has nothing left to clear.
+	clear(a.created)
+	a.created = a.created[:0]
 	h.noteTime(maxT)
 	h.noteMinTime(minT)
 	h.metrics.samplesAppended.Add(float64(appended))

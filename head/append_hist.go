@@ -66,9 +66,9 @@ func (a *Appender) collectHists(typ byte) int {
 	return len(a.histRecs)
 }
 
-// unloggedHistSeries appends to dst the series records of series that
+// unloggedHistSeries appends to dst the series that
 // pending histograms name and that no commit has logged yet (see encode).
-func (a *Appender) unloggedHistSeries(dst []seriesRecord) []seriesRecord {
+func (a *Appender) unloggedHistSeries(dst []*memSeries) []*memSeries {
 	for i, p := range a.hists {
 		if i > 0 && a.hists[i-1].s == p.s {
 			continue
@@ -77,7 +77,7 @@ func (a *Appender) unloggedHistSeries(dst []seriesRecord) []seriesRecord {
 		logged, mine := p.s.logged, p.s.createdBy == a.id
 		p.s.mu.Unlock()
 		if !logged && !mine {
-			dst = append(dst, seriesRecord{Ref: p.s.ref, Labels: a.h.syms.labels(p.s.lset, &a.scratch)})
+			dst = append(dst, p.s)
 		}
 	}
 	return dst

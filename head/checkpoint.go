@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/prometheus/prometheus/model/labels"
-
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
@@ -67,11 +65,10 @@ type checkpointWriter struct {
 	ctx            context.Context // stops the snapshot between batches
 	h              *Head
 	uploadedBefore int64 // data before it is in uploaded blocks: left out
-	scratch        labels.ScratchBuilder
 	series         int
 	chunks         int
 	skipped        int // chunks left out
-	sr             []seriesRecord
+	sr             []*memSeries
 	cr             []chunkRecord
 	hr             []histChunkRecord
 	or             []sampleRecord
@@ -119,7 +116,7 @@ func (cw *checkpointWriter) add(s *memSeries) {
 	if s.removed {
 		return
 	}
-	cw.sr = append(cw.sr, seriesRecord{Ref: s.ref, Labels: cw.h.syms.labels(s.lset, &cw.scratch)})
+	cw.sr = append(cw.sr, s)
 	for _, c := range s.chunks {
 		// Chunks never cross a window and the bound is a window's start:
 		// a chunk is wholly uploaded or not at all.
@@ -136,19 +133,19 @@ func (cw *checkpointWriter) add(s *memSeries) {
 		cw.pendingBytes += len(data)
 	}
 	cw.addHists(s)
-	for _, smp := range s.ooo {
+	for _, smp := range s.oooSamples() {
 		if smp.T < cw.uploadedBefore {
 			continue // merged into the uploaded block when it was sealed
 		}
 		cw.or = append(cw.or, sampleRecord{Ref: s.ref, T: smp.T, V: smp.V})
 	}
-	if s.exemplars != nil {
-		for _, e := range s.exemplars.buf {
+	if s.exemplarBuf() != nil {
+		for _, e := range s.exemplarBuf().buf {
 			cw.er = append(cw.er, exemplarRecord{Ref: s.ref, E: e})
 		}
 	}
 	cw.series++
-	cw.pendingBytes += 64 + 16*len(s.ooo)
+	cw.pendingBytes += 64 + 16*len(s.oooSamples())
 }
 
 // flush logs the batch: series, then their chunks, then their out-of-order
@@ -159,7 +156,7 @@ func (cw *checkpointWriter) flush(log func(rec []byte) error) error {
 		enc func(b []byte) []byte
 	}
 	parts := []part{
-		{len(cw.sr), func(b []byte) []byte { return encodeSeries(b, cw.sr) }},
+		{len(cw.sr), func(b []byte) []byte { return encodeSeriesSyms(b, cw.sr, cw.h.syms) }},
 		{len(cw.cr), func(b []byte) []byte { return encodeChunkRecord(b, cw.cr) }},
 		{len(cw.hr), func(b []byte) []byte { return encodeHistChunks(b, cw.hr) }},
 		{len(cw.or), func(b []byte) []byte { return encodeSamples(b, cw.or) }},
@@ -174,6 +171,7 @@ func (cw *checkpointWriter) flush(log func(rec []byte) error) error {
 			return err
 		}
 	}
+	clear(cw.sr)
 	cw.sr, cw.cr, cw.or, cw.er = cw.sr[:0], cw.cr[:0], cw.or[:0], cw.er[:0]
 	clear(cw.hr)
 	cw.hr = cw.hr[:0]
@@ -187,10 +185,10 @@ func (cw *checkpointWriter) flush(log func(rec []byte) error) error {
 // those windows, so their histograms must come from the checkpoint.
 // The caller holds s.mu.
 func (cw *checkpointWriter) addHists(s *memSeries) {
-	if s.hist == nil {
+	if s.histData() == nil {
 		return
 	}
-	for _, c := range s.hist.chunks {
+	for _, c := range s.histData().chunks {
 		data := c.chunk.Bytes()
 		if c.app != nil {
 			data = append([]byte(nil), data...)

@@ -48,10 +48,7 @@ func (h *Head) addExemplar(e exemplarRecord) {
 		return
 	}
 	s.mu.Lock()
-	if s.exemplars == nil {
-		s.exemplars = &exemplarRing{}
-	}
-	s.exemplars.add(e.E, h.opts.MaxExemplarsPerSeries)
+	s.exemplarsOrNew().add(e.E, h.opts.MaxExemplarsPerSeries)
 	s.mu.Unlock()
 }
 

@@ -33,7 +33,7 @@ type Head struct {
 	replayed [2]int
 
 	nextRef       atomic.Uint64
-	appenderIDs   atomic.Uint64 // hands out Appender.id
+	appenderIDs   atomic.Uint32 // hands out Appender.id
 	maxTime       atomic.Int64  // newest in-order timestamp in the head
 	minTime       atomic.Int64  // the head holds every sample it took from here on; see MinTime
 	minValidTime  atomic.Int64  // samples older than this were released or are refused
@@ -160,43 +160,49 @@ func (h *Head) Close() error {
 // getOrCreate returns the series with lset, creating it when new without
 // asking the limiter (the series must exist: it is loaded, or holds samples
 // already accepted).
-func (h *Head) getOrCreate(hash uint64, lset labels.Labels) (*memSeries, bool) {
+// A series it creates is marked as created by batch creator (see
+// memSeries.createdBy; 0 for none).
+func (h *Head) getOrCreate(hash uint64, lset labels.Labels, creator uint32) (*memSeries, bool) {
 	if s := h.series.getByHash(hash, lset, h.syms); s != nil {
 		return s, false
 	}
-	return h.createSeries(model.SeriesRef(h.nextRef.Add(1)), hash, lset)
-}
-
-// admitOrCreate returns the series with lset, creating it when new and the
-// limiter admits it; otherwise it returns the limiter's error.
-func (h *Head) admitOrCreate(hash uint64, lset labels.Labels) (*memSeries, bool, error) {
-	if s := h.series.getByHash(hash, lset, h.syms); s != nil {
-		return s, false, nil
-	}
-	if err := h.opts.Limiter.AdmitSeries(lset); err != nil {
-		h.metrics.rejected(err)
-		return nil, false, err
-	}
-	s, created := h.insertSeries(model.SeriesRef(h.nextRef.Add(1)), hash, lset)
-	if !created {
-		h.opts.Limiter.RemoveSeries(lset) // another append created it first
-	}
-	return s, created, nil
-}
-
-// createSeries stores a new series under ref unless one with the same labels
-// exists, which it returns instead, and counts it with the limiter.
-func (h *Head) createSeries(ref model.SeriesRef, hash uint64, lset labels.Labels) (*memSeries, bool) {
-	s, created := h.insertSeries(ref, hash, lset)
+	s, created := h.insertSeries(model.SeriesRef(h.nextRef.Add(1)), hash, lset, creator)
 	if created {
 		h.opts.Limiter.AddSeries(lset)
 	}
 	return s, created
 }
 
-// insertSeries is createSeries without the limiter.
-func (h *Head) insertSeries(ref model.SeriesRef, hash uint64, lset labels.Labels) (*memSeries, bool) {
-	s, created := h.series.getOrSet(hash, lset, h.syms.newSeries(ref, hash, lset), h.syms)
+// admitOrCreate returns the series with lset, creating it when new and the
+// limiter admits it; otherwise it returns the limiter's error. A series it
+// creates is marked as created by batch creator. With probe false the
+// caller has just looked for the series and found none: the limiter is
+// then asked without looking again, and the store, which looks under its
+// lock anyway, still returns a series another append created meanwhile.
+func (h *Head) admitOrCreate(hash uint64, lset labels.Labels, creator uint32, probe bool) (*memSeries, bool, error) {
+	if probe {
+		if s := h.series.getByHash(hash, lset, h.syms); s != nil {
+			return s, false, nil
+		}
+	}
+	if err := h.opts.Limiter.AdmitSeries(lset); err != nil {
+		h.metrics.rejected(err)
+		return nil, false, err
+	}
+	s, created := h.insertSeries(model.SeriesRef(h.nextRef.Add(1)), hash, lset, creator)
+	if !created {
+		h.opts.Limiter.RemoveSeries(lset) // another append created it first
+	}
+	return s, created, nil
+}
+
+// insertSeries stores a new series under ref, marked as created by batch
+// creator, unless one with the same labels exists, which it returns
+// instead. It does not ask or tell the limiter.
+func (h *Head) insertSeries(ref model.SeriesRef, hash uint64, lset labels.Labels, creator uint32) (*memSeries, bool) {
+	ns := h.syms.newSeries(ref, hash, lset)
+	ns.createdBy = creator // not yet published: no lock needed
+	s, created := h.series.getOrSet(hash, lset, ns, h.syms)
 	if !created {
 		return s, false
 	}

@@ -76,7 +76,7 @@ func (s *memSeries) checkHist(hs histSample, o *appendOpts) error {
 			return fmt.Errorf("a float sample is stored at %d: %w", hs.t, model.ErrDuplicateSample)
 		}
 	}
-	hd := s.hist
+	hd := s.histData()
 	if hd == nil || len(hd.chunks) == 0 || hs.t > hd.maxT {
 		return nil
 	}
@@ -99,10 +99,7 @@ func (s *memSeries) appendHist(hs histSample, o *appendOpts) error {
 	if err := s.checkHist(hs, o); err != nil {
 		return err
 	}
-	if s.hist == nil {
-		s.hist = &histSeries{}
-	}
-	hd := s.hist
+	hd := s.histOrNew()
 	if len(hd.chunks) == 0 || hs.t > hd.maxT {
 		hd.appendInOrder(hs, o.win)
 		return nil

@@ -29,8 +29,10 @@ func (a *Appender) LookupPairs(ls []labels.Label) model.SeriesRef {
 	}
 	s := a.h.series.getByPairs(hash, ls, a.h.syms)
 	if s == nil {
+		a.missed, a.missHash = true, hash
 		return 0
 	}
+	a.missed = false
 	a.last = s
 	return s.ref
 }

@@ -65,3 +65,32 @@ func TestLookupPairs(t *testing.T) {
 	require.NotZero(t, app.LookupPairs(pairsOf(b)), "created by the last commit")
 	require.NoError(t, app.Rollback())
 }
+
+// TestLookupPairsMissThenCreate appends after LookupPairs missed: the
+// series is created once and counted once, also when another appender
+// created it between the miss and the Append.
+func TestLookupPairsMissThenCreate(t *testing.T) {
+	lim := &countingLimiter{max: 10}
+	h := openTest(t, func(o *Options) { o.Limiter = lim })
+	a, b := h.Appender(), h.Appender()
+	lset := series("raced")
+	require.Zero(t, a.LookupPairs(pairsOf(lset)))
+	refB, err := b.Append(0, lset, 1000, 1)
+	require.NoError(t, err)
+	require.NoError(t, b.Commit())
+	refA, err := a.Append(0, lset, 2000, 2)
+	require.NoError(t, err)
+	require.Equal(t, refB, refA, "the series b created, not a second one")
+
+	other := series("fresh")
+	require.Zero(t, a.LookupPairs(pairsOf(other)))
+	refO, err := a.Append(0, other, 1000, 3)
+	require.NoError(t, err)
+	require.NoError(t, a.Commit())
+	require.Equal(t, refO, h.Appender().LookupPairs(pairsOf(other)))
+
+	require.Equal(t, 2, h.Stats().Series)
+	require.Equal(t, 2, lim.count())
+	requireSamples(t, []model.Sample{{T: 1000, V: 1}, {T: 2000, V: 2}}, mustRange(t, h, lset))
+	requireSamples(t, []model.Sample{{T: 1000, V: 3}}, mustRange(t, h, other))
+}

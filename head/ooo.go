@@ -20,13 +20,13 @@ import (
 // number of samples it encoded. The caller holds s.mu.
 func (s *memSeries) mergeOOO(win model.Windows) int {
 	n := 0
-	for len(s.ooo) > 0 {
-		w := win.Of(s.ooo[0].T)
-		k := inWindow(s.ooo, w, win)
-		n += s.mergeWindow(w, s.ooo[:k])
-		s.ooo = s.ooo[k:]
+	for len(s.oooSamples()) > 0 {
+		w := win.Of(s.oooSamples()[0].T)
+		k := inWindow(s.oooSamples(), w, win)
+		n += s.mergeWindow(w, s.oooSamples()[:k])
+		s.setOOO(s.oooSamples()[k:])
 	}
-	s.ooo = nil
+	s.setOOO(nil)
 	return n
 }
 

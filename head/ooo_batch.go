@@ -89,12 +89,12 @@ func (b *oooBatch) reset() {
 // enough go to the buffer; otherwise the buffer and they are merged into the
 // chunks, one pass per window. The caller holds s.mu.
 func (s *memSeries) appendOOO(news []oooSample, o *appendOpts, cc *chunkCache, r *oooResult) {
-	if len(s.ooo)+len(news) < o.oooCompactAt {
+	if len(s.oooSamples())+len(news) < o.oooCompactAt {
 		s.bufferOOO(news, cc, r)
 		return
 	}
-	buf := s.ooo
-	s.ooo = nil
+	buf := s.oooSamples()
+	s.setOOO(nil)
 	for len(buf) > 0 || len(news) > 0 {
 		w := int64(math.MaxInt64)
 		if len(buf) > 0 {
@@ -130,7 +130,7 @@ func (s *memSeries) bufferOOO(news []oooSample, cc *chunkCache, r *oooResult) {
 	}
 	acc := resolve(stored, news, r)
 	s.noteAppended(acc)
-	s.ooo = mergeSamples(s.ooo, acc)
+	s.setOOO(mergeSamples(s.oooSamples(), acc))
 }
 
 // mergeBatchWindow re-encodes the chunks of window w with the buffered

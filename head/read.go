@@ -60,12 +60,13 @@ func (s *memSeries) snapshotIn(a *snapArena, mint, maxt int64, win model.Windows
 			snap.chunks = append(snap.chunks, ChunkMeta{MinT: c.mint, MaxT: c.maxt, Data: data})
 		}
 	}
-	lo := sort.Search(len(s.ooo), func(i int) bool { return s.ooo[i].T >= mint })
-	hi := sort.Search(len(s.ooo), func(i int) bool { return s.ooo[i].T > maxt })
+	ooo := s.oooSamples()
+	lo := sort.Search(len(ooo), func(i int) bool { return ooo[i].T >= mint })
+	hi := sort.Search(len(ooo), func(i int) bool { return ooo[i].T > maxt })
 	if lo < hi {
-		snap.ooo = append([]model.Sample(nil), s.ooo[lo:hi]...)
+		snap.ooo = append([]model.Sample(nil), ooo[lo:hi]...)
 	}
-	snap.hist = s.hist.snapshot(mint, maxt)
+	snap.hist = s.histData().snapshot(mint, maxt)
 	if len(snap.chunks) == 0 && len(snap.ooo) == 0 && len(snap.hist) == 0 {
 		a.unget()
 		return nil
@@ -95,7 +96,7 @@ func (s *Series) Chunks() ([]ChunkMeta, error) {
 	if len(s.ooo) == 0 {
 		return s.chunks, nil
 	}
-	ms := &memSeries{ooo: s.ooo}
+	ms := &memSeries{x: &seriesExtras{ooo: s.ooo}}
 	for _, c := range s.chunks {
 		w := s.win.Of(c.MinT)
 		cc, err := chunkenc.FromBytes(c.Data)

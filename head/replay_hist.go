@@ -58,10 +58,7 @@ func (r *replayer) applyHistChunks() error {
 		}
 		hc := &histChunk{chunk: c, mint: cr.MinT, maxt: cr.MaxT, window: h.appOpts.win.Of(cr.MinT)}
 		s.mu.Lock()
-		if s.hist == nil {
-			s.hist = &histSeries{}
-		}
-		hd := s.hist
+		hd := s.histOrNew()
 		if len(hd.chunks) == 0 || cr.MinT > hd.maxT {
 			if n := len(hd.chunks); n > 0 {
 				hd.chunks[n-1].close()

@@ -50,20 +50,20 @@ func (s *memSeries) releaseBefore(mint int64) {
 	if n > 0 {
 		s.chunks = append(s.chunks[:0:0], s.chunks[n:]...)
 	}
-	if s.hist != nil {
-		s.hist.releaseBefore(mint)
+	if s.histData() != nil {
+		s.histData().releaseBefore(mint)
 	}
 	n = 0
-	for n < len(s.ooo) && s.ooo[n].T < mint {
+	for n < len(s.oooSamples()) && s.oooSamples()[n].T < mint {
 		n++
 	}
 	if n > 0 {
-		s.ooo = append(s.ooo[:0:0], s.ooo[n:]...)
+		s.setOOO(append(s.oooSamples()[:0:0], s.oooSamples()[n:]...))
 	}
 }
 
 func (s *memSeries) isEmpty() bool {
-	return len(s.chunks) == 0 && len(s.ooo) == 0 && (s.hist == nil || len(s.hist.chunks) == 0)
+	return len(s.chunks) == 0 && len(s.oooSamples()) == 0 && (s.histData() == nil || len(s.histData().chunks) == 0)
 }
 
 // dropSeries removes empty series from the maps and the index. Commits are

@@ -114,7 +114,7 @@ func (h *Head) loadSeries(cs model.ChunkSeries, sealed int64) (int, int64, error
 	h.commitMu.RLock()
 	defer h.commitMu.RUnlock()
 	minValid := h.minValidTime.Load()
-	s, _ := h.getOrCreate(model.Hash(cs.Labels), cs.Labels)
+	s, _ := h.getOrCreate(model.Hash(cs.Labels), cs.Labels, 0)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
@@ -143,7 +143,7 @@ func (s *memSeries) holdsWindow(w int64, win model.Windows) bool {
 	if i, j := s.windowChunks(w); i < j {
 		return true
 	}
-	for _, smp := range s.ooo {
+	for _, smp := range s.oooSamples() {
 		if win.Of(smp.T) == w {
 			return true
 		}

@@ -36,25 +36,98 @@ type memSeries struct {
 	lset symRefs // symbol pairs; immutable
 
 	mu     sync.Mutex
-	chunks []*memChunk    // guarded by mu; sorted by time, non-overlapping
-	ooo    []model.Sample // guarded by mu; out-of-order samples not yet merged, sorted by T, older than maxT
-	maxT   int64          // guarded by mu; newest in-order timestamp (valid when len(chunks) > 0)
-	lastV  float64        // guarded by mu; value at maxT
+	chunks []*memChunk // guarded by mu; sorted by time, non-overlapping
+	maxT   int64       // guarded by mu; newest in-order timestamp (valid when len(chunks) > 0)
+	lastV  float64     // guarded by mu; value at maxT
 	// lastAppend is the head time (newest timestamp seen by the head) when
 	// the series last received a sample; series silent for a whole window
 	// are dropped by retention.
-	lastAppend int64         // guarded by mu
-	exemplars  *exemplarRing // guarded by mu; nil until the first exemplar
-	hist       *histSeries   // guarded by mu; nil until the first native histogram
+	lastAppend int64 // guarded by mu
+	// x holds what few series ever have (out-of-order samples, exemplars,
+	// native histograms); nil until the first of them, so that a plain
+	// float series pays one pointer for all three. Read it through
+	// oooSamples, exemplarBuf and histData.
+	x *seriesExtras // guarded by mu
 	// createdBy is the id of the appender batch that created the series;
 	// until the series is logged, that batch's commit writes its record.
-	createdBy uint64 // guarded by mu
+	// Zero once that batch has ended (committed or not): the series is then
+	// no batch's own. A uint32, so that it packs with the two flags below
+	// and keeps the struct in the 144-byte size class (see Appender.id).
+	createdBy uint32 // guarded by mu
 	logged    bool   // guarded by mu; the series record is in the WAL
 	removed   bool   // guarded by mu; dropped by retention, no longer in the maps
 	// app is the appender of the open chunk when cut made it (that
 	// chunk's app points here): kept in the series, so that a new series
 	// and every chunk cut after allocate no appender of their own.
 	app chunkenc.Appender // guarded by mu
+}
+
+// seriesExtras are the rarely used parts of a series, guarded by its mu.
+type seriesExtras struct {
+	ooo       []model.Sample // out-of-order samples not yet merged, sorted by T, older than maxT
+	exemplars *exemplarRing  // nil until the first exemplar
+	hist      *histSeries    // nil until the first native histogram
+}
+
+// oooSamples returns the out-of-order buffer (nil when empty). The caller
+// holds s.mu.
+func (s *memSeries) oooSamples() []model.Sample {
+	if s.x == nil {
+		return nil
+	}
+	return s.x.ooo
+}
+
+// setOOO replaces the out-of-order buffer. The caller holds s.mu.
+func (s *memSeries) setOOO(b []model.Sample) {
+	if s.x == nil {
+		if b == nil {
+			return
+		}
+		s.x = &seriesExtras{}
+	}
+	s.x.ooo = b
+}
+
+// exemplarBuf returns the kept exemplars, or nil. The caller holds s.mu.
+func (s *memSeries) exemplarBuf() *exemplarRing {
+	if s.x == nil {
+		return nil
+	}
+	return s.x.exemplars
+}
+
+// exemplarsOrNew returns the kept exemplars, making the ring on first use.
+// The caller holds s.mu.
+func (s *memSeries) exemplarsOrNew() *exemplarRing {
+	if s.x == nil {
+		s.x = &seriesExtras{}
+	}
+	if s.x.exemplars == nil {
+		s.x.exemplars = &exemplarRing{}
+	}
+	return s.x.exemplars
+}
+
+// histData returns the native histogram chunks, or nil. The caller holds
+// s.mu.
+func (s *memSeries) histData() *histSeries {
+	if s.x == nil {
+		return nil
+	}
+	return s.x.hist
+}
+
+// histOrNew returns the native histogram chunks, making them on first use.
+// The caller holds s.mu.
+func (s *memSeries) histOrNew() *histSeries {
+	if s.x == nil {
+		s.x = &seriesExtras{}
+	}
+	if s.x.hist == nil {
+		s.x.hist = &histSeries{}
+	}
+	return s.x.hist
 }
 
 func newMemSeries(ref model.SeriesRef, hash uint64, lset symRefs) *memSeries {
@@ -193,9 +266,9 @@ func (c *memChunk) close() {
 // lookup finds the value stored at exactly t, in the chunks or the
 // out-of-order buffer. cc may be nil. The caller holds s.mu.
 func (s *memSeries) lookup(t int64, cc *chunkCache) (float64, bool) {
-	i := sort.Search(len(s.ooo), func(i int) bool { return s.ooo[i].T >= t })
-	if i < len(s.ooo) && s.ooo[i].T == t {
-		return s.ooo[i].V, true
+	i := sort.Search(len(s.oooSamples()), func(i int) bool { return s.oooSamples()[i].T >= t })
+	if i < len(s.oooSamples()) && s.oooSamples()[i].T == t {
+		return s.oooSamples()[i].V, true
 	}
 	// Chunks are sorted and do not overlap: the first one ending at or
 	// after t is the only one that may hold it.

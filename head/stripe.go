@@ -8,50 +8,37 @@ import (
 	"github.com/gorilla-remote/gorilla-remote/model"
 )
 
-// stripe is one lock stripe of the series map. Series are found by the hash
-// of their labels (hash collisions are kept in a short slice) and by ref.
-// A stripe is 64 bytes, one cache line (checked by a test), so that
-// appenders working on different stripes do not share one.
+// stripe is one lock stripe of the series map, where series are found by
+// the hash of their labels (see seriesTable). A stripe is 64 bytes, one
+// cache line (checked by a test), so that appenders working on different
+// stripes do not share one.
 type stripe struct {
 	mu     sync.RWMutex
-	byHash seriesTable                    // guarded by mu
-	byRef  map[model.SeriesRef]*memSeries // guarded by mu
+	byHash seriesTable // guarded by mu
+	_      [8]byte
 }
 
-// stripeSet is the power-of-two array of stripes. A series lives in the
-// stripe of its hash (for lookups by labels) and in the stripe of its ref
-// (for lookups by ref); the two may differ.
+// stripeSet is the power-of-two array of stripes, and the series by ref. A
+// series lives in the stripe of its hash (for lookups by labels) and in
+// refs (for lookups by ref).
 type stripeSet struct {
 	stripes []stripe
 	mask    uint64
-	// refsDeleted[i] counts deletions from stripes[i].byRef since it was
-	// last rebuilt (see rebuildDue), guarded by that stripe's lock. It lives
-	// here to keep a stripe one cache line; removals are rare enough that
-	// neighbouring counters sharing a line costs nothing.
-	refsDeleted []int
+	refs    *refTable
 }
 
 func newStripeSet(n int) *stripeSet {
 	if n <= 0 || n&(n-1) != 0 {
 		panic("BUG: stripe count must be a positive power of two")
 	}
-	s := &stripeSet{stripes: make([]stripe, n), mask: uint64(n - 1), refsDeleted: make([]int, n)}
-	for i := range s.stripes {
-		s.stripes[i].byRef = map[model.SeriesRef]*memSeries{}
-	}
-	return s
+	return &stripeSet{stripes: make([]stripe, n), mask: uint64(n - 1), refs: newRefTable()}
 }
 
-func (ss *stripeSet) hashStripe(hash uint64) *stripe        { return &ss.stripes[hash&ss.mask] }
-func (ss *stripeSet) refStripe(ref model.SeriesRef) *stripe { return &ss.stripes[uint64(ref)&ss.mask] }
+func (ss *stripeSet) hashStripe(hash uint64) *stripe { return &ss.stripes[hash&ss.mask] }
 
 // getByRef returns the series with ref, or nil.
 func (ss *stripeSet) getByRef(ref model.SeriesRef) *memSeries {
-	st := ss.refStripe(ref)
-	st.mu.RLock()
-	s := st.byRef[ref]
-	st.mu.RUnlock()
-	return s
+	return ss.refs.get(ref)
 }
 
 // getByHash returns the series with exactly lset, or nil.
@@ -77,11 +64,7 @@ func (ss *stripeSet) getOrSet(hash uint64, lset labels.Labels, s *memSeries, sym
 	}
 	st.byHash.insert(hash, s)
 	st.mu.Unlock()
-
-	rs := ss.refStripe(s.ref)
-	rs.mu.Lock()
-	rs.byRef[s.ref] = s
-	rs.mu.Unlock()
+	ss.refs.set(s)
 	return s, true
 }
 
@@ -91,31 +74,11 @@ func (ss *stripeSet) remove(s *memSeries) {
 	st.mu.Lock()
 	st.byHash.remove(s.hash, s)
 	st.mu.Unlock()
-
-	i := uint64(s.ref) & ss.mask
-	rs := &ss.stripes[i]
-	rs.mu.Lock()
-	delete(rs.byRef, s.ref)
-	if ss.refsDeleted[i]++; rebuildDue(ss.refsDeleted[i], len(rs.byRef)) {
-		rs.byRef, ss.refsDeleted[i] = rebuilt(rs.byRef), 0
-	}
-	rs.mu.Unlock()
+	ss.refs.remove(s)
 }
 
-// forEach calls f for every series, one stripe at a time. f runs without the
-// stripe lock held, so it may lock the series.
+// forEach calls f for every series. f runs without any stripe lock held,
+// so it may lock the series.
 func (ss *stripeSet) forEach(f func(s *memSeries)) {
-	var batch []*memSeries
-	for i := range ss.stripes {
-		st := &ss.stripes[i]
-		st.mu.RLock()
-		batch = batch[:0]
-		for _, s := range st.byRef {
-			batch = append(batch, s)
-		}
-		st.mu.RUnlock()
-		for _, s := range batch {
-			f(s)
-		}
-	}
+	ss.refs.forEach(f)
 }

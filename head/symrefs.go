@@ -53,3 +53,15 @@ func (r symRefs) each(f func(id uint32)) {
 		f(id)
 	}
 }
+
+// count returns the number of ids in r: each id ends with its one byte
+// below 0x80.
+func (r symRefs) count() int {
+	n := 0
+	for i := 0; i < len(r); i++ {
+		if r[i] < 0x80 {
+			n++
+		}
+	}
+	return n
+}

@@ -12,6 +12,12 @@ func TestStripeIsOneCacheLine(t *testing.T) {
 	require.Equal(t, uintptr(64), unsafe.Sizeof(stripe{}))
 }
 
+// TestSeriesSizeClass pins the size of a series: 144 bytes is a size class
+// of the Go allocator, and one byte more takes 160 per series.
+func TestSeriesSizeClass(t *testing.T) {
+	require.LessOrEqual(t, unsafe.Sizeof(memSeries{}), uintptr(144))
+}
+
 // TestSeriesTable checks the table against a map under random inserts and
 // removes, with many colliding hashes (few distinct top bits).
 func TestSeriesTable(t *testing.T) {
