@@ -52,7 +52,7 @@ func (h *Head) Checkpoint(ctx context.Context) error {
 	}
 	h.checkpointWindow = h.closedWindow(mt)
 	h.shippedAtCkpt = uploaded
-	h.walAtCheckpoint = int64(h.wal.Stats().BytesWritten)
+	h.walAtCheckpoint = int64(h.wal.Stats().RecordBytes)
 	h.metrics.checkpoints.Inc()
 	h.opts.Logger.Info("WAL checkpoint written", "dir", filepath.Join(h.wal.Dir(), fmt.Sprintf("checkpoint.%08d", seg-1)),
 		"series", cw.series, "chunks", cw.chunks, "uploaded_chunks_left_out", cw.skipped,

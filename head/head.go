@@ -52,7 +52,7 @@ type Head struct {
 
 	checkpointMu     sync.Mutex // one checkpoint at a time
 	checkpointWindow int64      // guarded by checkpointMu; newest window closed at the last checkpoint
-	walAtCheckpoint  int64      // guarded by checkpointMu; WAL bytes written at the last checkpoint
+	walAtCheckpoint  int64      // guarded by checkpointMu; WAL record bytes (uncompressed) logged at the last checkpoint
 	shippedAtCkpt    int64      // guarded by checkpointMu; uploaded bound the last checkpoint left out
 
 	// ctx is cancelled by Close: it stops the background checkpoints.
@@ -298,7 +298,7 @@ func (h *Head) maintainOnce() error {
 func (h *Head) checkpointDue(mt int64) bool {
 	h.checkpointMu.Lock()
 	defer h.checkpointMu.Unlock()
-	if int64(h.wal.Stats().BytesWritten)-h.walAtCheckpoint > h.opts.CheckpointBytes {
+	if int64(h.wal.Stats().RecordBytes)-h.walAtCheckpoint > h.opts.CheckpointBytes {
 		return true
 	}
 	if h.opts.Shipping {

@@ -42,8 +42,10 @@ type Options struct {
 	// are checked in the background. Default 1m; negative disables the
 	// background loop (callers then call Truncate and Checkpoint).
 	MaintenanceInterval time.Duration
-	// CheckpointBytes starts a checkpoint once the WAL written since the last
-	// one exceeds it, even if no block window closed. Default 1 GiB.
+	// CheckpointBytes starts a checkpoint once the records logged since the
+	// last one exceed it in length before compression, even if no block
+	// window closed, so that what a restart replays is bounded whatever the
+	// WAL's codec. Default 1 GiB.
 	CheckpointBytes int64
 	// Shipping is set when a block shipper uploads the head's closed windows
 	// (see SealBefore and SetShipped): retention then releases only data

@@ -76,6 +76,13 @@ func TestCodecRoundTrip(t *testing.T) {
 	if err := w.Log(recs[1]); err != nil {
 		t.Fatal(err)
 	}
+	wantBytes := len(recs[1])
+	for _, r := range recs {
+		wantBytes += len(r)
+	}
+	if st := w.Stats(); st.RecordBytes != uint64(wantBytes) || st.BytesWritten >= st.RecordBytes {
+		t.Fatalf("Stats: %d record bytes and %d written, want %d record bytes and fewer written", st.RecordBytes, st.BytesWritten, wantBytes)
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

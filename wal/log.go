@@ -63,6 +63,9 @@ func (w *WAL) Log(recs ...[]byte) error {
 		}
 	}
 	w.pendingRecs += len(recs)
+	for _, r := range recs {
+		w.pendingBytes += len(r)
+	}
 	w.pendingSeq++
 	seq := w.pendingSeq
 	for w.flushedSeq < seq {
@@ -209,8 +212,8 @@ func (w *WAL) flushLocked(sync bool) {
 	if len(w.pending) == 0 {
 		return
 	}
-	buf, recs, from, to := w.pending, w.pendingRecs, w.flushedSeq+1, w.pendingSeq
-	w.pending, w.spare, w.pendingRecs = w.spare[:0], nil, 0
+	buf, recs, recBytes, from, to := w.pending, w.pendingRecs, w.pendingBytes, w.flushedSeq+1, w.pendingSeq
+	w.pending, w.spare, w.pendingRecs, w.pendingBytes = w.spare[:0], nil, 0, 0
 	if w.err != nil {
 		// Framed before the WAL failed; nothing is written now.
 		w.refuseLocked(from, to)
@@ -237,6 +240,7 @@ func (w *WAL) flushLocked(sync bool) {
 		w.refuseLocked(from, to)
 	} else {
 		w.records.Add(uint64(recs))
+		w.recBytes.Add(uint64(recBytes))
 		w.ackedEnd = w.segSize
 		w.flushedSeq = to
 	}

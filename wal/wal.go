@@ -31,6 +31,7 @@ type WAL struct {
 	// Guarded by mu.
 	pending       []byte        // framed records waiting for the leader
 	pendingRecs   int           // records in pending
+	pendingBytes  int           // their length before framing and compression
 	spare         []byte        // the previous batch's buffer, reused for the next one
 	pendingSeq    uint64        // sequence number of the last Log call appended to pending
 	flushedSeq    uint64        // every Log call up to this sequence is written or refused
@@ -59,6 +60,7 @@ type WAL struct {
 	written    atomic.Uint64 // bytes written to segments since Open
 	synced     atomic.Uint64 // value of written covered by the last fsync
 	records    atomic.Uint64
+	recBytes   atomic.Uint64 // length of the records written, before compression
 	fsyncs     atomic.Uint64
 	cuts       atomic.Uint64
 	failures   atomic.Uint64
@@ -72,6 +74,7 @@ type WAL struct {
 // Stats are cumulative counters since Open.
 type Stats struct {
 	Records      uint64 // records written
+	RecordBytes  uint64 // their length before framing and compression
 	BytesWritten uint64 // bytes written to segment files, frames included
 	Fsyncs       uint64 // fsyncs of segment files
 	SegmentsCut  uint64 // segments closed and replaced by a new one
@@ -226,6 +229,7 @@ func (w *WAL) Codecs() []Codec {
 func (w *WAL) Stats() Stats {
 	return Stats{
 		Records:      w.records.Load(),
+		RecordBytes:  w.recBytes.Load(),
 		BytesWritten: w.written.Load(),
 		Fsyncs:       w.fsyncs.Load(),
 		SegmentsCut:  w.cuts.Load(),
