@@ -159,6 +159,19 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		Default("info").EnumVar(&f.s.LogLevel, "debug", "info", "warn", "error")
 	flag("log.format", "Log format: logfmt or json.").
 		Default("logfmt").EnumVar(&f.s.LogFormat, "logfmt", "json")
+	f.registerQuery(flag)
+	f.values = map[string]kingpin.Value{}
+	for name, fc := range f.flags {
+		v := fc.Model().Value
+		f.values[name] = v
+		fc.SetValue(namedValue{name, v})
+	}
+}
+
+// registerQuery binds the bounds of remote write and read bodies and of
+// PromQL queries: how big, how long, how many at once, and in how many parts
+// an aggregation is evaluated.
+func (f *flagSet) registerQuery(flag func(name, help string) *kingpin.FlagClause) {
 	flag("remote-write.max-decoded-bytes", "Largest decompressed remote-write body accepted (413 above it); takes units (64MiB) or a plain number of bytes.").
 		Default("100MiB").SetValue(intBytesValue{&f.s.MaxDecodedBytes})
 	flag("remote-read.max-samples-per-query", "Most samples one remote-read query may return (400 above it).").
@@ -177,12 +190,6 @@ func (f *flagSet) register(cmd *kingpin.CmdClause) {
 		Default("0").IntVar(&f.s.QueryShards)
 	flag("query.max-length", "Longest PromQL expression or selector accepted (400 bad_data above it); takes units (4KiB) or a plain number of bytes.").
 		Default("256KiB").SetValue(intBytesValue{&f.s.QueryMaxLength})
-	f.values = map[string]kingpin.Value{}
-	for name, fc := range f.flags {
-		v := fc.Model().Value
-		f.values[name] = v
-		fc.SetValue(namedValue{name, v})
-	}
 }
 
 // registerWeb binds the HTTP server's bounds against slow and greedy
