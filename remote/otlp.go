@@ -80,13 +80,10 @@ func (o *otlpHandler) serve(w http.ResponseWriter, r *http.Request) int {
 	if herr != nil {
 		return h.fail(w, herr)
 	}
-	select {
-	case h.inflight <- struct{}{}:
-		defer func() { <-h.inflight }()
-	default:
-		return h.fail(w, errorf(http.StatusServiceUnavailable,
-			"%d write requests in flight, the most handled at once (MaxInflight); retry later", cap(h.inflight)))
+	if herr := h.takeSlot(); herr != nil {
+		return h.fail(w, herr)
 	}
+	defer h.releaseSlot()
 	st := h.states.Get().(*writeState)
 	defer h.release(st)
 	ost := o.states.Get().(*otlpState)

@@ -132,13 +132,10 @@ func (h *writeHandler) serve(w http.ResponseWriter, r *http.Request, version *st
 	}
 	// Refused before the body is read: an overloaded server must not
 	// spend memory on requests it will not handle.
-	select {
-	case h.inflight <- struct{}{}:
-		defer func() { <-h.inflight }()
-	default:
-		return h.fail(w, errorf(http.StatusServiceUnavailable,
-			"%d write requests in flight, the most handled at once (MaxInflight); retry later", cap(h.inflight)))
+	if herr := h.takeSlot(); herr != nil {
+		return h.fail(w, herr)
 	}
+	defer h.releaseSlot()
 	st := h.states.Get().(*writeState)
 	defer h.release(st)
 
@@ -358,3 +355,18 @@ func (h *writeHandler) fail(w http.ResponseWriter, e *httpError) int {
 func retryAfterSeconds(d time.Duration) int {
 	return max(1, int((d+time.Second-1)/time.Second))
 }
+
+// takeSlot takes one of the MaxInflight slots of the write endpoints, or
+// refuses the request with 503 when all are taken; releaseSlot gives it
+// back.
+func (h *writeHandler) takeSlot() *httpError {
+	select {
+	case h.inflight <- struct{}{}:
+		return nil
+	default:
+		return errorf(http.StatusServiceUnavailable,
+			"%d write requests in flight, the most handled at once (MaxInflight); retry later", cap(h.inflight))
+	}
+}
+
+func (h *writeHandler) releaseSlot() { <-h.inflight }
